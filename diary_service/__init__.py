@@ -1,0 +1,48 @@
+"""A regional electronic school diary. For now: the app's frame (config, database,
+migrations, sessions, languages, error pages, health). Sign-in through the portal and
+the journal arrive with their issues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from diary_service.extensions import csrf, db, limiter, migrate
+from diary_service.models import diary_session
+from diary_service.views import bp as home_bp
+from shared.config import load_config
+from shared.database import init_database
+from shared.errors import register_error_handlers
+from shared.health import health_blueprint
+from shared.i18n import init_i18n
+from shared.jobs import init_celery
+from shared.security import init_security
+from shared.sessions import init_sessions
+from shared.web import init_web
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, name="diary", prefix="DIARY_", overrides=config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+
+    init_database(app, db)
+    migrate.init_app(
+        app, db, directory=str(HERE / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_i18n(app, HERE / "translations")
+    init_security(app)
+    init_celery(app)
+    init_web(app)
+    init_sessions(app, diary_session, lambda: db.engine)
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(health_blueprint(lambda: db.engine))
+    register_error_handlers(app)
+    return app

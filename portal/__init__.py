@@ -1,0 +1,54 @@
+"""The citizen identity portal (an OpenID Provider, in later issues)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.extensions import csrf, db, limiter, migrate
+from portal.identity.cabinet import bp as cabinet_bp
+from portal.identity.cli import citizen_cli, seed_command
+from portal.identity.models import web_session
+from portal.identity.views import bp as identity_bp
+from shared.config import load_config
+from shared.crypto import init_crypto
+from shared.database import init_database
+from shared.errors import register_error_handlers
+from shared.health import health_blueprint
+from shared.i18n import init_i18n
+from shared.jobs import init_celery
+from shared.security import init_security
+from shared.sessions import init_sessions
+from shared.web import init_web
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, name="portal", prefix="PORTAL_", overrides=config)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+    init_database(app, db)
+    migrate.init_app(
+        app, db, directory=str(HERE / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_crypto(app)
+    init_i18n(app, HERE / "translations")
+    init_security(app)
+    init_celery(app)
+    init_web(app)
+
+    init_sessions(app, web_session, lambda: db.engine)
+    app.register_blueprint(identity_bp)
+    app.register_blueprint(cabinet_bp)
+    app.register_blueprint(health_blueprint(lambda: db.engine))
+    register_error_handlers(app)
+    app.cli.add_command(citizen_cli)
+    app.cli.add_command(seed_command)
+    return app

@@ -1,0 +1,1 @@
+"""Citizens: registration, sign-in, second factor, recovery, sessions and the cabinet."""

@@ -1,0 +1,251 @@
+"""The citizen's cabinet: overview, contacts, password, second factor, sessions, log."""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_babel import lazy_gettext as _l
+
+from portal.identity import codes, services
+from portal.identity.current import (
+    current_citizen,
+    current_session_public_id,
+    login_required,
+    origin,
+    sign_out,
+)
+from portal.identity.devices import describe_device
+from portal.identity.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ConfirmPasswordForm,
+    ContactForm,
+    EmptyForm,
+)
+from shared.errors import DomainError, NotFound
+
+bp = Blueprint("cabinet", __name__, url_prefix="/cabinet")
+
+INVALID = 422
+
+
+@bp.get("/")
+@login_required
+def overview():
+    citizen = current_citizen()
+    return render_template(
+        "cabinet/overview.html",
+        citizen=citizen,
+        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+    )
+
+
+@bp.get("/sessions")
+@login_required
+def sessions():
+    rows = services.list_sessions(current_citizen().id)
+    return render_template(
+        "cabinet/sessions.html",
+        rows=rows,
+        current=current_session_public_id(),
+        describe_device=describe_device,
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/sessions/<public_id>/end")
+@login_required
+def end_session(public_id: str):
+    if EmptyForm().validate_on_submit():
+        services.end_session(current_citizen(), public_id, origin())
+        if public_id == current_session_public_id():
+            sign_out()
+            return redirect(url_for("identity.login"))
+        flash(_l("The session has ended."), "info")
+    return redirect(url_for("cabinet.sessions"))
+
+
+@bp.post("/sessions/end-all")
+@login_required
+def end_all_sessions():
+    if EmptyForm().validate_on_submit():
+        services.sign_out_everywhere(current_citizen(), origin())
+        sign_out()
+        flash(_l("You have signed out on all devices."), "info")
+        return redirect(url_for("identity.login"))
+    return redirect(url_for("cabinet.sessions"))
+
+
+@bp.get("/events")
+@login_required
+def events():
+    return render_template(
+        "cabinet/events.html",
+        events=services.recent_events(current_citizen()),
+        describe_device=describe_device,
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_citizen(),
+                form.current.data,
+                form.password.data,
+                origin(),
+                current_session_public_id(),
+            )
+        except DomainError as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_l("The password has been changed. Other sessions have ended."), "info")
+            return redirect(url_for("cabinet.overview"))
+    return render_template("cabinet/password.html", form=form), INVALID if form.errors else 200
+
+
+@bp.route("/contacts", methods=["GET", "POST"])
+@login_required
+def contacts():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            challenge = services.start_contact_change(current_citizen(), form.contact.data)
+        except DomainError as error:
+            form.contact.errors.append(error.message)
+        else:
+            session["contact"] = challenge.public_id
+            return redirect(url_for("cabinet.contact_code"))
+    return render_template(
+        "cabinet/contacts.html", form=form, citizen=current_citizen()
+    ), INVALID if form.errors else 200
+
+
+@bp.route("/contacts/confirm", methods=["GET", "POST"])
+@login_required
+def contact_code():
+    try:
+        challenge = codes.get(session.get("contact"), "contact")
+    except NotFound:
+        return redirect(url_for("cabinet.contacts"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_contact_change(
+                current_citizen(), challenge.public_id, form.code.data, origin()
+            )
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            session.pop("contact", None)
+            flash(_l("The contact has been changed."), "info")
+            return redirect(url_for("cabinet.overview"))
+    return render_template(
+        "cabinet/contact_code.html", form=form, challenge=challenge
+    ), INVALID if form.errors else 200
+
+
+# --- second factor ------------------------------------------------------------------
+
+
+@bp.get("/security")
+@login_required
+def security():
+    citizen = current_citizen()
+    return render_template(
+        "cabinet/security.html",
+        citizen=citizen,
+        form=EmptyForm(),
+        disable_form=ConfirmPasswordForm(),
+        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+    )
+
+
+@bp.route("/security/totp", methods=["GET", "POST"])
+@login_required
+def totp_setup():
+    citizen = current_citizen()
+    secret = session.get("totp_secret")
+    if not secret:
+        secret = session["totp_secret"] = services.new_totp_secret()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            recovery = services.enable_totp(citizen, secret, form.code.data, origin())
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            session.pop("totp_secret", None)
+            return render_template("cabinet/recovery_codes.html", codes=recovery)
+    uri = services.totp_uri(citizen, secret)
+    qr_svg = segno.make(uri, error="m").svg_data_uri(scale=4)
+    return (
+        render_template(
+            "cabinet/totp_setup.html", form=form, secret=secret, uri=uri, qr_svg=qr_svg
+        ),
+        INVALID if form.errors else 200,
+    )
+
+
+@bp.post("/security/sms/send")
+@login_required
+def sms_setup_send():
+    if EmptyForm().validate_on_submit():
+        try:
+            session["sms_setup"] = services.start_sms_setup(current_citizen()).public_id
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for("cabinet.security"))
+    return redirect(url_for("cabinet.sms_setup"))
+
+
+@bp.route("/security/sms", methods=["GET", "POST"])
+@login_required
+def sms_setup():
+    citizen = current_citizen()
+    challenge_id = session.get("sms_setup")
+    if not challenge_id:
+        return redirect(url_for("cabinet.security"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            recovery = services.enable_sms_factor(citizen, challenge_id, form.code.data, origin())
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            session.pop("sms_setup", None)
+            return render_template("cabinet/recovery_codes.html", codes=recovery)
+    return render_template(
+        "cabinet/sms_setup.html", form=form, phone=citizen.phone
+    ), INVALID if form.errors else 200
+
+
+@bp.post("/security/disable")
+@login_required
+def disable_second_factor():
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.disable_second_factor(current_citizen(), form.password.data, origin())
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_l("Sign-in confirmation is off."), "info")
+    return redirect(url_for("cabinet.security"))
+
+
+@bp.post("/security/recovery-codes")
+@login_required
+def new_recovery_codes():
+    form = ConfirmPasswordForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("cabinet.security"))
+    try:
+        recovery = services.renew_recovery_codes(current_citizen(), form.password.data, origin())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("cabinet.security"))
+    return render_template("cabinet/recovery_codes.html", codes=recovery)

@@ -1,0 +1,107 @@
+"""Commands: ``flask --app portal citizen create`` and ``flask --app portal seed``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.identity import services
+from portal.identity.models import Citizen
+from shared.errors import DomainError
+
+citizen_cli = AppGroup("citizen", help="Manage citizen accounts.")
+
+# Demo citizens loaded by `make run` (listed in the README). Passwords are for the demo
+# stand only and are deliberately not on the common-password list.
+DEMO_CITIZENS = [
+    {
+        "name": "Иванова Мария Петровна",
+        "phone": "+79160000001",
+        "email": "maria.ivanova@example.ru",
+        "password": "Demo-Parent-2026",
+        "snils": "112-233-445 95",
+    },
+    {
+        "name": "Петров Сергей Николаевич",
+        "phone": "+79160000002",
+        "email": "sergey.petrov@example.ru",
+        "password": "Demo-Parent-2026",
+    },
+    {
+        "name": "Смирнова Ольга Викторовна",
+        "phone": "+79160000003",
+        "email": "olga.smirnova@example.ru",
+        "password": "Demo-Teacher-2026",
+    },
+    {"name": "Кузнецова Анна Сергеевна", "phone": "+79160000004", "password": "Demo-Grandma-2026"},
+]
+
+
+def _split_name(full: str) -> tuple[str, str, str | None]:
+    parts = full.split()
+    if len(parts) < 2:
+        raise click.BadParameter("give at least a surname and a name", param_hint="--name")
+    return parts[0], parts[1], " ".join(parts[2:]) or None
+
+
+@citizen_cli.command("create")
+@click.option("--phone", help="Mobile phone, e.g. +79161234567.")
+@click.option("--email", help="E-mail address.")
+@click.option("--password", required=True, help="The password (the policy applies).")
+@click.option(
+    "--name", "full_name", default="Тестов Тест", show_default=True, help='"Фамилия Имя Отчество".'
+)
+@click.option("--snils", help="SNILS, e.g. 112-233-445 95.")
+def create_citizen_command(phone, email, password, full_name, snils):
+    """Create a citizen with confirmed contacts and print JSON with its id."""
+    surname, given_name, patronymic = _split_name(full_name)
+    try:
+        citizen = services.create_citizen(
+            surname=surname,
+            given_name=given_name,
+            patronymic=patronymic,
+            phone=phone,
+            email=email,
+            password=password,
+            snils=snils,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(
+        json.dumps(
+            {
+                "id": citizen.public_id,
+                "phone": citizen.phone,
+                "email": citizen.email,
+                "level": citizen.level,
+            }
+        )
+    )
+
+
+@click.command("seed")
+def seed_command():
+    """Load the demo citizens (idempotent: existing ones are left as they are)."""
+    created = 0
+    for spec in DEMO_CITIZENS:
+        exists = db.session.execute(
+            sa.select(Citizen.id).where(Citizen.phone == spec["phone"])
+        ).first()
+        if exists:
+            continue
+        surname, given_name, patronymic = _split_name(spec["name"])
+        services.create_citizen(
+            surname=surname,
+            given_name=given_name,
+            patronymic=patronymic,
+            phone=spec["phone"],
+            email=spec.get("email"),
+            password=spec["password"],
+            snils=spec.get("snils"),
+        )
+        created += 1
+    click.echo(f"demo citizens: {created} created, {len(DEMO_CITIZENS) - created} already there")

@@ -1,0 +1,148 @@
+"""One-time codes sent by SMS or e-mail: issue, resend, verify.
+
+Six digits from ``secrets``; stored as HMAC-SHA256 under ``CODE_KEY`` (never plain);
+valid ``CODE_LIFETIME`` seconds (10 minutes), ``CODE_MAX_ATTEMPTS`` tries (5), single
+use; a resend waits ``CODE_RESEND_INTERVAL`` seconds and is allowed ``CODE_MAX_SENDS``
+times. Each resend replaces the code and restores the attempts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.identity.models import CodeChallenge
+from shared.errors import DomainError, NotFound, Throttled
+from shared.sessions import utcnow
+
+
+class CodeError(DomainError):
+    code = "invalid_code"
+
+
+class WrongCode(CodeError):
+    default_message = _l("The code is wrong. Attempts left: %(left)d.")
+
+
+class CodeExpired(CodeError):
+    default_message = _l("The code has expired. Ask for a new one.")
+
+
+class CodeUsed(CodeError):
+    default_message = _l("This code has already been used. Ask for a new one.")
+
+
+class CodeAttemptsExhausted(CodeError):
+    default_message = _l("Too many wrong codes. Ask for a new one.")
+
+
+class ResendTooSoon(Throttled):
+    default_message = _l("A new code can be sent in %(seconds)d seconds.")
+
+
+class ResendLimit(Throttled):
+    default_message = _l("The code has been sent too many times. Start again later.")
+
+
+def _hash(code: str) -> str:
+    key = current_app.config["CODE_KEY"].encode()
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def _lifetime() -> timedelta:
+    return timedelta(seconds=int(current_app.config["CODE_LIFETIME"]))
+
+
+def issue(
+    *,
+    purpose: str,
+    channel: str,
+    destination: str,
+    citizen_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    deliverable: bool = True,
+) -> tuple[CodeChallenge, str]:
+    """Create a challenge and return it with the plain code (for the caller to send)."""
+    code = new_code()
+    challenge = CodeChallenge(
+        purpose=purpose,
+        channel=channel,
+        destination=destination,
+        citizen_id=citizen_id,
+        payload=payload or {},
+        deliverable=deliverable,
+        code_hash=_hash(code),
+        expires_at=utcnow() + _lifetime(),
+    )
+    db.session.add(challenge)
+    db.session.flush()
+    return challenge, code
+
+
+def get(public_id: str | None, purpose: str) -> CodeChallenge:
+    if not public_id:
+        raise NotFound()
+    challenge = db.session.execute(
+        sa.select(CodeChallenge).where(
+            CodeChallenge.public_id == public_id, CodeChallenge.purpose == purpose
+        )
+    ).scalar_one_or_none()
+    if challenge is None:
+        raise NotFound()
+    return challenge
+
+
+def seconds_until_resend(challenge: CodeChallenge) -> int:
+    interval = timedelta(seconds=int(current_app.config["CODE_RESEND_INTERVAL"]))
+    wait = challenge.last_sent_at + interval - utcnow()
+    return max(0, int(wait.total_seconds() + 0.999))
+
+
+def reissue(challenge: CodeChallenge) -> str:
+    """Replace the code for a resend; raises when it is too soon or too often."""
+    if challenge.verified_at is not None:
+        raise CodeUsed()
+    wait = seconds_until_resend(challenge)
+    if wait:
+        raise ResendTooSoon(seconds=wait)
+    if challenge.send_count >= int(current_app.config["CODE_MAX_SENDS"]):
+        raise ResendLimit()
+    code = new_code()
+    challenge.code_hash = _hash(code)
+    challenge.expires_at = utcnow() + _lifetime()
+    challenge.attempts = 0
+    challenge.send_count += 1
+    challenge.last_sent_at = utcnow()
+    return code
+
+
+def check(challenge: CodeChallenge, code: str) -> None:
+    """Accept ``code`` once. Every refusal is committed (attempts count) before raising."""
+    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    if challenge.verified_at is not None:
+        raise CodeUsed()
+    if utcnow() > challenge.expires_at:
+        raise CodeExpired()
+    maximum = int(current_app.config["CODE_MAX_ATTEMPTS"])
+    if challenge.attempts >= maximum:
+        raise CodeAttemptsExhausted()
+    if not hmac.compare_digest(_hash(code), challenge.code_hash):
+        challenge.attempts += 1
+        db.session.commit()
+        left = maximum - challenge.attempts
+        if left <= 0:
+            raise CodeAttemptsExhausted()
+        raise WrongCode(left=left)
+    challenge.verified_at = utcnow()

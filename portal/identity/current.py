@@ -1,0 +1,58 @@
+"""Who is signed in: the session holds only the citizen's id and how they signed in."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+from flask import g, redirect, request, session, url_for
+
+from portal.extensions import db
+from portal.identity.models import Citizen
+from portal.identity.services import Origin
+from shared.security import client_address, user_agent
+
+
+def origin() -> Origin:
+    return Origin(ip=client_address(), user_agent=user_agent())
+
+
+def current_citizen() -> Citizen | None:
+    if "citizen" not in g:
+        uid = session.get("user_id")
+        citizen = db.session.get(Citizen, uid) if uid else None
+        g.citizen = citizen if citizen is not None and citizen.is_active else None
+    return g.citizen
+
+
+def sign_in(citizen: Citizen, methods: list[str]) -> None:
+    """Start an authenticated session under a new id (no fixation)."""
+    locale = session.get("locale")
+    session.clear()
+    session.regenerate()
+    session["user_id"] = citizen.id
+    session["auth_time"] = int(time.time())
+    session["amr"] = methods
+    if locale:
+        session["locale"] = locale
+    g.citizen = citizen
+
+
+def sign_out() -> None:
+    session.destroy()
+    g.citizen = None
+
+
+def current_session_public_id() -> str | None:
+    row = getattr(session, "row", None)
+    return row.public_id if row is not None else None
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_citizen() is None:
+            return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,44 @@
+"""The simulator: stands in for outside systems the portal talks to.
+
+For now it is the SMS gateway and the mail relay with their dev inboxes, where testers
+read the codes the portal sends. (The registries join it with identity proofing.)
+It is its own app with its own storage and migrations; it shares no tables with the
+portal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.simulator.extensions import db, migrate
+from portal.simulator.inbox import bp as inbox_bp
+from portal.simulator.inbox import serve_command
+from shared.config import load_config
+from shared.database import init_database
+from shared.errors import register_error_handlers
+from shared.health import health_blueprint
+from shared.i18n import init_i18n
+from shared.security import init_security
+from shared.web import init_web
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=str(HERE.parents[1] / "instance")
+    )
+    load_config(app, name="simulator", prefix="SIMULATOR_", overrides=config)
+    init_database(app, db)
+    migrate.init_app(app, db, directory=str(HERE / "migrations"), render_as_batch=True)
+    init_i18n(app, HERE.parent / "translations")
+    init_security(app)
+    init_web(app)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(health_blueprint(lambda: db.engine))
+    register_error_handlers(app)
+    app.cli.add_command(serve_command)
+    return app

@@ -1,0 +1,1 @@
+"""Code both apps use: configuration, errors, security, sessions, jobs, notifications, i18n."""

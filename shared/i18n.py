@@ -1,0 +1,59 @@
+"""Languages: Russian by default, English selectable.
+
+Choice order: the switcher's cookie, then the browser's Accept-Language, then Russian.
+Each app's catalog sits beside the shared one (error pages, common words), and Flask-Babel
+merges the directories. Catalogs are compiled by the build (``make``), never committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
+from flask_babel import Babel, get_locale
+
+from shared.security import safe_next
+
+LANGUAGES = ("ru", "en")
+DEFAULT_LANGUAGE = "ru"
+COOKIE = "lang"
+SHARED_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+babel = Babel()
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    if not has_request_context():  # commands and jobs: the default, or force_locale
+        return DEFAULT_LANGUAGE
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str):
+    response = redirect(safe_next(request.args.get("next")))
+    if code in LANGUAGES:
+        response.set_cookie(
+            COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
+    return response
+
+
+def init_i18n(app: Flask, app_translations: Path) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{app_translations};{SHARED_TRANSLATIONS}"
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_timezone=app.config.get("TIMEZONE", "Europe/Moscow"),
+    )
+    app.register_blueprint(bp)
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -1,0 +1,18 @@
+"""What every app's web layer shares: the common templates (error pages, macros) and
+static files, served under ``/shared-static``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint(
+    "shared",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/shared-static",
+)
+
+
+def init_web(app: Flask) -> None:
+    app.register_blueprint(bp)
