@@ -11,6 +11,7 @@ from portal.extensions import csrf, db, limiter, migrate
 from portal.identity.cabinet import bp as cabinet_bp
 from portal.identity.cli import citizen_cli, seed_command
 from portal.identity.models import web_session
+from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
 from shared.config import load_config
 from shared.crypto import init_crypto
@@ -41,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_crypto(app)
     init_i18n(app, HERE / "translations")
     init_security(app)
-    init_celery(app)
+    register_tasks(init_celery(app))
     init_web(app)
 
     init_sessions(app, web_session, lambda: db.engine)

@@ -4,5 +4,3 @@ from portal import create_app
 
 app = create_app()
 celery = app.extensions["celery"]
-
-import portal.identity.tasks  # noqa: E402,F401  (registers the tasks)

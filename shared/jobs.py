@@ -9,7 +9,7 @@ Every task executes inside the Flask app context of the app that configured Cele
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
 
 
 def init_celery(app: Flask) -> Celery:
@@ -18,7 +18,9 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.import_name, task_cls=FlaskTask)
+    # Not the process-wide default: each Flask app keeps its own Celery and tasks, so
+    # two apps in one process (tests, the dev stack) never run each other's jobs.
+    celery = Celery(app.import_name, task_cls=FlaskTask, set_as_current=False)
     broker = app.config.get("REDIS_URL") or None
     celery.conf.update(
         broker_url=broker or "memory://",
@@ -33,6 +35,10 @@ def init_celery(app: Flask) -> Celery:
         task_default_queue=app.config.get("JOB_QUEUE", app.import_name),
         timezone="UTC",
     )
-    celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def enqueue(name: str, *args: object) -> None:
+    """Queue the task ``name`` of the current app (run at once in the embedded default)."""
+    current_app.extensions["celery"].tasks[name].delay(*args)

@@ -6,13 +6,14 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 
 from portal.identity.models import Citizen
-from portal.identity.tasks import deliver_message
+from portal.identity.tasks import DELIVER_MESSAGE
+from shared.jobs import enqueue
 from shared.notifications import DeliveryError
 
 
 def _send(channel: str, to: str, subject: str, body: str) -> None:
     try:
-        deliver_message.delay(channel, to, subject, body)
+        enqueue(DELIVER_MESSAGE, channel, to, subject, body)
     except DeliveryError:
         # Only in the in-process mode: the relay is down. The person can ask to resend;
         # the message body (it may hold a code) is deliberately not logged.

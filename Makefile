@@ -1,0 +1,61 @@
+# Two commands matter: `make run` (the whole stack on 127.0.0.1) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+PYBABEL := $(VENV)/bin/pybabel
+CATALOGS := shared/translations portal/translations diary_service/translations
+
+.PHONY: run test lint format install install-test translations migrate seed browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## Compile the translation catalogs (the .mo files are build output, never committed).
+translations: install
+	@for dir in $(CATALOGS); do \
+	  if [ -n "$$(find $$dir -name '*.po' 2>/dev/null)" ]; then $(PYBABEL) compile --use-fuzzy -q -d $$dir || exit 1; fi; \
+	done
+
+migrate: install translations
+	$(FLASK) --app portal db upgrade -d portal/migrations
+	$(FLASK) --app portal.simulator db upgrade -d portal/simulator/migrations
+	$(FLASK) --app diary_service db upgrade -d diary_service/migrations
+
+seed: migrate
+	$(FLASK) --app portal seed
+
+run: seed
+	$(PY) -m shared.devstack
+
+## Debian's Chromium for the end-to-end tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "end-to-end tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+test: install-test translations browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: install-test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	find . -name '*.mo' -delete

@@ -1,0 +1,183 @@
+"""Fixtures: real databases (SQLite by default, PostgreSQL when TEST_*_DATABASE_URL is
+set), the simulator's dev inbox as a real HTTP + SMTP server, and the apps."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from tests.helpers import Inbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SECRETS = {
+    "SECRET_KEY": "test-secret-key-not-for-production-0001",
+    "PII_KEYS": {"t1": base64.urlsafe_b64encode(b"k" * 32).decode().rstrip("=")},
+    "PII_ACTIVE_KEY": "t1",
+    "BLIND_INDEX_KEY": "test-blind-index-key-0001",
+    "CODE_KEY": "test-code-key-0001",
+}
+
+
+def database_url(env_name: str, tmp: Path, name: str) -> str:
+    return os.environ.get(env_name) or f"sqlite:///{tmp / (name + '.db')}"
+
+
+class LiveServer:
+    """A WSGI app served by a real HTTP server on 127.0.0.1 in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def migrate_app(app, directory: Path) -> None:
+    with app.app_context():
+        upgrade(directory=str(directory))
+
+
+def wipe(db) -> None:
+    """Delete every row (children first), keeping the migrated schema."""
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(sa.delete(table))
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory) -> Iterator[tuple[object, Inbox]]:
+    from portal.simulator import create_app
+    from portal.simulator.extensions import db
+    from portal.simulator.inbox import start_smtp
+
+    tmp = tmp_path_factory.mktemp("simulator")
+    smtp_port = free_port()
+    app = create_app(
+        {
+            "ENV": "test",
+            "SECRET_KEY": SECRETS["SECRET_KEY"],
+            "DATABASE_URL": f"sqlite:///{tmp / 'simulator.db'}",
+            "SMTP_LISTEN_PORT": smtp_port,
+        }
+    )
+    migrate_app(app, ROOT / "portal" / "simulator" / "migrations")
+    controller = start_smtp(app, "127.0.0.1", smtp_port)
+    with LiveServer(app) as live:
+        yield app, Inbox(live.url, smtp_port)
+    controller.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def inbox(simulator) -> Iterator[Inbox]:
+    _app, box = simulator
+    box.clear()
+    yield box
+
+
+def portal_config(tmp: Path, inbox: Inbox, **extra) -> dict:
+    return {
+        "ENV": "test",
+        **SECRETS,
+        "DATABASE_URL": database_url("TEST_PORTAL_DATABASE_URL", tmp, "portal"),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": inbox.smtp_port,
+        "SMS_GATEWAY_URL": f"{inbox.base_url}/sms-gateway/messages",
+        "REDIS_URL": "",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def portal_app(tmp_path_factory, simulator):
+    from portal import create_app
+    from portal.extensions import db
+
+    _sim, box = simulator
+    app = create_app(portal_config(tmp_path_factory.mktemp("portal"), box))
+    migrate_app(app, ROOT / "portal" / "migrations")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(portal_app, inbox):
+    """The portal, with an empty database and fresh rate limits for each test."""
+    from portal.extensions import db, limiter
+
+    with portal_app.app_context():
+        limiter.reset()
+        yield portal_app
+        db.session.remove()
+        wipe(db)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_citizen(app):
+    """Factory: a citizen with confirmed contacts and a known password."""
+    from portal.identity import services
+
+    counter = iter(range(1, 10_000))
+
+    def make(password: str = "violet-harbour-lamp", **fields):
+        n = next(counter)
+        defaults = {
+            "surname": "Иванова",
+            "given_name": "Мария",
+            "phone": f"+7916{n:07d}",
+            "email": f"citizen{n}@example.ru",
+        }
+        defaults.update(fields)
+        return services.create_citizen(password=password, **defaults)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def diary_app(tmp_path_factory):
+    from diary_service import create_app
+    from diary_service.extensions import db
+
+    tmp = tmp_path_factory.mktemp("diary")
+    app = create_app(
+        {
+            "ENV": "test",
+            "SECRET_KEY": SECRETS["SECRET_KEY"],
+            "DATABASE_URL": database_url("TEST_DIARY_DATABASE_URL", tmp, "diary"),
+        }
+    )
+    migrate_app(app, ROOT / "diary_service" / "migrations")
+    yield app
+    with app.app_context():
+        db.engine.dispose()

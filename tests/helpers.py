@@ -1,0 +1,103 @@
+"""Test helpers: real forms (with their CSRF tokens) and the dev inbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    checkboxes: dict[str, str] = field(default_factory=dict)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self._current: Form | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._current = Form(action=a.get("action") or "", method=(a.get("method") or "get").lower())
+            self.forms.append(self._current)
+        elif tag in ("input", "textarea") and self._current is not None and a.get("name"):
+            if a.get("type") == "checkbox":
+                self._current.checkboxes[a["name"]] = a.get("value") or "y"
+            elif a.get("type") != "submit":
+                self._current.fields[a["name"]] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+def forms_of(html: str) -> list[Form]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+def submit(client, url: str, data: dict | None = None, *, action: str | None = None, follow: bool = False, **kw):
+    """Open ``url`` as a person would, fill the form (the one posting to ``action`` if
+    given, else the first POST form) and send it with its CSRF token."""
+    page = client.get(url, **kw)
+    assert page.status_code == 200, f"{url} answered {page.status_code}"
+    candidates = [f for f in forms_of(page.get_data(as_text=True)) if f.method == "post"]
+    if action is not None:
+        candidates = [f for f in candidates if f.action == action]
+    assert candidates, f"no POST form{' to ' + action if action else ''} on {url}"
+    form = candidates[0]
+    values = dict(form.fields)
+    values.update(data or {})
+    return client.post(form.action or url, data=values, follow_redirects=follow, **kw)
+
+
+def text_of(response) -> str:
+    """The visible text of a page, whitespace folded (what a person reads)."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)
+    text = re.sub(r"&#39;|&#x27;", "'", text).replace("&quot;", '"').replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+class Inbox:
+    """The simulator's dev inbox, read over its JSON API like a tester's script would."""
+
+    def __init__(self, base_url: str, smtp_port: int):
+        self.base_url = base_url
+        self.smtp_port = smtp_port
+
+    def messages(self, to: str | None = None, channel: str | None = None) -> list[dict]:
+        query = urllib.parse.urlencode({k: v for k, v in {"to": to, "channel": channel, "limit": 100}.items() if v})
+        with urllib.request.urlopen(f"{self.base_url}/api/inbox?{query}", timeout=10) as resp:
+            return json.load(resp)["messages"]
+
+    def clear(self) -> None:
+        req = urllib.request.Request(f"{self.base_url}/api/inbox", method="DELETE")
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 20.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(to=to)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+    def last_code(self, to: str) -> str:
+        messages = self.wait_for(to)
+        assert messages, f"no message reached {to}"
+        match = re.search(r"\b(\d{6})\b", messages[0]["body"])
+        assert match, f"no code in the last message to {to}: {messages[0]['body']!r}"
+        return match.group(1)
