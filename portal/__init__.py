@@ -9,7 +9,7 @@ from flask import Flask
 
 from portal.extensions import csrf, db, limiter, migrate
 from portal.identity.cabinet import bp as cabinet_bp
-from portal.identity.cli import citizen_cli, seed_command
+from portal.identity.cli import citizen_cli, pii_cli, seed_command
 from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
@@ -52,4 +52,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.cli.add_command(citizen_cli)
     app.cli.add_command(seed_command)
+    app.cli.add_command(pii_cli)
     return app

@@ -27,12 +27,22 @@ class ConfigError(RuntimeError):
     """The configuration cannot run: the message names the variable to set."""
 
 
-def _coerce(raw: str) -> Any:
-    """Environment values are strings; JSON literals (numbers, booleans, lists) are parsed."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+def _coerce(raw: str, default: Any) -> Any:
+    """Environment values are strings; they take the type of the file's default.
+
+    Only numbers, booleans and lists are parsed (as JSON); everything else, secrets
+    included, stays a string, so a key id ``2026`` or an all-digit password is not
+    turned into a number.
+    """
+    if isinstance(default, bool | int | float | list):
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{raw!r} is not a valid {type(default).__name__}") from exc
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{raw!r} is not true or false")
+        return value
+    return raw
 
 
 def _generate_secret(name: str) -> str:
@@ -79,13 +89,19 @@ def load_config(
         layers = tomllib.load(fh)
     values: dict[str, Any] = dict(layers.get("default", {}))
     values.update(layers.get(env, {}))
+    # The list of required secrets comes from the file only: no variable can shorten it.
+    required = list(values.pop("SECRETS", []))
     for key, raw in os.environ.items():
-        if key.startswith(prefix) and len(key) > len(prefix):
-            values[key[len(prefix) :]] = _coerce(raw)
+        name = key[len(prefix) :]
+        if key.startswith(prefix) and name and name != "SECRETS":
+            try:
+                values[name] = _coerce(raw, values.get(name))
+            except ConfigError as exc:
+                raise ConfigError(f"{key}: {exc}") from exc
     values.update(overrides)
+    values.pop("SECRETS", None)
     values["ENV"] = env
 
-    required = list(values.pop("SECRETS", []))
     missing = [key for key in required if not values.get(key)]
     if missing:
         if env == "production":

@@ -13,8 +13,18 @@ HOST = "127.0.0.1"
 SERVICES = [
     # name, flask app, port, extra args
     ("simulator", "portal.simulator", 8002, ["serve", "--host", HOST, "--port", "8002"]),
-    ("portal", "portal", 8000, ["run", "--host", HOST, "--port", "8000", "--no-reload", "--no-debugger"]),
-    ("diary", "diary_service", 8001, ["run", "--host", HOST, "--port", "8001", "--no-reload", "--no-debugger"]),
+    (
+        "portal",
+        "portal",
+        8000,
+        ["run", "--host", HOST, "--port", "8000", "--no-reload", "--no-debugger"],
+    ),
+    (
+        "diary",
+        "diary_service",
+        8001,
+        ["run", "--host", HOST, "--port", "8001", "--no-reload", "--no-debugger"],
+    ),
 ]
 
 BANNER = """
@@ -51,7 +61,9 @@ def main() -> int:
     while not stopping:
         for name, proc in children:
             if proc.poll() is not None:
-                print(f"{name} stopped (exit {proc.returncode}); stopping the stack", file=sys.stderr)
+                print(
+                    f"{name} stopped (exit {proc.returncode}); stopping the stack", file=sys.stderr
+                )
                 code = proc.returncode or 1
                 stopping = True
         time.sleep(0.5)

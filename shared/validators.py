@@ -24,7 +24,7 @@ def normalize_phone(raw: str) -> str:
     if not text or re.search(r"[^\d\s()+\-.]", text):
         raise ValueError("phone_format")
     digits = _NON_DIGITS.sub("", text)
-    if len(digits) == 10:
+    if len(digits) == 10 and not text.startswith("+"):
         digits = "7" + digits
     elif (
         len(digits) == 11 and digits[0] in "78" and not (text.startswith("+") and digits[0] == "8")

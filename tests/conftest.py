@@ -4,6 +4,7 @@ set), the simulator's dev inbox as a real HTTP + SMTP server, and the apps."""
 from __future__ import annotations
 
 import base64
+import contextvars
 import os
 import socket
 import threading
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
@@ -54,6 +57,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as on a real server.
+
+    Tests hold an app context to read the database; without this, Flask would reuse it
+    for the request and share ``g`` (the signed-in citizen, the CSRF token) and the
+    database session between "different browsers". The test's own transaction is ended
+    around each request so both sides see committed data on SQLite and PostgreSQL alike.
+    """
+
+    def open(self, *args, **kwargs):
+        db = self.application.extensions["sqlalchemy"]
+        if has_app_context():
+            db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.commit()
+        return response
 
 
 def migrate_app(app, directory: Path) -> None:
@@ -120,6 +142,7 @@ def portal_app(tmp_path_factory, simulator):
 
     _sim, box = simulator
     app = create_app(portal_config(tmp_path_factory.mktemp("portal"), box))
+    app.test_client_class = IsolatedClient
     migrate_app(app, ROOT / "portal" / "migrations")
     yield app
     with app.app_context():
@@ -177,6 +200,7 @@ def diary_app(tmp_path_factory):
             "DATABASE_URL": database_url("TEST_DIARY_DATABASE_URL", tmp, "diary"),
         }
     )
+    app.test_client_class = IsolatedClient
     migrate_app(app, ROOT / "diary_service" / "migrations")
     yield app
     with app.app_context():

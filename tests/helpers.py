@@ -28,7 +28,9 @@ class _FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._current = Form(action=a.get("action") or "", method=(a.get("method") or "get").lower())
+            self._current = Form(
+                action=a.get("action") or "", method=(a.get("method") or "get").lower()
+            )
             self.forms.append(self._current)
         elif tag in ("input", "textarea") and self._current is not None and a.get("name"):
             if a.get("type") == "checkbox":
@@ -47,7 +49,15 @@ def forms_of(html: str) -> list[Form]:
     return parser.forms
 
 
-def submit(client, url: str, data: dict | None = None, *, action: str | None = None, follow: bool = False, **kw):
+def submit(
+    client,
+    url: str,
+    data: dict | None = None,
+    *,
+    action: str | None = None,
+    follow: bool = False,
+    **kw,
+):
     """Open ``url`` as a person would, fill the form (the one posting to ``action`` if
     given, else the first POST form) and send it with its CSRF token."""
     page = client.get(url, **kw)
@@ -55,6 +65,9 @@ def submit(client, url: str, data: dict | None = None, *, action: str | None = N
     candidates = [f for f in forms_of(page.get_data(as_text=True)) if f.method == "post"]
     if action is not None:
         candidates = [f for f in candidates if f.action == action]
+    else:  # the page's own form, not the header's sign-out button
+        path = urllib.parse.urlsplit(url).path
+        candidates = [f for f in candidates if f.action in ("", path)] or candidates
     assert candidates, f"no POST form{' to ' + action if action else ''} on {url}"
     form = candidates[0]
     values = dict(form.fields)
@@ -79,7 +92,9 @@ class Inbox:
         self.smtp_port = smtp_port
 
     def messages(self, to: str | None = None, channel: str | None = None) -> list[dict]:
-        query = urllib.parse.urlencode({k: v for k, v in {"to": to, "channel": channel, "limit": 100}.items() if v})
+        query = urllib.parse.urlencode(
+            {k: v for k, v in {"to": to, "channel": channel, "limit": 100}.items() if v}
+        )
         with urllib.request.urlopen(f"{self.base_url}/api/inbox?{query}", timeout=10) as resp:
             return json.load(resp)["messages"]
 

@@ -6,6 +6,7 @@ import json
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
@@ -83,9 +84,25 @@ def create_citizen_command(phone, email, password, full_name, snils):
     )
 
 
+pii_cli = AppGroup("pii", help="Personal data encryption keys.")
+
+
+@pii_cli.command("reencrypt")
+def reencrypt_command():
+    """Re-encrypt stored personal data under PORTAL_PII_ACTIVE_KEY (after adding a new key)."""
+    changed = services.reencrypt_personal_data()
+    click.echo(
+        json.dumps({"reencrypted": changed, "active_key": current_app.extensions["pii"].active})
+    )
+
+
 @click.command("seed")
 def seed_command():
     """Load the demo citizens (idempotent: existing ones are left as they are)."""
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException(
+            "demo citizens have published passwords: not loaded in production"
+        )
     created = 0
     for spec in DEMO_CITIZENS:
         exists = db.session.execute(

@@ -50,9 +50,8 @@ def _codes_limit() -> str:
 
 
 def _login_key() -> str:
-    """Rate-limit key for one account: the login as typed, folded to a canonical form."""
-    text = "".join((request.form.get("login") or "").lower().split())
-    return "login:" + text.lstrip("+").replace("-", "")
+    """Rate-limit key for one account, however its login was spelled."""
+    return "login:" + services.canonical_login(request.form.get("login") or "")
 
 
 @bp.get("/")

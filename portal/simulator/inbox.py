@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
+from werkzeug.serving import make_server
 
 from portal.simulator.extensions import db
 from portal.simulator.models import InboxMessage
@@ -131,7 +132,11 @@ def serve_command(host: str, port: int) -> None:
     click.echo(
         f"simulator: http://{host}:{port}  smtp://{app.config['SMTP_LISTEN_HOST']}:{app.config['SMTP_LISTEN_PORT']}"
     )
+    server = make_server(host, port, app, threaded=True)
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.server_close()
         controller.stop()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -90,19 +89,27 @@ def test_registration_requires_consent_and_a_confirmed_code(app, inbox):
     services.confirm_code(challenge.public_id, "register", inbox.last_code("anna@example.ru"))
     with pytest.raises(services.ConsentRequired):
         services.complete_registration(challenge.public_id, "violet-harbour-lamp", False, ORIGIN)
-    citizen = services.complete_registration(challenge.public_id, "violet-harbour-lamp", True, ORIGIN)
+    citizen = services.complete_registration(
+        challenge.public_id, "violet-harbour-lamp", True, ORIGIN
+    )
     assert citizen.level == "simplified" and events(citizen) == ["registered"]
-    with pytest.raises(services.RegistrationExpired):  # the same challenge cannot make a second account
+    with pytest.raises(
+        services.RegistrationExpired
+    ):  # the same challenge cannot make a second account
         services.complete_registration(challenge.public_id, "violet-harbour-lamp", True, ORIGIN)
 
 
 @pytest.mark.parametrize(
     ("contact", "message"),
-    [("12345", "mobile number"), ("+7 495 123-45-67", "starts with 9"), ("anna@", "e-mail address")],
+    [
+        ("12345", "в формате +7 912 345-67-89"),
+        ("+7 495 123-45-67", "начинается с 9"),
+        ("anna@", "в формате name@example.ru"),
+    ],
 )
 def test_bad_contacts_are_explained(app, contact, message):
     with pytest.raises(ValidationError) as error:
-        services.start_registration("Петрова", "Анна", contact, "en")
+        services.start_registration("Петрова", "Анна", contact, "ru")
     assert message in error.value.message
 
 
@@ -111,14 +118,25 @@ def test_bad_contacts_are_explained(app, contact, message):
 
 @pytest.mark.parametrize(
     "password",
-    ["short1", "password", "qwerty123", "12345678", "йцукенгш", "aaaaaaaaaaaa", "Petrova2026", "79161234567x"],
+    [
+        "short1",
+        "password",
+        "qwerty123",
+        "12345678",
+        "йцукенгш",
+        "aaaaaaaaaaaa",
+        "Petrova2026",
+        "79161234567x",
+    ],
 )
 def test_weak_passwords_are_refused(app, password):
     with pytest.raises(WeakPassword):
         check_password_policy(password, ["+79161234567", "petrova@example.ru", "Petrova", "Anna"])
 
 
-@pytest.mark.parametrize("password", ["violet-harbour-lamp", "x" * 3 + "Зелёный чай в 5 утра!", "a" + "bc" * 40])
+@pytest.mark.parametrize(
+    "password", ["violet-harbour-lamp", "x" * 3 + "Зелёный чай в 5 утра!", "a" + "bc" * 40]
+)
 def test_long_and_plain_passwords_are_accepted_without_composition_rules(app, password):
     check_password_policy(password, ["+79161234567"])
 
@@ -142,7 +160,13 @@ def test_passwords_are_argon2id_and_rehashed_when_parameters_change(app, make_ci
 
 def test_sign_in_by_phone_email_or_snils(app, make_citizen):
     citizen = make_citizen(phone="+79161234567", email="maria@example.ru", snils="112-233-445 95")
-    for login in ("8 (916) 123-45-67", "+79161234567", "MARIA@example.ru", "112-233-445 95", "11223344595"):
+    for login in (
+        "8 (916) 123-45-67",
+        "+79161234567",
+        "MARIA@example.ru",
+        "112-233-445 95",
+        "11223344595",
+    ):
         assert services.authenticate(login, "violet-harbour-lamp", ORIGIN).id == citizen.id
     row = db.session.execute(sa.text("SELECT snils_encrypted FROM citizen")).scalar_one()
     assert "11223344595" not in row and "445" not in row
@@ -215,7 +239,9 @@ def test_sms_second_factor(app, inbox, make_citizen):
     challenge = services.start_sms_factor(citizen)
     code = inbox.last_code("+79161234567")
     with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, "000000" if code != "000000" else "111111", challenge.public_id, ORIGIN)
+        services.verify_second_factor(
+            citizen, "000000" if code != "000000" else "111111", challenge.public_id, ORIGIN
+        )
     assert services.verify_second_factor(citizen, code, challenge.public_id, ORIGIN) == "sms"
     with pytest.raises(services.SecondFactorFailed):  # single use
         services.verify_second_factor(citizen, code, challenge.public_id, ORIGIN)
@@ -254,7 +280,9 @@ def test_change_password_keeps_this_session_only(app, make_citizen):
 def test_contact_change_needs_the_code_and_is_logged(app, inbox, make_citizen):
     citizen = make_citizen(email="old@example.ru")
     challenge = services.start_contact_change(citizen, "New@Example.ru")
-    services.confirm_contact_change(citizen, challenge.public_id, inbox.last_code("new@example.ru"), ORIGIN)
+    services.confirm_contact_change(
+        citizen, challenge.public_id, inbox.last_code("new@example.ru"), ORIGIN
+    )
     assert citizen.email == "new@example.ru"
     assert inbox.wait_for("old@example.ru")  # the old address is told
     assert "contact_changed" in events(citizen)
@@ -278,3 +306,27 @@ def test_security_log_never_holds_secrets(app, inbox, make_citizen):
     dumped = repr([(r.kind, r.detail, r.ip, r.user_agent) for r in rows]) + repr(citizen)
     assert "my-secret-guess" not in dumped and "11223344595" not in dumped
     assert hash_password("x") != hash_password("x")  # salted
+
+
+def test_reencryption_moves_values_to_the_new_key(app, make_citizen):
+    import base64
+    import os
+
+    from shared.crypto import PiiCipher
+
+    citizen = make_citizen(snils="112-233-445 95")
+    old_keys = dict(app.config["PII_KEYS"])
+    new_key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    app.extensions["pii"] = PiiCipher.from_config(
+        {**old_keys, "t2": new_key}, "t2", app.config["BLIND_INDEX_KEY"]
+    )
+    try:
+        assert services.reencrypt_personal_data() == 1
+        db.session.refresh(citizen)
+        assert citizen.snils_encrypted.startswith("t2:")
+        assert (
+            services.authenticate("112-233-445 95", "violet-harbour-lamp", ORIGIN).id == citizen.id
+        )
+        assert services.reencrypt_personal_data() == 0
+    finally:
+        app.extensions["pii"] = PiiCipher.from_config(old_keys, "t1", app.config["BLIND_INDEX_KEY"])

@@ -5,14 +5,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity.models import Citizen, Consent, SecurityEvent
+from portal.identity.models import Citizen, Consent
 from tests.helpers import submit, text_of
 
 PASSWORD = "violet-harbour-lamp"
 
 
-def register(client, inbox, contact="+7 916 123-45-67", surname="Петрова", name="Анна", password=PASSWORD):
-    first = submit(client, "/register", {"surname": surname, "given_name": name, "contact": contact})
+def register(
+    client, inbox, contact="+7 916 123-45-67", surname="Петрова", name="Анна", password=PASSWORD
+):
+    first = submit(
+        client, "/register", {"surname": surname, "given_name": name, "contact": contact}
+    )
     assert first.status_code == 302 and first.headers["Location"].endswith("/register/code")
     return first
 
@@ -22,7 +26,12 @@ def test_registration_by_phone_happy_path(client, inbox):
     code = inbox.last_code("+79161234567")
     page = submit(client, "/register/code", {"code": code})
     assert page.headers["Location"].endswith("/register/password")
-    done = submit(client, "/register/password", {"password": PASSWORD, "confirm": PASSWORD, "consent": "y"}, follow=True)
+    done = submit(
+        client,
+        "/register/password",
+        {"password": PASSWORD, "confirm": PASSWORD, "consent": "y"},
+        follow=True,
+    )
     assert done.status_code == 200
     assert "Петрова Анна" in text_of(done)
     citizen = db.session.execute(sa.select(Citizen)).scalar_one()
@@ -36,7 +45,9 @@ def test_registration_by_email(client, inbox):
     register(client, inbox, contact="Anna.Petrova@Example.RU")
     code = inbox.last_code("anna.petrova@example.ru")
     submit(client, "/register/code", {"code": code})
-    done = submit(client, "/register/password", {"password": PASSWORD, "confirm": PASSWORD, "consent": "y"})
+    done = submit(
+        client, "/register/password", {"password": PASSWORD, "confirm": PASSWORD, "consent": "y"}
+    )
     assert done.headers["Location"].endswith("/cabinet/")
     assert db.session.execute(sa.select(Citizen.email)).scalar_one() == "anna.petrova@example.ru"
 
@@ -48,7 +59,9 @@ def test_wrong_code_counts_attempts_and_then_blocks(client, inbox):
     for left in (4, 3, 2, 1):
         page = submit(client, "/register/code", {"code": wrong})
         assert page.status_code == 422
-        assert f"Неверный код. Осталось попыток: {left}." in text_of(page) or f"Attempts left: {left}" in text_of(page)
+        assert f"Неверный код. Осталось попыток: {left}." in text_of(
+            page
+        ) or f"Attempts left: {left}" in text_of(page)
     page = submit(client, "/register/code", {"code": wrong})
     assert page.status_code == 422
     # Even the right code no longer works after five wrong ones.
@@ -61,7 +74,9 @@ def test_reused_code_is_refused(client, inbox):
     register(client, inbox)
     code = inbox.last_code("+79161234567")
     assert submit(client, "/register/code", {"code": code}).status_code == 302
-    again = client.post("/register/code", data={"code": code, "csrf_token": _csrf(client, "/register/password")})
+    again = client.post(
+        "/register/code", data={"code": code, "csrf_token": _csrf(client, "/register/password")}
+    )
     # The confirmed step cannot be replayed: the code page refuses a second use.
     assert again.status_code == 422
 
@@ -70,4 +85,6 @@ def _csrf(client, url):
     from tests.helpers import forms_of
 
     page = client.get(url)
-    return next(f for f in forms_of(page.get_data(as_text=True)) if f.method == "post").fields["csrf_token"]
+    return next(f for f in forms_of(page.get_data(as_text=True)) if f.method == "post").fields[
+        "csrf_token"
+    ]
