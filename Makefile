@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask
 PYBABEL := $(VENV)/bin/pybabel
 CATALOGS := shared/translations portal/translations diary_service/translations
 
-.PHONY: run test lint format install install-test translations migrate seed browser bench clean
+.PHONY: run test lint format install install-test translations i18n-update migrate seed browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,16 @@ install-test: $(VENV)/.installed-test
 ## Compile the translation catalogs (the .mo files are build output, never committed).
 translations: install
 	@for dir in $(CATALOGS); do \
-	  if [ -n "$$(find $$dir -name '*.po' 2>/dev/null)" ]; then $(PYBABEL) compile --use-fuzzy -q -d $$dir || exit 1; fi; \
+	  if [ -n "$$(find $$dir -name '*.po' 2>/dev/null)" ]; then $(PYBABEL) -q compile -d $$dir || exit 1; fi; \
+	done
+
+## After adding or changing user-facing strings: refresh the catalogs, then translate.
+i18n-update: install
+	@for pkg in shared portal diary_service; do \
+	  $(PYBABEL) -q extract -F config/babel.cfg -k _l -k lazy_gettext -k gettext -k _ \
+	    --add-comments=TRANSLATORS: --project=gosdiary --no-wrap -o /tmp/gosdiary-$$pkg.pot $$pkg || exit 1; \
+	  $(PYBABEL) -q update -i /tmp/gosdiary-$$pkg.pot -d $$pkg/translations -l ru \
+	    --init-missing --no-wrap --ignore-obsolete --previous --ignore-pot-creation-date || exit 1; \
 	done
 
 migrate: install translations

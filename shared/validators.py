@@ -37,6 +37,14 @@ def normalize_phone(raw: str) -> str:
     return "+" + digits
 
 
+def format_phone(phone: str | None) -> str:
+    """``+79123456789`` as people write it: ``+7 912 345-67-89``."""
+    if not phone or len(phone) != 12 or not phone.startswith("+7"):
+        return phone or ""
+    d = phone[2:]
+    return f"+7 {d[0:3]} {d[3:6]}-{d[6:8]}-{d[8:10]}"
+
+
 def normalize_email(raw: str) -> str:
     """A syntactically valid address, lower-cased (addresses here are case-insensitive)."""
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from shared.validators import format_phone
+
 bp = Blueprint(
     "shared",
     __name__,
@@ -16,3 +18,4 @@ bp = Blueprint(
 
 def init_web(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.filters["phone"] = format_phone

@@ -130,7 +130,10 @@ def portal_config(tmp: Path, inbox: Inbox, **extra) -> dict:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": inbox.smtp_port,
         "SMS_GATEWAY_URL": f"{inbox.base_url}/sms-gateway/messages",
+        # Jobs run in process here; the worker test puts them on Redis. Rate limits use
+        # Redis whenever the suite is given one (the CI's second pass).
         "REDIS_URL": "",
+        "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL") or "memory://",
         **extra,
     }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import time
 
-from flask import g, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.identity.models import Citizen
@@ -52,6 +53,7 @@ def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_citizen() is None:
+            flash(_l("Sign in to continue."), "info")
             return redirect(url_for("identity.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 

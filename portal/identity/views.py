@@ -149,6 +149,8 @@ def register_password():
             citizen = services.complete_registration(
                 challenge.public_id, form.password.data, form.consent.data, origin()
             )
+        except services.ConsentRequired as error:
+            form.consent.errors.append(error.message)
         except DomainError as error:
             form.password.errors.append(error.message)
         else:

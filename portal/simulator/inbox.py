@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from portal.simulator.extensions import db
 from portal.simulator.models import InboxMessage
 from shared.errors import ValidationError
+from shared.validators import normalize_phone
 
 bp = Blueprint("inbox", __name__)
 
@@ -35,12 +36,23 @@ def store(
     return message
 
 
+def _canonical_recipient(text: str) -> str:
+    """Find "+7 916 765-43-21" as the gateway stored it ("+79167654321")."""
+    text = text.strip()
+    if "@" in text:
+        return text.lower()
+    try:
+        return normalize_phone(text)
+    except ValueError:
+        return text
+
+
 def _messages(channel: str | None, recipient: str | None, limit: int = 200) -> list[InboxMessage]:
     query = sa.select(InboxMessage).order_by(InboxMessage.id.desc()).limit(limit)
     if channel:
         query = query.where(InboxMessage.channel == channel)
     if recipient:
-        query = query.where(InboxMessage.recipient == recipient.strip())
+        query = query.where(InboxMessage.recipient == _canonical_recipient(recipient))
     return list(db.session.execute(query).scalars())
 
 

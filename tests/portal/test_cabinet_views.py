@@ -253,7 +253,7 @@ def test_recent_actions_show_sign_ins_failures_and_changes(app, client, make_cit
         {"current": PASSWORD, "password": "another-long-phrase", "confirm": "another-long-phrase"},
     )
     text = text_of(client.get("/cabinet/events"))
-    for shown in ("Вход в систему", "Неверный пароль", "Пароль изменён"):
+    for shown in ("Вход на портал", "Введён неверный пароль", "Пароль изменён"):
         assert shown in text
 
 
