@@ -9,7 +9,7 @@ from portal import create_app as create_portal
 from shared.errors import Forbidden
 from shared.security import safe_next
 from tests.conftest import SECRETS
-from tests.helpers import text_of
+from tests.helpers import submit, text_of
 
 
 @pytest.fixture(params=["portal", "diary"])
@@ -150,3 +150,12 @@ def test_language_switch_and_accept_language(any_client):
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
+
+
+def test_session_cookie_is_httponly_and_samesite(app, make_citizen):
+    make_citizen(phone="+79161234567")
+    client = app.test_client()
+
+    submit(client, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    cookie = client.get_cookie("portal_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
