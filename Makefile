@@ -43,6 +43,7 @@ migrate: install translations
 	$(FLASK) --app diary_service db upgrade -d diary_service/migrations
 
 seed: migrate
+	$(FLASK) --app portal.simulator population generate
 	$(FLASK) --app portal seed
 
 run: seed

@@ -7,12 +7,19 @@ from typing import Any
 
 from flask import Flask
 
+from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
+from portal.family.views import bp as family_bp
 from portal.identity.cabinet import bp as cabinet_bp
-from portal.identity.cli import citizen_cli, pii_cli, seed_command
+from portal.identity.cli import citizen_cli, pii_cli
 from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
+from portal.operator.cli import operator_cli
+from portal.operator.views import bp as operator_bp
+from portal.proofing.cli import checks_cli
+from portal.proofing.tasks import register_tasks as register_proofing_tasks
+from portal.proofing.views import bp as proofing_bp
 from shared.config import load_config
 from shared.crypto import init_crypto
 from shared.database import init_database
@@ -42,15 +49,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_crypto(app)
     init_i18n(app, HERE / "translations")
     init_security(app)
-    register_tasks(init_celery(app))
+    celery = init_celery(app)
+    register_tasks(celery)
+    register_proofing_tasks(celery)
     init_web(app)
 
     init_sessions(app, web_session, lambda: db.engine)
     app.register_blueprint(identity_bp)
     app.register_blueprint(cabinet_bp)
+    app.register_blueprint(proofing_bp)
+    app.register_blueprint(family_bp)
+    app.register_blueprint(operator_bp)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(citizen_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(pii_cli)
+    app.cli.add_command(operator_cli)
+    app.cli.add_command(checks_cli)
     return app

@@ -92,10 +92,10 @@ def load_config(
     # The list of required secrets comes from the file only: no variable can shorten it.
     required = list(values.pop("SECRETS", []))
     for key, raw in os.environ.items():
-        name = key[len(prefix) :]
-        if key.startswith(prefix) and name and name != "SECRETS":
+        setting = key[len(prefix) :]
+        if key.startswith(prefix) and setting and setting != "SECRETS":
             try:
-                values[name] = _coerce(raw, values.get(name))
+                values[setting] = _coerce(raw, values.get(setting))
             except ConfigError as exc:
                 raise ConfigError(f"{key}: {exc}") from exc
     values.update(overrides)

@@ -11,7 +11,7 @@ import time
 
 HOST = "127.0.0.1"
 SERVICES = [
-    # name, flask app, port, extra args
+    # name, flask app, port (None: no server), extra args
     ("simulator", "portal.simulator", 8002, ["serve", "--host", HOST, "--port", "8002"]),
     (
         "portal",
@@ -25,6 +25,8 @@ SERVICES = [
         8001,
         ["run", "--host", HOST, "--port", "8001", "--no-reload", "--no-debugger"],
     ),
+    # What Celery beat does in production: send registry checks whose registry was down.
+    ("checks", "portal", None, ["checks", "resend", "--loop", "5"]),
 ]
 
 BANNER = """
@@ -34,9 +36,11 @@ BANNER = """
 
   Demo citizens (phone / e-mail / password):
     +7 916 000-00-01  maria.ivanova@example.ru   Demo-Parent-2026   (SNILS 112-233-445 95)
-    +7 916 000-00-02  sergey.petrov@example.ru   Demo-Parent-2026
-    +7 916 000-00-03  olga.smirnova@example.ru   Demo-Teacher-2026
-    +7 916 000-00-04  —                          Demo-Grandma-2026
+    +7 916 000-00-02  sergey.petrov@example.ru   Demo-Parent-2026   (SNILS 987-654-321 83)
+    +7 916 000-00-03  olga.smirnova@example.ru   Demo-Teacher-2026  (SNILS 820-981-233 00)
+    +7 916 000-00-04  —                          Demo-Grandma-2026  (passport lost: refused)
+  Service-centre operator: +7 916 000-00-09 / Demo-Operator-2026  → http://{host}:8000/operator/
+  Registries for testers: http://{host}:8002/registries/sfr (also mvd, zags, post)
 
   Press Ctrl-C to stop.
 """

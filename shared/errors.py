@@ -12,7 +12,15 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-JSON_PREFIXES = ("/api/", "/oauth/", "/oidc/", "/.well-known/", "/healthz", "/readyz")
+JSON_PREFIXES = (
+    "/api/",
+    "/oauth/",
+    "/oidc/",
+    "/.well-known/",
+    "/healthz",
+    "/readyz",
+    "/registry-callbacks",
+)
 
 
 class DomainError(Exception):

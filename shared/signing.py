@@ -28,7 +28,9 @@ def _mac(key: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def sign(key: str, payload: dict[str, Any], now: float | None = None) -> tuple[bytes, dict[str, str]]:
+def sign(
+    key: str, payload: dict[str, Any], now: float | None = None
+) -> tuple[bytes, dict[str, str]]:
     """Serialise ``payload`` and return ``(body, headers)`` ready to POST."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(now if now is not None else time.time()))
@@ -40,7 +42,9 @@ def sign(key: str, payload: dict[str, Any], now: float | None = None) -> tuple[b
     return body, headers
 
 
-def verify(key: str, body: bytes, headers, max_age: int = DEFAULT_MAX_AGE, now: float | None = None) -> dict:
+def verify(
+    key: str, body: bytes, headers, max_age: int = DEFAULT_MAX_AGE, now: float | None = None
+) -> dict:
     """Return the JSON payload of a correctly signed, fresh message, or raise."""
     timestamp = headers.get(TIMESTAMP_HEADER) or ""
     given = (headers.get(SIGNATURE_HEADER) or "").removeprefix("sha256=")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import json
 import os
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,17 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
+from diary_service import create_app as create_diary
+from diary_service.extensions import db as diary_db
+from portal import create_app as create_portal
+from portal.extensions import db as portal_db
+from portal.extensions import limiter
+from portal.identity import services as identity
+from portal.simulator import create_app as create_simulator
+from portal.simulator.extensions import db as simulator_db
+from portal.simulator.inbox import start_smtp
+from portal.simulator.registries.dispatcher import start_dispatcher
+from portal.simulator.registries.population import generate_population
 from tests.helpers import Inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +41,7 @@ SECRETS = {
     "PII_ACTIVE_KEY": "t1",
     "BLIND_INDEX_KEY": "test-blind-index-key-0001",
     "CODE_KEY": "test-code-key-0001",
+    "REGISTRY_KEY": "test-registry-key-0001",
 }
 
 
@@ -92,18 +106,17 @@ def wipe(db) -> None:
 
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory) -> Iterator[tuple[object, Inbox]]:
-    from portal.simulator import create_app
-    from portal.simulator.extensions import db
-    from portal.simulator.inbox import start_smtp
 
     tmp = tmp_path_factory.mktemp("simulator")
     smtp_port = free_port()
-    app = create_app(
+    app = create_simulator(
         {
             "ENV": "test",
             "SECRET_KEY": SECRETS["SECRET_KEY"],
             "DATABASE_URL": f"sqlite:///{tmp / 'simulator.db'}",
             "SMTP_LISTEN_PORT": smtp_port,
+            "REGISTRY_KEY": SECRETS["REGISTRY_KEY"],
+            "REGISTRY_TIMEOUT_SLEEP": 1.5,
         }
     )
     migrate_app(app, ROOT / "portal" / "simulator" / "migrations")
@@ -112,7 +125,7 @@ def simulator(tmp_path_factory) -> Iterator[tuple[object, Inbox]]:
         yield app, Inbox(live.url, smtp_port)
     controller.stop()
     with app.app_context():
-        db.engine.dispose()
+        simulator_db.engine.dispose()
 
 
 @pytest.fixture
@@ -130,6 +143,7 @@ def portal_config(tmp: Path, inbox: Inbox, **extra) -> dict:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": inbox.smtp_port,
         "SMS_GATEWAY_URL": f"{inbox.base_url}/sms-gateway/messages",
+        "REGISTRY_URL": inbox.base_url,
         # Jobs run in process here; the worker test puts them on Redis. Rate limits use
         # Redis whenever the suite is given one (the CI's second pass).
         "REDIS_URL": "",
@@ -140,28 +154,25 @@ def portal_config(tmp: Path, inbox: Inbox, **extra) -> dict:
 
 @pytest.fixture(scope="session")
 def portal_app(tmp_path_factory, simulator):
-    from portal import create_app
-    from portal.extensions import db
 
     _sim, box = simulator
-    app = create_app(portal_config(tmp_path_factory.mktemp("portal"), box))
+    app = create_portal(portal_config(tmp_path_factory.mktemp("portal"), box))
     app.test_client_class = IsolatedClient
     migrate_app(app, ROOT / "portal" / "migrations")
     yield app
     with app.app_context():
-        db.engine.dispose()
+        portal_db.engine.dispose()
 
 
 @pytest.fixture
 def app(portal_app, inbox):
     """The portal, with an empty database and fresh rate limits for each test."""
-    from portal.extensions import db, limiter
 
     with portal_app.app_context():
         limiter.reset()
         yield portal_app
-        db.session.remove()
-        wipe(db)
+        portal_db.session.remove()
+        wipe(portal_db)
 
 
 @pytest.fixture
@@ -172,7 +183,6 @@ def client(app):
 @pytest.fixture
 def make_citizen(app):
     """Factory: a citizen with confirmed contacts and a known password."""
-    from portal.identity import services
 
     counter = iter(range(1, 10_000))
 
@@ -185,18 +195,16 @@ def make_citizen(app):
             "email": f"citizen{n}@example.ru",
         }
         defaults.update(fields)
-        return services.create_citizen(password=password, **defaults)
+        return identity.create_citizen(password=password, **defaults)
 
     return make
 
 
 @pytest.fixture(scope="session")
 def diary_app(tmp_path_factory):
-    from diary_service import create_app
-    from diary_service.extensions import db
 
     tmp = tmp_path_factory.mktemp("diary")
-    app = create_app(
+    app = create_diary(
         {
             "ENV": "test",
             "SECRET_KEY": SECRETS["SECRET_KEY"],
@@ -207,4 +215,42 @@ def diary_app(tmp_path_factory):
     migrate_app(app, ROOT / "diary_service" / "migrations")
     yield app
     with app.app_context():
-        db.engine.dispose()
+        diary_db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def portal_server(portal_app) -> Iterator[str]:
+    """The portal on a real HTTP server: the registries' callbacks reach it there."""
+    with LiveServer(portal_app) as live:
+        portal_app.config["PUBLIC_URL"] = live.url
+        yield live.url
+
+
+@pytest.fixture(scope="session")
+def registries(simulator) -> Iterator[str]:
+    """The simulator's registries with a reference population and answers dispatched
+    by the same background thread the simulator runs under ``make run``."""
+    sim_app, box = simulator
+    with sim_app.app_context():
+        generate_population(60)
+    stop = start_dispatcher(sim_app, interval=0.1)
+    yield box.base_url
+    stop()
+
+
+REGISTRY_NAMES = ("sfr", "mvd", "zags", "post")
+
+
+@pytest.fixture
+def proofing(app, portal_server, registries) -> Iterator[str]:
+    """A test that walks checks through the registries; their rules are reset after it."""
+    yield registries
+    for name in REGISTRY_NAMES:
+        body = json.dumps({"default_outcome": "auto", "delay_seconds": 0, "down": "none"}).encode()
+        req = urllib.request.Request(
+            f"{registries}/api/registries/{name}/rule",
+            data=body,
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(req, timeout=10).close()

@@ -5,41 +5,13 @@ from __future__ import annotations
 import json
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.extensions import db
 from portal.identity import services
-from portal.identity.models import Citizen
 from shared.errors import DomainError
 
 citizen_cli = AppGroup("citizen", help="Manage citizen accounts.")
-
-# Demo citizens loaded by `make run` (listed in the README). Passwords are for the demo
-# stand only and are deliberately not on the common-password list.
-DEMO_CITIZENS = [
-    {
-        "name": "Иванова Мария Петровна",
-        "phone": "+79160000001",
-        "email": "maria.ivanova@example.ru",
-        "password": "Demo-Parent-2026",
-        "snils": "112-233-445 95",
-    },
-    {
-        "name": "Петров Сергей Николаевич",
-        "phone": "+79160000002",
-        "email": "sergey.petrov@example.ru",
-        "password": "Demo-Parent-2026",
-    },
-    {
-        "name": "Смирнова Ольга Викторовна",
-        "phone": "+79160000003",
-        "email": "olga.smirnova@example.ru",
-        "password": "Demo-Teacher-2026",
-    },
-    {"name": "Кузнецова Анна Сергеевна", "phone": "+79160000004", "password": "Demo-Grandma-2026"},
-]
 
 
 def _split_name(full: str) -> tuple[str, str, str | None]:
@@ -94,31 +66,3 @@ def reencrypt_command():
     click.echo(
         json.dumps({"reencrypted": changed, "active_key": current_app.extensions["pii"].active})
     )
-
-
-@click.command("seed")
-def seed_command():
-    """Load the demo citizens (idempotent: existing ones are left as they are)."""
-    if current_app.config["ENV"] == "production":
-        raise click.ClickException(
-            "demo citizens have published passwords: not loaded in production"
-        )
-    created = 0
-    for spec in DEMO_CITIZENS:
-        exists = db.session.execute(
-            sa.select(Citizen.id).where(Citizen.phone == spec["phone"])
-        ).first()
-        if exists:
-            continue
-        surname, given_name, patronymic = _split_name(spec["name"])
-        services.create_citizen(
-            surname=surname,
-            given_name=given_name,
-            patronymic=patronymic,
-            phone=spec["phone"],
-            email=spec.get("email"),
-            password=spec["password"],
-            snils=spec.get("snils"),
-        )
-        created += 1
-    click.echo(f"demo citizens: {created} created, {len(DEMO_CITIZENS) - created} already there")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,11 +44,27 @@ class Citizen(db.Model):
     mfa_method: Mapped[str | None] = mapped_column(sa.String(8))
     totp_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Personal data (the profile); document numbers live encrypted in ``Document``.
+    gender: Mapped[str | None] = mapped_column(sa.String(1))  # "M" or "F"
+    birth_date: Mapped[date | None]
+    birth_place: Mapped[str | None] = mapped_column(sa.String(200))
+    citizenship: Mapped[str | None] = mapped_column(sa.String(3))  # ISO 3166 alpha-3, "RUS"
+    registration_address: Mapped[str | None] = mapped_column(sa.String(300))
+    actual_address: Mapped[str | None] = mapped_column(sa.String(300))
+    # Identity confirmed in person or by a registered letter: how, when, by whom.
+    confirmed_at: Mapped[datetime | None]
+    confirmed_method: Mapped[str | None] = mapped_column(sa.String(16))  # "operator" or "letter"
+    confirmed_by: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="SET NULL")
+    )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consents: Mapped[list[Consent]] = relationship(
         back_populates="citizen", cascade="all, delete-orphan"
+    )
+    operator: Mapped[Operator | None] = relationship(
+        back_populates="citizen", foreign_keys="Operator.citizen_id"
     )
 
     @property
@@ -136,3 +152,18 @@ class SecurityEvent(db.Model):
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class Operator(db.Model):
+    """A service-centre operator: confirms citizens' identity in person."""
+
+    __tablename__ = "operator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="CASCADE"), unique=True
+    )
+    service_centre: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    citizen: Mapped[Citizen] = relationship(back_populates="operator", foreign_keys=[citizen_id])

@@ -1,9 +1,8 @@
 """The simulator: stands in for outside systems the portal talks to.
 
-For now it is the SMS gateway and the mail relay with their dev inboxes, where testers
-read the codes the portal sends. (The registries join it with identity proofing.)
-It is its own app with its own storage and migrations; it shares no tables with the
-portal.
+The government registries (СФР, МВД, ЗАГС, Почта России) with a tester console and a JSON
+API, the SMS gateway and the mail relay with their dev inboxes. It is its own app with
+its own storage and migrations; it shares no tables with the portal.
 """
 
 from __future__ import annotations
@@ -13,9 +12,12 @@ from typing import Any
 
 from flask import Flask
 
-from portal.simulator.extensions import db, migrate
+from portal.simulator.cli import serve_command
+from portal.simulator.extensions import csrf, db, migrate
 from portal.simulator.inbox import bp as inbox_bp
-from portal.simulator.inbox import serve_command
+from portal.simulator.registries.api import bp as registries_api_bp
+from portal.simulator.registries.cli import population_cli
+from portal.simulator.registries.views import bp as registries_bp
 from shared.config import load_config
 from shared.database import init_database
 from shared.errors import register_error_handlers
@@ -33,12 +35,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, name="simulator", prefix="SIMULATOR_", overrides=config)
     init_database(app, db)
-    migrate.init_app(app, db, directory=str(HERE / "migrations"), render_as_batch=True)
+    migrate.init_app(
+        app, db, directory=str(HERE / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
     init_i18n(app, HERE.parent / "translations")
     init_security(app)
     init_web(app)
+    # Machine endpoints (the SMS gateway, registry requests, JSON APIs) carry no cookies
+    # and so no CSRF tokens; the console's forms do.
+    csrf.exempt(inbox_bp)
+    csrf.exempt(registries_api_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(registries_bp)
+    app.register_blueprint(registries_api_bp)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(serve_command)
+    app.cli.add_command(population_cli)
     return app

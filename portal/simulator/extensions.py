@@ -1,5 +1,8 @@
+"""Extensions, unbound; ``create_app`` binds them."""
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.models import metadata
@@ -13,3 +16,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+# The tester console's forms carry CSRF tokens; the machine endpoints (registry requests,
+# SMS gateway, JSON API) are exempted where their blueprints are registered.
+csrf = CSRFProtect()

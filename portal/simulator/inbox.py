@@ -1,4 +1,7 @@
-"""Dev inboxes: the SMS gateway endpoint, the SMTP relay, a page and a JSON API to read them."""
+"""Dev inboxes: the SMS gateway endpoint, the SMTP relay, a page and a JSON API to read them.
+
+(The ``serve`` command that starts the relay lives in ``portal.simulator.cli``.)
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ import email
 import email.policy
 import hmac
 
-import click
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
-from werkzeug.serving import make_server
 
 from portal.simulator.extensions import db
 from portal.simulator.models import InboxMessage
@@ -130,25 +131,3 @@ def start_smtp(app: Flask, host: str, port: int) -> Controller:
     controller = Controller(InboxHandler(app), hostname=host, port=port)
     controller.start()
     return controller
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8002, show_default=True, type=int)
-def serve_command(host: str, port: int) -> None:
-    """Run the simulator: web console and gateway on HOST:PORT, SMTP relay as configured."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    controller = start_smtp(
-        app, app.config["SMTP_LISTEN_HOST"], int(app.config["SMTP_LISTEN_PORT"])
-    )
-    click.echo(
-        f"simulator: http://{host}:{port}  smtp://{app.config['SMTP_LISTEN_HOST']}:{app.config['SMTP_LISTEN_PORT']}"
-    )
-    server = make_server(host, port, app, threaded=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        controller.stop()

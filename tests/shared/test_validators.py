@@ -1,10 +1,23 @@
+from datetime import date
+
 import pytest
 
 from shared.validators import (
+    check_passport_issue_date,
     format_snils,
     is_valid_snils,
+    mask_document,
     mask_snils,
+    normalize_birth_certificate_number,
+    normalize_birth_certificate_series,
+    normalize_driving_licence,
     normalize_email,
+    normalize_inn,
+    normalize_issuer_code,
+    normalize_oms_policy,
+    normalize_passport_number,
+    normalize_passport_series,
+    normalize_personal_inn,
     normalize_phone,
     normalize_snils,
     snils_checksum,
@@ -83,3 +96,347 @@ def test_snils_formats():
     assert digits == "11223344595"
     assert format_snils(digits) == "112-233-445 95"
     assert mask_snils(digits) == "***-***-445 95"
+
+
+# --- Passport (identity-and-oidc.md §2.5) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("normalize", "raw", "expected"),
+    [
+        (normalize_passport_series, "4510", "4510"),
+        (normalize_passport_series, "45 10", "4510"),
+        (normalize_passport_series, " 45 10 ", "4510"),
+        (normalize_passport_number, "123456", "123456"),
+        (normalize_passport_number, " 000001 ", "000001"),
+        (normalize_issuer_code, "770001", "770-001"),
+        (normalize_issuer_code, "770-001", "770-001"),
+        (normalize_issuer_code, "770 001", "770-001"),
+    ],
+)
+def test_passport_fields_are_normalised(normalize, raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("normalize", "raw", "reason"),
+    [
+        (normalize_passport_series, "", "passport_series_format"),
+        (normalize_passport_series, None, "passport_series_format"),
+        (normalize_passport_series, "451", "passport_series_format"),
+        (normalize_passport_series, "45100", "passport_series_format"),
+        (normalize_passport_series, "4 510", "passport_series_format"),
+        (normalize_passport_series, "45  10", "passport_series_format"),
+        (normalize_passport_series, "45-1O", "passport_series_format"),
+        (normalize_passport_series, "٤٥١٠", "passport_series_format"),
+        (normalize_passport_number, "12345", "passport_number_format"),
+        (normalize_passport_number, "1234567", "passport_number_format"),
+        (normalize_passport_number, "123 456", "passport_number_format"),
+        (normalize_passport_number, "12345a", "passport_number_format"),
+        (normalize_passport_number, "", "passport_number_format"),
+        (normalize_issuer_code, "77000", "issuer_code_format"),
+        (normalize_issuer_code, "7700011", "issuer_code_format"),
+        (normalize_issuer_code, "77-0001", "issuer_code_format"),
+        (normalize_issuer_code, "770--001", "issuer_code_format"),
+        (normalize_issuer_code, "770_001", "issuer_code_format"),
+        (normalize_issuer_code, "", "issuer_code_format"),
+    ],
+)
+def test_bad_passport_fields_say_why(normalize, raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalize(raw)
+
+
+TODAY = date(2025, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("issue_date", "birth_date", "case"),
+    [
+        (date(2014, 5, 20), date(2000, 5, 20), "exactly on the 14th birthday"),
+        (date(2014, 5, 21), date(2000, 5, 20), "the day after"),
+        (date(2014, 3, 1), date(2000, 2, 29), "29 Feb birthday -> 14th birthday is 1 March"),
+        (date(2026, 3, 1), date(2012, 2, 29), "same rule, later cohort (today moved below)"),
+        (TODAY, date(1990, 1, 1), "issued today"),
+        (date(2035, 1, 1), date(1990, 1, 1), "replaced at 45"),
+    ],
+)
+def test_plausible_passport_issue_dates_pass(issue_date, birth_date, case):
+    today = max(TODAY, issue_date)
+    assert check_passport_issue_date(issue_date, birth_date, today) is None, case
+
+
+@pytest.mark.parametrize(
+    ("issue_date", "birth_date", "reason"),
+    [
+        (date(2014, 5, 19), date(2000, 5, 20), "passport_issued_before_14"),
+        (date(2014, 2, 28), date(2000, 2, 29), "passport_issued_before_14"),
+        (date(2010, 1, 1), date(2000, 5, 20), "passport_issued_before_14"),
+        (date(2000, 5, 20), date(2000, 5, 20), "passport_issued_before_14"),
+        (date(2025, 6, 2), date(1990, 1, 1), "date_in_future"),
+        (date(2030, 1, 1), date(1990, 1, 1), "date_in_future"),
+    ],
+)
+def test_implausible_passport_issue_dates_say_why(issue_date, birth_date, reason):
+    with pytest.raises(ValueError, match=reason):
+        check_passport_issue_date(issue_date, birth_date, TODAY)
+
+
+# --- INN ---------------------------------------------------------------------------------
+#
+# Vectors, computed by hand from the ФНС algorithm (control = Σ digit × weight mod 11 mod 10):
+# 10 digits, weights 2,4,10,3,5,9,4,6,8:
+#   7707083893 (Sberbank): 14+28+0+21+0+72+12+48+72 = 267, 267 mod 11 = 3 -> 3 ✓
+#   1234567894: 2+8+30+12+25+54+28+48+72 = 279, 279 mod 11 = 4 -> 4
+#   7712345671: 14+28+10+6+15+36+20+36+56 = 221, 221 mod 11 = 1 -> 1
+#   7707083090: 14+28+0+21+0+72+12+0+72 = 219, 219 mod 11 = 10 -> mod 10 = 0
+# 12 digits, 11th weights 7,2,4,10,3,5,9,4,6,8; 12th weights 3,7,2,4,10,3,5,9,4,6,8:
+#   500100732259: 11th 35+0+0+10+0+0+63+12+12+16 = 148 mod 11 = 5 -> 5;
+#                 12th 15+0+0+4+0+0+35+27+8+12+40 = 141 mod 11 = 9 -> 9 ✓
+#   123456789047: 11th 7+4+12+40+15+30+63+32+54+0 = 257 mod 11 = 4 -> 4;
+#                 12th 3+14+6+16+50+18+35+72+36+0+32 = 282 mod 11 = 7 -> 7
+#   771234567859: 11th 49+14+4+20+9+20+45+24+42+64 = 291 mod 11 = 5 -> 5;
+#                 12th 21+49+2+8+30+15+30+63+28+48+40 = 317 mod 11 = 9 -> 9
+#   500100002100: 11th 35+0+0+10+0+0+0+0+12+8 = 65 mod 11 = 10 -> mod 10 = 0;
+#                 12th 15+0+0+4+0+0+0+0+8+6+0 = 33 mod 11 = 0 -> 0
+VALID_INN10 = ["7707083893", "1234567894", "7712345671", "7707083090"]
+VALID_INN12 = ["500100732259", "123456789047", "771234567859", "500100002100"]
+
+
+@pytest.mark.parametrize("inn", VALID_INN10 + VALID_INN12)
+def test_valid_inns_pass(inn):
+    assert normalize_inn(inn) == inn
+    assert normalize_inn(f"  {inn} ") == inn
+
+
+# Every weight is non-zero mod 11 (a prime), so a one-digit change always moves the residue;
+# only the official "mod 11, mod 10" fold maps residues 10 and 0 to the same control digit 0.
+# 7707083090 (residue 10) is therefore left out here and covered by the next test.
+@pytest.mark.parametrize("inn", [*VALID_INN10[:3], *VALID_INN12])
+def test_any_one_digit_change_breaks_the_inn_checksum(inn):
+    for position in range(len(inn)):
+        for digit in "0123456789":
+            if digit == inn[position]:
+                continue
+            changed = inn[:position] + digit + inn[position + 1 :]
+            with pytest.raises(ValueError, match="inn_checksum"):
+                normalize_inn(changed)
+
+
+def test_inn_checksum_folds_residue_ten_onto_zero():
+    # 7707083090: sum 219, residue 10 -> control 0. Changing the first digit 7 -> 2 lowers the
+    # sum by 5 x 2 = 10 to 209, residue 0 -> control 0 as well: valid under the official rule.
+    assert normalize_inn("2707083090") == "2707083090"
+    # Other one-digit changes of the same number do fail.
+    for changed in ("7707083091", "7707083190", "8707083090"):
+        with pytest.raises(ValueError, match="inn_checksum"):
+            normalize_inn(changed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("7707083894", "inn_checksum"),
+        ("500100732258", "inn_checksum"),
+        ("500100732249", "inn_checksum"),
+        ("", "inn_format"),
+        (None, "inn_format"),
+        ("770708389", "inn_format"),
+        ("77070838931", "inn_format"),
+        ("5001007322591", "inn_format"),
+        ("7707 083893", "inn_format"),
+        ("770708389a", "inn_format"),
+        ("７７０７０８３８９３", "inn_format"),
+    ],
+)
+def test_bad_inns_say_why(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalize_inn(raw)
+
+
+@pytest.mark.parametrize("inn", VALID_INN12)
+def test_personal_inn_accepts_twelve_digits(inn):
+    assert normalize_personal_inn(inn) == inn
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("7707083893", "inn_format"),
+        ("500100732258", "inn_checksum"),
+        ("50010073225", "inn_format"),
+        ("", "inn_format"),
+    ],
+)
+def test_personal_inn_rejects_legal_entities_and_bad_numbers(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalize_personal_inn(raw)
+
+
+# --- Birth certificate ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("IV-МЮ", "IV-МЮ"),
+        ("iv-мю", "IV-МЮ"),
+        ("IV МЮ", "IV-МЮ"),
+        ("IVМЮ", "IV-МЮ"),
+        (" IV - МЮ ", "IV-МЮ"),
+        ("I-АГ", "I-АГ"),
+        ("II-ЁЖ", "II-ЁЖ"),
+        ("III-ВА", "III-ВА"),
+        ("XII-АБ", "XII-АБ"),
+        ("XLIX-ЯЯ", "XLIX-ЯЯ"),
+        ("CCCXC-ИК", "CCCXC-ИК"),
+        ("І-МЮ", "I-МЮ"),  # Cyrillic І
+        ("ХII-АБ", "XII-АБ"),  # Cyrillic Х
+        ("хіі-аб", "XII-АБ"),  # all Cyrillic, lower case
+        ("Л-АБ", "L-АБ"),  # Cyrillic Л
+        ("С-АБ", "C-АБ"),  # Cyrillic С
+        ("XIIСА", "XII-СА"),  # the last two letters are the Cyrillic part
+        ("XХХ", "X-ХХ"),
+    ],
+)
+def test_birth_certificate_series_is_normalised(raw, expected):
+    assert normalize_birth_certificate_series(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        None,
+        "IV",
+        "МЮ",
+        "-МЮ",
+        "IV-М",
+        "IV-МЮЯ",
+        "IV-MU",  # Latin letters in the Cyrillic part
+        "IV-MЮ",  # Latin M
+        "IV-12",
+        "IIII-МЮ",  # not a well-formed numeral
+        "VX-МЮ",
+        "IIV-МЮ",
+        "VV-МЮ",
+        "D-МЮ",  # only I, V, X, L, C
+        "M-МЮ",
+        "4-МЮ",
+        "IV--МЮ",
+        "IV_МЮ",
+    ],
+)
+def test_bad_birth_certificate_series_are_rejected(raw):
+    with pytest.raises(ValueError, match="certificate_series_format"):
+        normalize_birth_certificate_series(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("123456", "123456"), (" 000123 ", "000123")],
+)
+def test_birth_certificate_number_is_six_digits(raw, expected):
+    assert normalize_birth_certificate_number(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", None, "12345", "1234567", "123 456", "12345б"])
+def test_bad_birth_certificate_numbers_are_rejected(raw):
+    with pytest.raises(ValueError, match="certificate_number_format"):
+        normalize_birth_certificate_number(raw)
+
+
+# --- OMS policy, driving licence ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1234567890123456", "1234567890123456"),
+        (" 1234 5678 9012 3456 ", "1234567890123456"),
+        ("1234-5678-9012-3456", "1234567890123456"),
+    ],
+)
+def test_oms_policy_is_sixteen_digits(raw, expected):
+    assert normalize_oms_policy(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        None,
+        "123456789012345",
+        "12345678901234567",
+        "1234 5678 9012 345a",
+        "1234567890123456-",
+        "1234  5678 9012 3456",
+        "ЕП 1234567890123456",
+    ],
+)
+def test_bad_oms_policies_are_rejected(raw):
+    with pytest.raises(ValueError, match="oms_format"):
+        normalize_oms_policy(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("7711123456", "77 11 123456"),
+        ("77 11 123456", "77 11 123456"),
+        ("7711 123456", "77 11 123456"),
+        ("77 АВ 123456", "77 АВ 123456"),
+        ("77ав123456", "77 АВ 123456"),
+        (" 99 ЁЯ 000001 ", "99 ЁЯ 000001"),
+    ],
+)
+def test_driving_licence_is_normalised(raw, expected):
+    assert normalize_driving_licence(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        None,
+        "771112345",
+        "77111234567",
+        "77 AB 123456",  # Latin letters
+        "АВ 77 123456",
+        "77 1А 123456",
+        "7 711 123456",
+        "77-11-123456",
+        "77  11 123456",
+    ],
+)
+def test_bad_driving_licences_are_rejected(raw):
+    with pytest.raises(ValueError, match="driving_licence_format"):
+        normalize_driving_licence(raw)
+
+
+# --- Masking ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "visible", "expected"),
+    [
+        ("4510 123456", 4, "**** **3456"),
+        ("45 10 123456", 4, "** ** **3456"),
+        ("770-001", 4, "**0-001"),
+        ("IV-МЮ 123456", 4, "**-** **3456"),
+        ("1234567890123456", 4, "************3456"),
+        ("123456", 0, "******"),
+        ("123456", 6, "123456"),
+        ("1234", 4, "1234"),
+        ("12-34", 10, "12-34"),
+        ("", 4, ""),
+    ],
+)
+def test_mask_document(number, visible, expected):
+    assert mask_document(number, visible) == expected
+
+
+def test_mask_document_default_and_negative_visible():
+    assert mask_document("500100732259") == "********2259"
+    with pytest.raises(ValueError, match="mask_visible"):
+        mask_document("123456", -1)

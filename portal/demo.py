@@ -1,0 +1,151 @@
+"""``flask --app portal seed``: the demo citizens of the README (idempotent).
+
+Their profiles and documents match people of the simulator's reference population, so
+their checks go to the registries like anyone's: Мария, Сергей and Ольга become
+*standard* within seconds of `make run`; Анна's passport is registered as lost and is
+refused, which shows a rejection with its reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.extensions import db
+from portal.identity import services as identity
+from portal.identity.models import Citizen, Operator
+from portal.proofing import services as proofing
+
+MOSCOW = "г. Москва, ул. Тверская, д. 1, кв. 1"
+DEMO_CITIZENS = [
+    {
+        "surname": "Иванова",
+        "given_name": "Мария",
+        "patronymic": "Петровна",
+        "phone": "+79160000001",
+        "email": "maria.ivanova@example.ru",
+        "password": "Demo-Parent-2026",
+        "gender": "F",
+        "birth_date": date(1985, 3, 14),
+        "snils": "112-233-445 95",
+        "passport": {
+            "series": "4510",
+            "number": "123456",
+            "issue_date": date(2005, 4, 1),
+            "issuer": "ОВД района Пресненский г. Москвы",
+            "issuer_code": "770-001",
+        },
+    },
+    {
+        "surname": "Петров",
+        "given_name": "Сергей",
+        "patronymic": "Николаевич",
+        "phone": "+79160000002",
+        "email": "sergey.petrov@example.ru",
+        "password": "Demo-Parent-2026",
+        "gender": "M",
+        "birth_date": date(1982, 11, 30),
+        "snils": "987-654-321 83",
+        "passport": {
+            "series": "4507",
+            "number": "654321",
+            "issue_date": date(2002, 12, 15),
+            "issuer": "ОВД района Арбат г. Москвы",
+            "issuer_code": "770-002",
+        },
+    },
+    {
+        "surname": "Смирнова",
+        "given_name": "Ольга",
+        "patronymic": "Викторовна",
+        "phone": "+79160000003",
+        "email": "olga.smirnova@example.ru",
+        "password": "Demo-Teacher-2026",
+        "gender": "F",
+        "birth_date": date(1979, 7, 8),
+        "snils": "820-981-233 00",
+        "passport": {
+            "series": "4503",
+            "number": "111222",
+            "issue_date": date(2004, 8, 10),
+            "issuer": "ОВД района Хамовники г. Москвы",
+            "issuer_code": "770-003",
+        },
+    },
+    {
+        "surname": "Кузнецова",
+        "given_name": "Анна",
+        "patronymic": "Сергеевна",
+        "phone": "+79160000004",
+        "password": "Demo-Grandma-2026",
+        "gender": "F",
+        "birth_date": date(1950, 2, 20),
+        "snils": "913-702-858 00",
+        "passport": {
+            "series": "4501",
+            "number": "999888",
+            "issue_date": date(2000, 3, 1),
+            "issuer": "ОВД района Басманный г. Москвы",
+            "issuer_code": "770-004",
+        },
+    },
+]
+DEMO_OPERATOR = {
+    "surname": "Операторова",
+    "given_name": "Ирина",
+    "phone": "+79160000009",
+    "password": "Demo-Operator-2026",
+    "centre": "МФЦ района Пресненский",
+}
+
+
+@click.command("seed")
+def seed_command():
+    """Load the demo citizens and the demo operator (existing ones are left as they are)."""
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException(
+            "demo citizens have published passwords: not loaded in production"
+        )
+    origin = identity.Origin(ip="seed", user_agent="flask seed")
+    created = 0
+    for spec in DEMO_CITIZENS:
+        if db.session.execute(sa.select(Citizen.id).where(Citizen.phone == spec["phone"])).first():
+            continue
+        citizen = identity.create_citizen(
+            surname=spec["surname"],
+            given_name=spec["given_name"],
+            patronymic=spec["patronymic"],
+            phone=spec["phone"],
+            email=spec.get("email"),
+            password=spec["password"],
+        )
+        proofing.update_profile(
+            citizen,
+            {
+                **spec,
+                "birth_place": "г. Москва",
+                "citizenship": "RUS",
+                "registration_address": MOSCOW,
+            },
+            origin,
+        )
+        proofing.set_snils(citizen, spec["snils"], origin)
+        proofing.set_passport(citizen, spec["passport"], origin)
+        created += 1
+    if not db.session.execute(
+        sa.select(Citizen.id).where(Citizen.phone == DEMO_OPERATOR["phone"])
+    ).first():
+        operator = identity.create_citizen(
+            surname=DEMO_OPERATOR["surname"],
+            given_name=DEMO_OPERATOR["given_name"],
+            phone=DEMO_OPERATOR["phone"],
+            password=DEMO_OPERATOR["password"],
+        )
+        db.session.add(Operator(citizen_id=operator.id, service_centre=DEMO_OPERATOR["centre"]))
+        db.session.commit()
+    click.echo(
+        f"demo citizens: {created} created; their checks go to the registries when the simulator runs"
+    )

@@ -1,0 +1,1 @@
+"""Children of citizens, verified by the civil registry (ЗАГС) and the Social Fund (СФР)."""

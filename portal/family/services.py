@@ -1,0 +1,265 @@
+"""Children: a standard-level parent adds a child; the civil registry (ЗАГС) confirms
+the parent is named on the birth certificate and the Social Fund (СФР) confirms the
+child's SNILS. Then the child is a verified kid of that parent. Two parents can each
+add the same child (one record, two links); nobody the registry does not name can."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.family.models import Child, ParentLink
+from portal.identity import notifications
+from portal.identity.models import Citizen
+from portal.identity.services import Origin, record_event
+from portal.proofing import checks
+from portal.proofing.models import VerificationCheck
+from portal.proofing.services import LevelTooLow, is_at_least, person_of, reason_text
+from shared import validators
+from shared.crypto import pii
+from shared.errors import NotFound, ValidationError
+from shared.sessions import utcnow
+
+CHILD_ACCOUNT_AGE = 14
+
+
+class ChildDataMismatch(ValidationError):
+    default_message = _l(
+        "Check the child's data: they must be exactly as in the birth certificate."
+    )
+
+
+def _years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _name(value: str | None, required: bool) -> str | None:
+    value = " ".join((value or "").split())[:100]
+    if required and not value:
+        raise ValidationError(_l("Fill in the child's surname and name."))
+    return value or None
+
+
+def add_child(parent: Citizen, data: dict[str, Any], origin: Origin) -> ParentLink:
+    """Claim a child; the checks start at once and decide whether the claim holds."""
+    if not is_at_least(parent, "standard"):
+        raise LevelTooLow()
+    today = date.today()
+    birth_date: date | None = data.get("birth_date")
+    if birth_date is None or birth_date > today or _years(birth_date, today) >= 18:
+        raise ValidationError(_l("The child's birth date must be within the last 18 years."))
+    if data.get("gender") not in ("M", "F"):
+        raise ValidationError(_l("Choose the gender."))
+    issue_date: date | None = data.get("certificate_issue_date")
+    if issue_date is None or issue_date < birth_date or issue_date > today:
+        raise ValidationError(
+            _l("The certificate is issued on or after the birth date and not in the future.")
+        )
+    office = " ".join((data.get("registry_office") or "").split())[:200]
+    if not office:
+        raise ValidationError(_l("Enter the registry office that issued the certificate."))
+    try:
+        series = validators.normalize_birth_certificate_series(data.get("certificate_series", ""))
+        number = validators.normalize_birth_certificate_number(data.get("certificate_number", ""))
+        snils = validators.normalize_snils(data.get("snils", ""))
+    except ValueError as exc:
+        raise ValidationError(
+            {
+                "certificate_series_format": _l("The certificate series looks like IV-МЮ."),
+                "certificate_number_format": _l("The certificate number is 6 digits."),
+            }.get(str(exc), _l("The child's SNILS is not valid."))
+        ) from exc
+    index = pii().blind_index(snils, field="snils")
+    if index == parent.snils_index:
+        raise ValidationError(_l("This is your own SNILS, not the child's."))
+    certificate = f"{series} {number}"
+    details = {"issue_date": issue_date.isoformat(), "registry_office": office}
+    surname, given_name = _name(data.get("surname"), True), _name(data.get("given_name"), True)
+    patronymic = _name(data.get("patronymic"), False)
+
+    child = db.session.execute(
+        sa.select(Child).where(Child.snils_index == index)
+    ).scalar_one_or_none()
+    if child is None:
+        child = Child(
+            surname=surname,
+            given_name=given_name,
+            patronymic=patronymic,
+            birth_date=birth_date,
+            gender=data["gender"],
+            snils_encrypted=pii().encrypt(snils, field="snils"),
+            snils_index=index,
+            certificate_encrypted=pii().encrypt(certificate, field="birth_certificate"),
+            certificate_details=details,
+        )
+        db.session.add(child)
+        db.session.flush()
+    elif (
+        pii().decrypt(child.certificate_encrypted, field="birth_certificate") != certificate
+        or child.birth_date != birth_date
+        or (child.surname, child.given_name, child.patronymic) != (surname, given_name, patronymic)
+    ):
+        raise ChildDataMismatch()
+    link = db.session.execute(
+        sa.select(ParentLink).where(
+            ParentLink.parent_id == parent.id, ParentLink.child_id == child.id
+        )
+    ).scalar_one_or_none()
+    if link is not None:
+        raise ValidationError(_l("You have already added this child."))
+    link = ParentLink(parent_id=parent.id, child_id=child.id)
+    db.session.add(link)
+    record_event(parent, "child_added", origin)
+    started = [checks.start_check(parent.id, "child_relation", child.id, flush_only=True)]
+    snils_check = _child_snils_check(child)
+    if child.snils_verified_at is None and (
+        snils_check is None or snils_check.status == "rejected"
+    ):
+        started.append(checks.start_check(parent.id, "child_snils", child.id, flush_only=True))
+    db.session.commit()
+    for check in started:
+        checks.dispatch(check)
+    return link
+
+
+def _child_snils_check(child: Child) -> VerificationCheck | None:
+    return db.session.execute(
+        sa.select(VerificationCheck)
+        .where(
+            VerificationCheck.child_id == child.id,
+            VerificationCheck.kind == "child_snils",
+            VerificationCheck.status != "superseded",
+        )
+        .order_by(VerificationCheck.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _child_person(child: Child) -> dict[str, Any]:
+    return person_of(child.surname, child.given_name, child.patronymic, child.birth_date)
+
+
+def _relation_subject(check: VerificationCheck) -> dict[str, Any]:
+    child = db.session.get(Child, check.child_id)
+    parent = db.session.get(Citizen, check.citizen_id)
+    series, number = pii().decrypt(child.certificate_encrypted, field="birth_certificate").split()
+    return {
+        "certificate": {
+            "series": series,
+            "number": number,
+            "issue_date": child.certificate_details["issue_date"],
+        },
+        "child": _child_person(child),
+        "parent": person_of(
+            parent.surname, parent.given_name, parent.patronymic, parent.birth_date
+        ),
+    }
+
+
+def _child_snils_subject(check: VerificationCheck) -> dict[str, Any]:
+    child = db.session.get(Child, check.child_id)
+    return {"snils": pii().decrypt(child.snils_encrypted, field="snils"), **_child_person(child)}
+
+
+def _after_child_check(check: VerificationCheck) -> None:
+    child = db.session.get(Child, check.child_id)
+    if child is None:
+        return
+    if check.status == "approved" and check.kind == "child_snils":
+        child.snils_verified_at = utcnow()
+    if check.status == "approved" and check.kind == "child_relation":
+        link = db.session.execute(
+            sa.select(ParentLink).where(
+                ParentLink.parent_id == check.citizen_id, ParentLink.child_id == child.id
+            )
+        ).scalar_one_or_none()
+        if link is not None:
+            link.relation_verified_at = utcnow()
+    link_child_account(child)
+    db.session.commit()
+    parent = db.session.get(Citizen, check.citizen_id)
+    with force_locale(parent.locale):
+        if check.status == "approved":
+            body = gettext(
+                "%(name)s: the check is complete, the data are confirmed.", name=child.full_name
+            )
+        else:
+            body = gettext(
+                "%(name)s: the data were not confirmed. %(reason)s",
+                name=child.full_name,
+                reason=reason_text(check),
+            )
+        notifications.tell_owner(parent, gettext("Check of your child's data"), body)
+
+
+def link_child_account(child: Child) -> None:
+    """A child 14 or older with their own account (same SNILS) is linked to the record."""
+    if _years(child.birth_date, date.today()) < CHILD_ACCOUNT_AGE:
+        return
+    account = db.session.execute(
+        sa.select(Citizen.id).where(Citizen.snils_index == child.snils_index)
+    ).scalar_one_or_none()
+    child.account_id = account
+
+
+def children_of(parent: Citizen) -> list[dict[str, Any]]:
+    """The parent's children with the state of every check."""
+    rows = db.session.execute(
+        sa.select(ParentLink, Child)
+        .join(Child, Child.id == ParentLink.child_id)
+        .where(ParentLink.parent_id == parent.id)
+        .order_by(Child.birth_date)
+    ).all()
+    shown = []
+    for link, child in rows:
+        relation = checks.latest_check(parent.id, "child_relation", child.id)
+        shown.append(
+            {
+                "child": child,
+                "snils": validators.mask_snils(pii().decrypt(child.snils_encrypted, field="snils")),
+                "relation": relation,
+                "snils_check": _child_snils_check(child),
+                "verified": is_verified(link, child),
+                "has_account": child.account_id is not None,
+            }
+        )
+    return shown
+
+
+def is_verified(link: ParentLink, child: Child) -> bool:
+    return link.relation_verified_at is not None and child.snils_verified_at is not None
+
+
+def verified_children(parent: Citizen) -> list[Child]:
+    """The verified kids: what the ``kids`` scope will release."""
+    return [
+        child
+        for link, child in db.session.execute(
+            sa.select(ParentLink, Child)
+            .join(Child, Child.id == ParentLink.child_id)
+            .where(ParentLink.parent_id == parent.id)
+        ).all()
+        if is_verified(link, child)
+    ]
+
+
+def remove_child(parent: Citizen, child_id: int, origin: Origin) -> None:
+    link = db.session.execute(
+        sa.select(ParentLink).where(
+            ParentLink.parent_id == parent.id, ParentLink.child_id == child_id
+        )
+    ).scalar_one_or_none()
+    if link is None:
+        raise NotFound()
+    db.session.delete(link)
+    record_event(parent, "child_removed", origin)
+    db.session.commit()
+
+
+checks.register_kind("child_relation", "zags", _relation_subject, _after_child_check)
+checks.register_kind("child_snils", "sfr", _child_snils_subject, _after_child_check)

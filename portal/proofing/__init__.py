@@ -1,0 +1,1 @@
+"""Identity proofing: personal data and documents checked by the registries, account levels."""

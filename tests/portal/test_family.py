@@ -1,0 +1,145 @@
+"""Children verified by the civil registry and the Social Fund, through the real simulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.family import services
+from portal.family.models import Child, ParentLink
+from portal.proofing import checks
+from portal.proofing.services import LevelTooLow
+from shared.errors import ValidationError
+from tests.helpers import forms_of, submit, text_of
+from tests.portal.test_proofing import MARIA, SERGEY, SERGEY_PASSPORT, make_standard, wait_for
+
+ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
+PETR = {
+    "surname": "Иванов",
+    "given_name": "Пётр",
+    "patronymic": "Сергеевич",
+    "birth_date": date(2014, 9, 2),
+    "gender": "M",
+    "certificate_series": "iv-мю",
+    "certificate_number": "512345",
+    "certificate_issue_date": date(2014, 9, 20),
+    "registry_office": "Отдел ЗАГС Пресненского района",
+    "snils": "050-234-316 00",
+}
+
+
+def verified(parent) -> list[str]:
+    db.session.commit()
+    return [child.full_name for child in services.verified_children(parent)]
+
+
+def test_a_parent_adds_a_child_who_becomes_verified(proofing, make_citizen, inbox):
+    maria = make_standard(make_citizen, email="maria@example.ru")
+    link = services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria) == ["Иванов Пётр Сергеевич"])
+    child = db.session.get(Child, link.child_id)
+    assert child.certificate_details["registry_office"] == "Отдел ЗАГС Пресненского района"
+    assert (
+        "512345" not in child.certificate_encrypted and "05023431600" not in child.snils_encrypted
+    )
+    assert any("Иванов Пётр" in m["body"] for m in inbox.messages(to="maria@example.ru"))
+
+
+def test_both_parents_can_add_the_same_child_and_share_the_record(proofing, make_citizen):
+    maria = make_standard(make_citizen)
+    sergey = make_standard(
+        make_citizen, profile=SERGEY, snils="987-654-321 83", passport=SERGEY_PASSPORT
+    )
+    services.add_child(maria, PETR, ORIGIN)
+    services.add_child(sergey, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria) and verified(sergey))
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Child)).scalar_one() == 1
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ParentLink)).scalar_one() == 2
+
+
+def test_someone_not_named_on_the_certificate_is_refused(proofing, make_citizen):
+    olga = make_standard(
+        make_citizen,
+        profile={
+            **MARIA,
+            "surname": "Смирнова",
+            "given_name": "Ольга",
+            "patronymic": "Викторовна",
+            "birth_date": date(1979, 7, 8),
+        },
+        snils="820-981-233 00",
+        passport={
+            "series": "4503",
+            "number": "111222",
+            "issue_date": date(2004, 8, 10),
+            "issuer": "ОВД",
+            "issuer_code": "770-003",
+        },
+    )
+    services.add_child(olga, PETR, ORIGIN)
+    assert wait_for(
+        lambda: (
+            (c := checks.latest_check(olga.id, "child_relation", _child_id()))
+            and c.status == "rejected"
+        )
+    )
+    assert (
+        checks.latest_check(olga.id, "child_relation", _child_id()).reason
+        == "relation_not_confirmed"
+    )
+    assert verified(olga) == []
+
+
+def _child_id() -> int:
+    return db.session.execute(sa.select(Child.id)).scalar_one()
+
+
+def test_a_simplified_account_cannot_add_children(proofing, make_citizen):
+    with pytest.raises(LevelTooLow):
+        services.add_child(make_citizen(), PETR, ORIGIN)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"certificate_series": "IV-MJ"}, "IV-МЮ"),
+        ({"certificate_number": "12345"}, "6 цифр"),
+        ({"snils": "050-234-316 01"}, "СНИЛС"),
+        ({"birth_date": date(1990, 1, 1)}, "18"),
+        ({"certificate_issue_date": date(2014, 9, 1)}, "не раньше"),
+    ],
+)
+def test_bad_child_data_is_explained(proofing, make_citizen, change, message):
+    maria = make_standard(make_citizen)
+    with pytest.raises(ValidationError) as error:
+        services.add_child(maria, {**PETR, **change}, ORIGIN)
+    assert message in error.value.message
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Child)).scalar_one() == 0
+
+
+def test_children_page_shows_checks_and_a_stranger_sees_nothing(proofing, app, make_citizen):
+    maria = make_standard(make_citizen, phone="+79161234567")
+    services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria))
+    parent = app.test_client()
+    submit(parent, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    page = text_of(parent.get("/cabinet/children/"))
+    assert "Иванов Пётр Сергеевич" in page and "***-***-316 00" in page
+    make_citizen(phone="+79161234599")
+    stranger = app.test_client()
+    submit(stranger, "/login", {"login": "+79161234599", "password": "violet-harbour-lamp"})
+    assert "Иванов Пётр" not in text_of(stranger.get("/cabinet/children/"))
+    token_page = stranger.get("/cabinet/children/")
+    token = next(
+        f for f in forms_of(token_page.get_data(as_text=True)) if f.method == "post"
+    ).fields["csrf_token"]
+    assert (
+        stranger.post(
+            f"/cabinet/children/{_child_id()}/remove", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
+    assert verified(maria) == ["Иванов Пётр Сергеевич"]

@@ -1,0 +1,416 @@
+"""Identity proofing with the real simulator: the portal's jobs post to the registries
+over HTTP and their signed answers come back over HTTP to the portal's live server."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.identity import services as identity
+from portal.identity.models import Citizen, Operator
+from portal.proofing import checks, services
+from portal.proofing.models import Document, LetterCode, VerificationCheck
+from shared.crypto import pii
+from shared.errors import Forbidden, ValidationError
+from shared.sessions import utcnow
+from shared.signing import sign
+from tests.helpers import forms_of, submit, text_of
+
+ORIGIN = identity.Origin(ip="127.0.0.1", user_agent="pytest")
+MARIA = {
+    "surname": "Иванова",
+    "given_name": "Мария",
+    "patronymic": "Петровна",
+    "gender": "F",
+    "birth_date": date(1985, 3, 14),
+    "birth_place": "г. Москва",
+    "citizenship": "RUS",
+    "registration_address": "г. Москва, ул. Тверская, д. 1, кв. 1",
+}
+MARIA_PASSPORT = {
+    "series": "45 10",
+    "number": "123456",
+    "issue_date": date(2005, 4, 1),
+    "issuer": "ОВД района Пресненский",
+    "issuer_code": "770001",
+}
+SERGEY = {
+    **MARIA,
+    "surname": "Петров",
+    "given_name": "Сергей",
+    "patronymic": "Николаевич",
+    "gender": "M",
+    "birth_date": date(1982, 11, 30),
+}
+SERGEY_PASSPORT = {
+    **MARIA_PASSPORT,
+    "series": "4507",
+    "number": "654321",
+    "issue_date": date(2002, 12, 15),
+    "issuer_code": "770-002",
+}
+
+
+def api(registries_url: str, method: str, path: str, payload: dict | None = None) -> dict:
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(
+        f"{registries_url}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        body = resp.read()
+    return json.loads(body) if body else {}
+
+
+def wait_for(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.commit()  # see what the live servers committed
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def status(citizen, kind) -> str | None:
+    check = checks.latest_check(citizen.id, kind)
+    return check.status if check else None
+
+
+def level(citizen) -> str:
+    return db.session.execute(sa.select(Citizen.level).where(Citizen.id == citizen.id)).scalar_one()
+
+
+def make_standard(
+    make_citizen, profile=MARIA, snils="112-233-445 95", passport=MARIA_PASSPORT, **contact
+):
+    citizen = make_citizen(surname=profile["surname"], given_name=profile["given_name"], **contact)
+    services.update_profile(citizen, profile, ORIGIN)
+    services.set_snils(citizen, snils, ORIGIN)
+    services.set_passport(citizen, passport, ORIGIN)
+    assert wait_for(lambda: level(citizen) == "standard"), (
+        status(citizen, "snils"),
+        status(citizen, "passport"),
+    )
+    return citizen
+
+
+def test_snils_and_passport_verified_make_the_account_standard(proofing, make_citizen, inbox):
+    citizen = make_standard(make_citizen, email="maria@example.ru")
+    assert status(citizen, "snils") == status(citizen, "passport") == "approved"
+    assert inbox.wait_for("maria@example.ru", count=2)  # told when each check ended
+    # Stored encrypted, found by the blind index; the table never holds the number.
+    raw = db.session.execute(sa.text("SELECT number_encrypted, number_index FROM document")).one()
+    assert "123456" not in raw[0] and "123456" not in raw[1]
+    assert (
+        "11223344595"
+        not in db.session.execute(sa.text("SELECT snils_encrypted FROM citizen")).scalar_one()
+    )
+
+
+def test_name_mismatch_is_rejected_with_a_reason_the_citizen_can_act_on(
+    proofing, client, make_citizen
+):
+    citizen = make_citizen(surname="Иванова", given_name="Марина", phone="+79161234567")
+    services.update_profile(citizen, {**MARIA, "given_name": "Марина"}, ORIGIN)
+    services.set_snils(citizen, "112-233-445 95", ORIGIN)
+    assert wait_for(lambda: status(citizen, "snils") == "rejected")
+    check = checks.latest_check(citizen.id, "snils")
+    assert check.reason == "name_mismatch" and level(citizen) == "simplified"
+    submit(client, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    page = text_of(client.get("/cabinet/level"))
+    assert "не совпадает" in page and "упрощённая" in page
+
+
+def test_lost_passport_is_rejected(proofing, make_citizen):
+    citizen = make_citizen(surname="Кузнецова", given_name="Анна")
+    services.update_profile(
+        citizen,
+        {
+            **MARIA,
+            "surname": "Кузнецова",
+            "given_name": "Анна",
+            "patronymic": "Сергеевна",
+            "birth_date": date(1950, 2, 20),
+        },
+        ORIGIN,
+    )
+    services.set_passport(
+        citizen,
+        {
+            **MARIA_PASSPORT,
+            "series": "4501",
+            "number": "999888",
+            "issue_date": date(2000, 3, 1),
+            "issuer_code": "770-004",
+        },
+        ORIGIN,
+    )
+    assert wait_for(lambda: status(citizen, "passport") == "rejected")
+    assert checks.latest_check(citizen.id, "passport").reason == "passport_lost"
+
+
+def test_registry_down_leaves_checks_pending_then_they_complete(proofing, make_citizen):
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "auto", "delay_seconds": 0, "down": "error"},
+    )
+    citizen = make_citizen(surname="Иванова", given_name="Мария")
+    services.update_profile(citizen, MARIA, ORIGIN)
+    services.set_snils(citizen, "112-233-445 95", ORIGIN)
+    check = checks.latest_check(citizen.id, "snils")
+    assert check.status == "queued" and check.next_attempt_at is not None and check.attempts == 1
+    assert checks.resend_due_checks(now=utcnow() + timedelta(minutes=1)) == 0  # still down
+    db.session.refresh(check)
+    assert check.status == "queued" and check.attempts == 2
+    assert check.next_attempt_at - utcnow() > timedelta(seconds=15)  # the backoff grows
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "auto", "delay_seconds": 0, "down": "none"},
+    )
+    assert checks.resend_due_checks(now=utcnow() + timedelta(minutes=5)) == 1
+    assert wait_for(lambda: status(citizen, "snils") == "approved")
+
+
+def test_registry_timing_out_is_retried_not_rejected(proofing, portal_app, make_citizen):
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/mvd/rule",
+        {"default_outcome": "auto", "delay_seconds": 0, "down": "timeout"},
+    )
+    portal_app.config["REGISTRY_TIMEOUT"] = 0.5
+    try:
+        citizen = make_citizen(surname="Иванова", given_name="Мария")
+        services.update_profile(citizen, MARIA, ORIGIN)
+        services.set_passport(citizen, MARIA_PASSPORT, ORIGIN)
+        check = checks.latest_check(citizen.id, "passport")
+        assert check.status == "queued" and "unreachable" in check.last_error
+    finally:
+        portal_app.config["REGISTRY_TIMEOUT"] = 5
+
+
+def test_held_request_decided_by_a_tester(proofing, make_citizen):
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    citizen = make_citizen(surname="Иванова", given_name="Мария")
+    services.update_profile(citizen, MARIA, ORIGIN)
+    services.set_snils(citizen, "112-233-445 95", ORIGIN)
+    check = checks.latest_check(citizen.id, "snils")
+    assert check.status == "pending"
+    time.sleep(0.5)
+    db.session.commit()
+    assert status(citizen, "snils") == "pending"
+    api(
+        proofing,
+        "POST",
+        f"/api/registries/sfr/requests/{check.public_id}/decision",
+        {
+            "outcome": "rejected",
+            "reason": "other",
+            "reason_text": "Данные на проверке в территориальном органе",
+        },
+    )
+    assert wait_for(lambda: status(citizen, "snils") == "rejected")
+    assert (
+        services.reason_text(checks.latest_check(citizen.id, "snils"))
+        == "Данные на проверке в территориальном органе"
+    )
+
+
+def test_forged_replayed_and_duplicate_callbacks_change_nothing(
+    proofing, portal_server, make_citizen
+):
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    citizen = make_citizen(surname="Иванова", given_name="Мария")
+    services.update_profile(citizen, MARIA, ORIGIN)
+    services.set_snils(citizen, "112-233-445 95", ORIGIN)
+    check = checks.latest_check(citizen.id, "snils")
+    answer = {
+        "callback_id": "cb-1",
+        "request_id": check.public_id,
+        "registry": "sfr",
+        "outcome": "approved",
+        "reason": None,
+        "reason_text": None,
+        "answered_at": "2026-11-23T10:00:00Z",
+    }
+
+    def post(key, payload, body_headers=None):
+        body, headers = body_headers or sign(key, payload)
+        req = urllib.request.Request(
+            f"{portal_server}/registry-callbacks", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    assert post("not-the-registry-key", answer)[0] == 401
+    db.session.commit()
+    assert status(citizen, "snils") == "pending"
+    signed = sign("test-registry-key-0001", answer)
+    assert post(None, None, signed) == (200, {"status": "approved"})
+    assert post(None, None, signed) == (200, {"status": "replayed"})
+    rejected = {**answer, "callback_id": "cb-2", "outcome": "rejected", "reason": "not_found"}
+    assert post("test-registry-key-0001", rejected) == (200, {"status": "already_answered"})
+    unknown = {**answer, "callback_id": "cb-3", "request_id": "no-such-request"}
+    assert post("test-registry-key-0001", unknown)[0] == 404
+    db.session.commit()
+    assert status(citizen, "snils") == "approved"
+
+
+def test_changing_a_verified_field_sends_it_back_to_checking(proofing, make_citizen):
+    citizen = make_standard(make_citizen)
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/mvd/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    services.set_passport(citizen, {**MARIA_PASSPORT, "number": "123457"}, ORIGIN)
+    assert level(citizen) == "simplified" and status(citizen, "passport") == "pending"
+    # A new surname re-checks both documents.
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/mvd/rule",
+        {"default_outcome": "auto", "delay_seconds": 0, "down": "none"},
+    )
+    services.set_passport(citizen, MARIA_PASSPORT, ORIGIN)
+    assert wait_for(lambda: level(citizen) == "standard")
+    services.update_profile(citizen, {**MARIA, "surname": "Петрова"}, ORIGIN)
+    assert level(citizen) == "simplified"
+    assert wait_for(
+        lambda: status(citizen, "snils") == "rejected" and status(citizen, "passport") == "rejected"
+    )
+
+
+def test_one_snils_one_account_without_revealing_the_other(proofing, make_citizen):
+    make_standard(make_citizen)
+    other = make_citizen(surname="Сидорова", given_name="Елена")
+    services.update_profile(other, {**MARIA, "surname": "Сидорова", "given_name": "Елена"}, ORIGIN)
+    with pytest.raises(services.DuplicateSnils) as error:
+        services.set_snils(other, "11223344595", ORIGIN)
+    assert "Забыли пароль" in error.value.message and "Иванова" not in error.value.message
+    assert db.session.get(Citizen, other.id).snils_index is None
+
+
+def test_documents_are_masked_until_the_owner_reveals_them(proofing, client, make_citizen):
+    make_standard(make_citizen, phone="+79161234567")
+    submit(client, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    page = client.get("/cabinet/documents").get_data(as_text=True)
+    assert "***-***-445 95" in page and "112-233-445 95" not in page and "123456" not in page
+    revealed = submit(client, "/cabinet/documents", action="/cabinet/documents/reveal").get_data(
+        as_text=True
+    )
+    assert "112-233-445 95" in revealed and "4510 123456" in revealed
+
+
+def test_bad_document_input_is_explained_and_nothing_is_lost(proofing, client, make_citizen):
+    citizen = make_citizen(phone="+79161234567")
+    services.update_profile(citizen, MARIA, ORIGIN)
+    submit(client, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    bad = submit(
+        client, "/cabinet/documents", {"snils": "112-233-445 96"}, action="/cabinet/documents/snils"
+    )
+    assert bad.status_code == 422 and "контрольное число" in text_of(bad)
+    early = submit(
+        client,
+        "/cabinet/documents",
+        {
+            "series": "4510",
+            "number": "123456",
+            "issue_date": "1995-01-01",
+            "issuer": "ОВД",
+            "issuer_code": "770-001",
+        },
+        action="/cabinet/documents/passport",
+    )
+    assert early.status_code == 422 and "14" in text_of(early)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Document)).scalar_one() == 0
+    assert (
+        db.session.execute(sa.select(sa.func.count()).select_from(VerificationCheck)).scalar_one()
+        == 0
+    )
+
+
+def test_operator_confirms_identity_and_a_stranger_cannot(proofing, app, make_citizen):
+    citizen = make_standard(make_citizen)
+    operator = make_citizen(surname="Операторова", given_name="Ирина", phone="+79160000009")
+    db.session.add(Operator(citizen_id=operator.id, service_centre="МФЦ Пресненский"))
+    db.session.commit()
+    stranger = make_citizen(surname="Чужой", given_name="Человек", phone="+79160000008")
+    with pytest.raises(Forbidden):
+        services.find_for_operator(stranger, "112-233-445 95")
+    browser = app.test_client()
+    submit(browser, "/login", {"login": "+79160000008", "password": "violet-harbour-lamp"})
+    assert browser.get("/operator/").status_code == 403
+    desk = app.test_client()
+    submit(desk, "/login", {"login": "+79160000009", "password": "violet-harbour-lamp"})
+    card = submit(desk, "/operator/", {"snils": "112-233-445 95"})
+    assert "Иванова Мария Петровна" in text_of(card) and "4510 123456" in text_of(card)
+    confirm_action = f"/operator/citizens/{citizen.public_id}/confirm"
+    form = next(f for f in forms_of(card.get_data(as_text=True)) if f.action == confirm_action)
+    done = desk.post(confirm_action, data=form.fields, follow_redirects=True)
+    assert "подтверждена" in text_of(done)
+    assert level(citizen) == "confirmed"
+    assert db.session.get(Citizen, citizen.id).confirmed_method == "operator"
+
+
+def test_letter_code_confirms_identity(proofing, make_citizen):
+    citizen = make_standard(make_citizen)
+    with pytest.raises(ValidationError):
+        services.confirm_by_letter(citizen, "AAAA-BBBB", ORIGIN)
+    services.request_letter(citizen, ORIGIN)
+    letters = wait_for(
+        lambda: [
+            letter
+            for letter in api(proofing, "GET", "/api/post/letters")["letters"]
+            if letter["recipient"] == "Иванова Мария Петровна"
+        ]
+    )
+    code = letters[0]["code"]
+    with pytest.raises(ValidationError):
+        services.confirm_by_letter(citizen, "WRONG123", ORIGIN)
+    services.confirm_by_letter(citizen, code.lower(), ORIGIN)
+    assert level(citizen) == "confirmed"
+
+
+def test_letter_code_expires(proofing, make_citizen):
+    citizen = make_standard(make_citizen)
+    letter = services.request_letter(citizen, ORIGIN)
+    code = pii().decrypt(letter.code_encrypted, field="letter")
+    letter.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    with pytest.raises(ValidationError):
+        services.confirm_by_letter(citizen, code, ORIGIN)
+    assert level(citizen) == "standard" and db.session.get(LetterCode, letter.id).used_at is None
+
+
+def test_a_simplified_account_cannot_ask_for_a_letter(proofing, make_citizen):
+    citizen = make_citizen()
+    with pytest.raises(services.LevelTooLow):
+        services.request_letter(citizen, ORIGIN)
