@@ -11,10 +11,11 @@ from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
 from portal.family.views import bp as family_bp
 from portal.identity.cabinet import bp as cabinet_bp
-from portal.identity.cli import citizen_cli, pii_cli
+from portal.identity.cli import citizen_cli
 from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
+from portal.keys import pii_cli
 from portal.operator.cli import operator_cli
 from portal.operator.views import bp as operator_bp
 from portal.proofing.cli import checks_cli

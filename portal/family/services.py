@@ -19,7 +19,13 @@ from portal.identity.models import Citizen
 from portal.identity.services import Origin, record_event
 from portal.proofing import checks
 from portal.proofing.models import VerificationCheck
-from portal.proofing.services import LevelTooLow, is_at_least, person_of, reason_text
+from portal.proofing.services import (
+    SNILS_CONFIRMED,
+    LevelTooLow,
+    is_at_least,
+    person_of,
+    reason_text,
+)
 from shared import validators
 from shared.crypto import pii
 from shared.errors import NotFound, ValidationError
@@ -207,6 +213,16 @@ def link_child_account(child: Child) -> None:
     child.account_id = account
 
 
+def link_own_account(citizen: Citizen) -> None:
+    """A citizen whose SNILS was just confirmed may be someone's child (14 and older)."""
+    child = db.session.execute(
+        sa.select(Child).where(Child.snils_index == citizen.snils_index)
+    ).scalar_one_or_none()
+    if child is not None:
+        link_child_account(child)
+        db.session.commit()
+
+
 def children_of(parent: Citizen) -> list[dict[str, Any]]:
     """The parent's children with the state of every check."""
     rows = db.session.execute(
@@ -261,5 +277,6 @@ def remove_child(parent: Citizen, child_id: int, origin: Origin) -> None:
     db.session.commit()
 
 
+SNILS_CONFIRMED.append(link_own_account)
 checks.register_kind("child_relation", "zags", _relation_subject, _after_child_check)
 checks.register_kind("child_snils", "sfr", _child_snils_subject, _after_child_check)

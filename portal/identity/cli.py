@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from portal.identity import services
@@ -53,16 +52,4 @@ def create_citizen_command(phone, email, password, full_name, snils):
                 "level": citizen.level,
             }
         )
-    )
-
-
-pii_cli = AppGroup("pii", help="Personal data encryption keys.")
-
-
-@pii_cli.command("reencrypt")
-def reencrypt_command():
-    """Re-encrypt stored personal data under PORTAL_PII_ACTIVE_KEY (after adding a new key)."""
-    changed = services.reencrypt_personal_data()
-    click.echo(
-        json.dumps({"reencrypted": changed, "active_key": current_app.extensions["pii"].active})
     )

@@ -675,35 +675,3 @@ def end_all_sessions(citizen_id: int, except_public_id: str | None = None) -> in
     result = db.session.execute(query)
     db.session.commit()
     return result.rowcount
-
-
-# --- keys ---------------------------------------------------------------------------
-
-ENCRYPTED_FIELDS = (("snils_encrypted", "snils"), ("totp_secret_encrypted", "totp"))
-
-
-def reencrypt_personal_data(batch: int = 500) -> int:
-    """Re-encrypt every value not under the active key; return how many were changed."""
-    cipher = pii()
-    changed = 0
-    last_id = 0
-    while True:
-        rows = list(
-            db.session.execute(
-                sa.select(Citizen).where(Citizen.id > last_id).order_by(Citizen.id).limit(batch)
-            ).scalars()
-        )
-        if not rows:
-            return changed
-        for citizen in rows:
-            for column, field in ENCRYPTED_FIELDS:
-                stored = getattr(citizen, column)
-                if stored and cipher.needs_reencryption(stored):
-                    setattr(
-                        citizen,
-                        column,
-                        cipher.encrypt(cipher.decrypt(stored, field=field), field=field),
-                    )
-                    changed += 1
-        last_id = rows[-1].id
-        db.session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -317,9 +318,17 @@ def _letter_subject(check: VerificationCheck) -> dict[str, Any]:
     }
 
 
+# Other rooms that care when a citizen's SNILS is confirmed (the family room links a
+# child's own account to the parents' record of the child).
+SNILS_CONFIRMED: list[Callable[[Citizen], None]] = []
+
+
 def _after_document_check(check: VerificationCheck) -> None:
     citizen = db.session.get(Citizen, check.citizen_id)
     recompute_level(citizen, Origin())
+    if check.kind == "snils" and check.status == "approved":
+        for listener in SNILS_CONFIRMED:
+            listener(citizen)
     tell_check_result(citizen, check)
 
 

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.family import services
 from portal.family.models import Child, ParentLink
 from portal.proofing import checks
+from portal.proofing import services as proofing_services
 from portal.proofing.services import LevelTooLow
 from shared.errors import ValidationError
 from tests.helpers import forms_of, submit, text_of
@@ -143,3 +144,35 @@ def test_children_page_shows_checks_and_a_stranger_sees_nothing(proofing, app, m
         == 404
     )
     assert verified(maria) == ["Иванов Пётр Сергеевич"]
+
+
+def test_a_child_of_14_with_their_own_account_is_linked_by_snils(proofing, make_citizen):
+    maria = make_standard(make_citizen)
+    alisa_record = {
+        **PETR,
+        "given_name": "Алиса",
+        "surname": "Иванова",
+        "patronymic": "Сергеевна",
+        "gender": "F",
+        "birth_date": date(2011, 5, 17),
+        "certificate_series": "III-МЮ",
+        "certificate_number": "401234",
+        "certificate_issue_date": date(2011, 6, 1),
+        "snils": "016-103-396 00",
+    }
+    link = services.add_child(maria, alisa_record, ORIGIN)
+    assert wait_for(lambda: verified(maria))
+    assert db.session.get(Child, link.child_id).account_id is None
+    # Alisa (15) opens her own account, a separate one as the seeds insist; once the
+    # Social Fund confirms her SNILS, her mother's record of her points to it.
+    alisa = make_citizen(surname="Иванова", given_name="Алиса")
+    profile = {
+        **MARIA,
+        "given_name": "Алиса",
+        "patronymic": "Сергеевна",
+        "birth_date": date(2011, 5, 17),
+    }
+    proofing_services.update_profile(alisa, profile, ORIGIN)
+    proofing_services.set_snils(alisa, "016-103-396 00", ORIGIN)
+    assert wait_for(lambda: db.session.get(Child, link.child_id).account_id == alisa.id)
+    assert alisa.id != maria.id

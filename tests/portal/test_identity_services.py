@@ -306,27 +306,3 @@ def test_security_log_never_holds_secrets(app, inbox, make_citizen):
     dumped = repr([(r.kind, r.detail, r.ip, r.user_agent) for r in rows]) + repr(citizen)
     assert "my-secret-guess" not in dumped and "11223344595" not in dumped
     assert hash_password("x") != hash_password("x")  # salted
-
-
-def test_reencryption_moves_values_to_the_new_key(app, make_citizen):
-    import base64
-    import os
-
-    from shared.crypto import PiiCipher
-
-    citizen = make_citizen(snils="112-233-445 95")
-    old_keys = dict(app.config["PII_KEYS"])
-    new_key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    app.extensions["pii"] = PiiCipher.from_config(
-        {**old_keys, "t2": new_key}, "t2", app.config["BLIND_INDEX_KEY"]
-    )
-    try:
-        assert services.reencrypt_personal_data() == 1
-        db.session.refresh(citizen)
-        assert citizen.snils_encrypted.startswith("t2:")
-        assert (
-            services.authenticate("112-233-445 95", "violet-harbour-lamp", ORIGIN).id == citizen.id
-        )
-        assert services.reencrypt_personal_data() == 0
-    finally:
-        app.extensions["pii"] = PiiCipher.from_config(old_keys, "t1", app.config["BLIND_INDEX_KEY"])
