@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from portal.admin.cli import admin_cli
+from portal.admin.views import bp as admin_bp
 from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
 from portal.family.views import bp as family_bp
@@ -16,6 +18,14 @@ from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
 from portal.keys import pii_cli
+from portal.oidc import key_models  # noqa: F401  (tables known to Alembic)
+from portal.oidc.backchannel import logout_deliveries_cli
+from portal.oidc.backchannel import register_tasks as register_logout_tasks
+from portal.oidc.cabinet import bp as applications_bp
+from portal.oidc.cli import client_cli, rotate_keys_command
+from portal.oidc.logout import bp as oidc_logout_bp
+from portal.oidc.server import init_oidc_server
+from portal.oidc.views import bp as oidc_bp
 from portal.operator.cli import operator_cli
 from portal.operator.views import bp as operator_bp
 from portal.proofing.cli import checks_cli
@@ -61,11 +71,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(proofing_bp)
     app.register_blueprint(family_bp)
     app.register_blueprint(operator_bp)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(oidc_logout_bp)
+    register_logout_tasks(celery)
+    app.cli.add_command(logout_deliveries_cli)
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(admin_bp)
+    init_oidc_server(app)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(citizen_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(pii_cli)
     app.cli.add_command(operator_cli)
+    app.cli.add_command(admin_cli)
     app.cli.add_command(checks_cli)
+    app.cli.add_command(client_cli)
+    app.cli.add_command(rotate_keys_command)
     return app

@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.family.models import Child
 from portal.identity.models import Citizen
+from portal.oidc.key_models import SigningKey
 from portal.proofing.models import Document, LetterCode
 from shared.crypto import pii
 
@@ -29,6 +30,7 @@ ENCRYPTED: list[tuple[type, str, str | Callable[[object], str]]] = [
     (Child, "snils_encrypted", "snils"),
     (Child, "certificate_encrypted", "birth_certificate"),
     (LetterCode, "code_encrypted", "letter"),
+    (SigningKey, "private_jwk_encrypted", "signing_key"),
 ]
 
 

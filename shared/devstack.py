@@ -27,6 +27,8 @@ SERVICES = [
     ),
     # What Celery beat does in production: send registry checks whose registry was down.
     ("checks", "portal", None, ["checks", "resend", "--loop", "5"]),
+    # ... and back-channel logouts whose client was down.
+    ("logouts", "portal", None, ["logout-deliveries", "resend", "--loop", "5"]),
 ]
 
 BANNER = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
+from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
 from flask_babel import Babel, get_locale
 
 from shared.security import safe_next
@@ -26,6 +26,9 @@ bp = Blueprint("i18n", __name__)
 def select_locale() -> str:
     if not has_request_context():  # commands and jobs: the default, or force_locale
         return DEFAULT_LANGUAGE
+    for wanted in getattr(g, "ui_locales", ()):  # OpenID Connect ui_locales, in order
+        if wanted.split("-")[0] in LANGUAGES:
+            return wanted.split("-")[0]
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen

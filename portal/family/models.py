@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +19,10 @@ class Child(db.Model):
     __tablename__ = "child"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The stable identifier other services see (the ``kids`` claim); never the row id.
+    public_id: Mapped[str] = mapped_column(
+        sa.String(36), unique=True, default=lambda: str(uuid.uuid4())
+    )
     surname: Mapped[str] = mapped_column(sa.String(100))
     given_name: Mapped[str] = mapped_column(sa.String(100))
     patronymic: Mapped[str | None] = mapped_column(sa.String(100))

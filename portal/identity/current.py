@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 
 from flask import flash, g, redirect, request, session, url_for
@@ -10,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.identity.models import Citizen
-from portal.identity.services import Origin
+from portal.identity.services import Origin, announce_sessions_ending
 from shared.security import client_address, user_agent
 
 
@@ -34,12 +35,15 @@ def sign_in(citizen: Citizen, methods: list[str]) -> None:
     session["user_id"] = citizen.id
     session["auth_time"] = int(time.time())
     session["amr"] = methods
+    session["sid"] = secrets.token_urlsafe(16)  # the OpenID Connect session id
     if locale:
         session["locale"] = locale
     g.citizen = citizen
 
 
 def sign_out() -> None:
+    if session.get("user_id"):
+        announce_sessions_ending(session["user_id"], [session.get("sid")])
     session.destroy()
     g.citizen = None
 

@@ -167,3 +167,15 @@ class Operator(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     citizen: Mapped[Citizen] = relationship(back_populates="operator", foreign_keys=[citizen_id])
+
+
+class Administrator(db.Model):
+    """A portal administrator: registers, disables and re-keys OpenID Connect clients."""
+
+    __tablename__ = "administrator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -648,13 +650,37 @@ def list_sessions(citizen_id: int) -> list[sa.Row]:
     )
 
 
+# Called with (citizen id, the OpenID Connect session ids) just before those sessions
+# end, so rooms built on identity can act: the OpenID Provider revokes the sessions'
+# tokens and tells their clients (back-channel logout). Identity knows none of them.
+SESSIONS_ENDING: list[Callable[[int, list[str]], None]] = []
+
+
+def announce_sessions_ending(citizen_id: int, sids: list[str | None]) -> None:
+    """Tell every ``SESSIONS_ENDING`` listener; a failing listener is logged, never lets
+    it keep a session alive."""
+    sids = [sid for sid in sids if sid]
+    if not sids:
+        return
+    for listener in SESSIONS_ENDING:
+        try:
+            listener(citizen_id, sids)
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("a listener failed while sessions were ending")
+
+
+def _announce_ending(citizen_id: int, which: sa.ColumnElement[bool]) -> None:
+    """Announce the sessions ``which`` selects; their ``sid`` lives in the JSON data."""
+    data = db.session.execute(sa.select(web_session.c.data).where(which)).scalars()
+    announce_sessions_ending(citizen_id, [json.loads(text or "{}").get("sid") for text in data])
+
+
 def end_session(citizen: Citizen, public_id: str, origin: Origin) -> None:
     """End one of the citizen's own sessions; another person's session is "not found"."""
-    result = db.session.execute(
-        sa.delete(web_session).where(
-            web_session.c.user_id == citizen.id, web_session.c.public_id == public_id
-        )
-    )
+    which = sa.and_(web_session.c.user_id == citizen.id, web_session.c.public_id == public_id)
+    _announce_ending(citizen.id, which)
+    result = db.session.execute(sa.delete(web_session).where(which))
     if result.rowcount == 0:
         db.session.rollback()
         raise NotFound()
@@ -669,9 +695,10 @@ def sign_out_everywhere(citizen: Citizen, origin: Origin) -> None:
 
 
 def end_all_sessions(citizen_id: int, except_public_id: str | None = None) -> int:
-    query = sa.delete(web_session).where(web_session.c.user_id == citizen_id)
+    which = web_session.c.user_id == citizen_id
     if except_public_id:
-        query = query.where(web_session.c.public_id != except_public_id)
-    result = db.session.execute(query)
+        which = sa.and_(which, web_session.c.public_id != except_public_id)
+    _announce_ending(citizen_id, which)
+    result = db.session.execute(sa.delete(web_session).where(which))
     db.session.commit()
     return result.rowcount

@@ -176,6 +176,8 @@ def register_password():
 @limiter.limit(_account_limit, methods=["POST"], key_func=_login_key)
 def login():
     form = LoginForm()
+    if not form.is_submitted() and request.args.get("login_hint"):
+        form.login.data = request.args["login_hint"][:254]
     target = safe_next(request.args.get("next"), url_for("cabinet.overview"))
     if form.validate_on_submit():
         try:

@@ -1,0 +1,1 @@
+"""The administrator's room: register relying parties, disable them, rotate their secrets."""

@@ -1,0 +1,466 @@
+"""The Authlib authorization server, configured for this portal.
+
+What Authlib leaves to us, and where it is done here (see the reference notes):
+- PKCE S256 for every client, ``plain`` and missing challenges refused: ``S256Only``.
+- codes single use for 60 s; a replayed code revokes what its first use issued:
+  ``CodeGrant.query_authorization_code``.
+- refresh tokens rotated on every use; reuse of a rotated one revokes the family:
+  ``RefreshGrant``.
+- access tokens are RFC 9068 JWTs (``typ: at+jwt``), signed by our rotating keys:
+  ``generate_token``.
+- ``iss`` in every authorization response (RFC 9207): ``IssuerParameter``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from flask import current_app, g
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from portal.extensions import db
+from portal.identity.models import Citizen
+from portal.oidc.keys import active_key, public_key_set
+from portal.oidc.models import (
+    AuthorizationCode,
+    IssuedToken,
+    OAuthClient,
+    SessionClient,
+    UsedAssertion,
+    digest,
+    new_family,
+)
+from shared.sessions import utcnow
+
+
+def issuer() -> str:
+    cfg = current_app.config
+    return (cfg.get("ISSUER") or cfg["PUBLIC_URL"]).rstrip("/")
+
+
+def lifetime(name: str) -> int:
+    return int(current_app.config[name])
+
+
+def signing_key(alg: str):
+    """The active private key of ``alg``, loaded once per request: a token response signs
+    the access token and the ID token and names the kid, and each load decrypts the key
+    and has ``cryptography`` check an RSA key (tens of milliseconds)."""
+    keys = g.setdefault("oidc_signing_keys", {})
+    if alg not in keys:
+        keys[alg] = active_key(alg)
+    return keys[alg]
+
+
+@dataclass
+class Subject:
+    """Who a grant is for, and how they signed in: carried from the code (or the refresh
+    token) into every token issued from it."""
+
+    citizen: Citizen
+    sid: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    family: str = field(default_factory=new_family)
+    code_id: int | None = None
+    family_expires_at: datetime | None = None
+    scope: str | None = None  # at authorization: the scopes granted (consented, level allowed)
+
+
+# --- clients ------------------------------------------------------------------------
+
+
+def query_client(client_id: str) -> OAuthClient | None:
+    return db.session.execute(
+        sa.select(OAuthClient).where(
+            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` (RFC 7523 §2.2): the client signs an assertion with its own key."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def get_audiences(self) -> list[str]:
+        return [issuer() + "/oauth/token", issuer()]
+
+    def validate_jti(self, claims, jti) -> bool:
+        if db.session.get(UsedAssertion, jti) is not None:
+            return False
+        db.session.add(UsedAssertion(jti=jti, client_id=str(claims.get("sub"))))
+        db.session.commit()
+        return True
+
+    def resolve_client_public_key(self, client: OAuthClient):
+        return KeySet.import_key_set(client.jwks or {"keys": []})
+
+
+# --- tokens -------------------------------------------------------------------------
+
+
+def generate_token(
+    grant_type,
+    client,
+    user: Subject = None,
+    scope=None,
+    expires_in=None,
+    include_refresh_token=True,
+):
+    """RFC 9068 access token (a JWT for the client's audience) and an opaque refresh token."""
+    now = int(time.time())
+    expires_in = lifetime("ACCESS_TOKEN_LIFETIME")
+    jti = secrets.token_urlsafe(16)
+    access_claims = {
+        "iss": issuer(),
+        "sub": user.citizen.public_id,
+        "aud": client.client_id,
+        "client_id": client.client_id,
+        "exp": now + expires_in,
+        "iat": now,
+        "jti": jti,
+        "scope": scope,
+        "auth_time": user.auth_time,
+        "acr": user.acr,
+        "amr": user.amr,
+        "sid": user.sid,
+    }
+    key = signing_key("RS256")
+    access_token = jwt.encode({"typ": "at+jwt", "alg": "RS256", "kid": key.kid}, access_claims, key)
+    token = {
+        "token_type": "Bearer",
+        "access_token": access_token,
+        "expires_in": expires_in,
+        "scope": scope,
+    }
+    records = [
+        _record("access", jti, client, user, scope, utcnow() + timedelta(seconds=expires_in))
+    ]
+    if include_refresh_token:
+        refresh = secrets.token_urlsafe(32)
+        family_end = user.family_expires_at or (
+            utcnow() + timedelta(seconds=lifetime("REFRESH_TOKEN_LIFETIME"))
+        )
+        user.family_expires_at = family_end
+        token["refresh_token"] = refresh
+        records.append(_record("refresh", digest(refresh), client, user, scope, family_end))
+    db.session.add_all(records)
+    _remember_session_client(user.sid, client.client_id, user.citizen.id)
+    db.session.commit()
+    return token
+
+
+def _record(kind, lookup, client, user: Subject, scope, expires: datetime) -> IssuedToken:
+    return IssuedToken(
+        kind=kind,
+        lookup=lookup,
+        family=user.family,
+        client_id=client.client_id,
+        citizen_id=user.citizen.id,
+        scope=scope or "",
+        sid=user.sid,
+        auth_time=user.auth_time,
+        acr=user.acr,
+        amr=user.amr,
+        code_id=user.code_id,
+        expires_at=expires,
+    )
+
+
+def _remember_session_client(sid: str, client_id: str, citizen_id: int) -> None:
+    exists = db.session.execute(
+        sa.select(SessionClient.id).where(
+            SessionClient.sid == sid, SessionClient.client_id == client_id
+        )
+    ).first()
+    if exists is None:
+        db.session.add(SessionClient(sid=sid, client_id=client_id, citizen_id=citizen_id))
+
+
+def revoke_family(family: str) -> int:
+    result = db.session.execute(
+        sa.update(IssuedToken)
+        .where(IssuedToken.family == family, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def revoke_code_tokens(code_id: int) -> int:
+    families = db.session.execute(
+        sa.select(IssuedToken.family).where(IssuedToken.code_id == code_id).distinct()
+    ).scalars()
+    return sum(revoke_family(family) for family in list(families))
+
+
+def save_token(token: dict, request) -> None:
+    """Tokens are recorded as they are generated (``generate_token``)."""
+
+
+# --- grants -------------------------------------------------------------------------
+
+
+class S256Only(CodeChallenge):
+    """PKCE is required for every client, and only with S256 (RFC 9700 §2.1.1)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError(
+                "PKCE is required: send code_challenge with code_challenge_method=S256."
+            )
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only code_challenge_method=S256 is supported.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'.")
+        super().validate_code_verifier(grant, result)
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ]
+
+    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+        context = request.user  # a Subject, set by the authorization view
+        data = request.payload.data
+        record = AuthorizationCode(
+            code_hash=digest(code),
+            client_id=request.client.client_id,
+            citizen_id=context.citizen.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            scope=context.scope if context.scope is not None else (request.payload.scope or ""),
+            nonce=data.get("nonce"),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            auth_time=context.auth_time,
+            acr=context.acr,
+            amr=context.amr,
+            sid=context.sid,
+            expires_at=utcnow() + timedelta(seconds=lifetime("AUTHORIZATION_CODE_LIFETIME")),
+        )
+        db.session.add(record)
+        db.session.commit()
+        return record
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
+        record = db.session.execute(
+            sa.select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code))
+        ).scalar_one_or_none()
+        if record is None or record.client_id != client.client_id:
+            return None
+        if record.used_at is not None:
+            # A replayed code: revoke everything its first use issued (RFC 6749 §4.1.2).
+            revoke_code_tokens(record.id)
+            return None
+        if record.expires_at < utcnow():
+            return None
+        return record
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        authorization_code.used_at = utcnow()  # kept, to recognise a replay
+        db.session.commit()
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
+        citizen = db.session.get(Citizen, authorization_code.citizen_id)
+        if citizen is None or not citizen.is_active:
+            return None
+        return Subject(
+            citizen=citizen,
+            sid=authorization_code.sid,
+            auth_time=authorization_code.auth_time,
+            acr=authorization_code.acr,
+            amr=list(authorization_code.amr),
+            code_id=authorization_code.id,
+        )
+
+
+class OpenIDConnect(OpenIDCode):
+    def exists_nonce(self, nonce, request) -> bool:
+        # Nonces are the client's replay protection; the code flow does not require
+        # them unique at the OP, so any nonce is accepted.
+        return False
+
+    def resolve_client_private_key(self, client: OAuthClient):
+        return signing_key(client.id_token_signed_response_alg or "RS256")
+
+    def get_client_algorithm(self, client: OAuthClient) -> str:
+        return client.id_token_signed_response_alg or "RS256"
+
+    def get_encode_header(self, client: OAuthClient) -> dict:
+        alg = self.get_client_algorithm(client)
+        return {"alg": alg, "kid": signing_key(alg).kid, "typ": "JWT"}
+
+    def get_client_claims(self, client: OAuthClient) -> dict:
+        now = int(time.time())
+        return {
+            "iss": issuer(),
+            "aud": [client.client_id],
+            "iat": now,
+            "exp": now + lifetime("ID_TOKEN_LIFETIME"),
+        }
+
+    def generate_user_info(self, user: Subject, scope: str) -> UserInfo:
+        # Personal data is released by userinfo only (OIDC Core §5.4 for the code flow):
+        # ID tokens come back as id_token_hint in logout URLs and must not carry SNILS,
+        # passports or children into access logs.
+        return UserInfo(sub=user.citizen.public_id, sid=user.sid)
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+        record = db.session.execute(
+            sa.select(IssuedToken).where(
+                IssuedToken.kind == "refresh", IssuedToken.lookup == digest(refresh_token)
+            )
+        ).scalar_one_or_none()
+        if record is None:
+            return None
+        if record.used_at is not None or record.revoked_at is not None:
+            # Reuse of a rotated (or revoked) token: someone has a copy. Revoke the family.
+            revoke_family(record.family)
+            return None
+        if record.expires_at < utcnow():
+            return None
+        return record
+
+    def authenticate_user(self, refresh_token: IssuedToken) -> Subject | None:
+        citizen = db.session.get(Citizen, refresh_token.citizen_id)
+        if citizen is None or not citizen.is_active:
+            return None
+        return Subject(
+            citizen=citizen,
+            sid=refresh_token.sid,
+            auth_time=refresh_token.auth_time,
+            acr=refresh_token.acr,
+            amr=list(refresh_token.amr),
+            family=refresh_token.family,
+            code_id=refresh_token.code_id,
+            family_expires_at=refresh_token.expires_at,
+        )
+
+    def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
+        refresh_token.used_at = utcnow()
+        db.session.commit()
+
+
+# --- revocation and introspection ---------------------------------------------------
+
+
+def find_token(token: str, hint: str | None) -> IssuedToken | None:
+    """An access token (a JWT of ours, by ``jti``) or a refresh token (by hash)."""
+    record = db.session.execute(
+        sa.select(IssuedToken).where(
+            IssuedToken.kind == "refresh", IssuedToken.lookup == digest(token)
+        )
+    ).scalar_one_or_none()
+    if record is not None:
+        return record
+    try:
+        decoded = jwt.decode(token, public_key_set())
+    except (JoseError, ValueError):  # not a token of ours: simply unknown (RFC 7009 §2.2)
+        return None
+    return db.session.execute(
+        sa.select(IssuedToken).where(
+            IssuedToken.kind == "access", IssuedToken.lookup == str(decoded.claims.get("jti"))
+        )
+    ).scalar_one_or_none()
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: IssuedToken, request) -> None:
+        if token.client_id != request.client.client_id:
+            return  # RFC 7009 §2.1: not this client's token; answer 200 all the same
+        if token.kind == "refresh":
+            revoke_family(token.family)
+        else:
+            token.revoked_at = utcnow()
+            db.session.commit()
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: IssuedToken, client: OAuthClient, request) -> bool:
+        return not client.is_public and token.client_id == client.client_id
+
+    def introspect_token(self, token: IssuedToken) -> dict:
+        if not token.is_active:
+            return {"active": False}
+        citizen = db.session.get(Citizen, token.citizen_id)
+        return {
+            "active": True,
+            "client_id": token.client_id,
+            "token_type": "Bearer" if token.kind == "access" else "refresh_token",
+            "scope": token.scope,
+            "sub": citizen.public_id,
+            "aud": token.client_id,
+            "iss": issuer(),
+            "exp": int(token.expires_at.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+            "acr": token.acr,
+        }
+
+
+class Issuer(IssuerParameter):
+    def get_issuer(self) -> str:
+        return issuer()
+
+
+authorization = AuthorizationServer()
+
+
+def init_oidc_server(app) -> None:
+    authorization.init_app(app, query_client=query_client, save_token=save_token)
+    authorization.register_token_generator("default", generate_token)
+    authorization.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
+    authorization.register_grant(
+        CodeGrant, [S256Only(required=True), OpenIDConnect(require_nonce=False)]
+    )
+    authorization.register_grant(RefreshGrant)
+    authorization.register_endpoint(Revocation)
+    authorization.register_endpoint(Introspection)
+    authorization.register_extension(Issuer())
