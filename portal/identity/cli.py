@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from portal.extensions import db
 from portal.identity import services
+from portal.identity.models import Citizen
 from shared.errors import DomainError
+from shared.validators import normalize_phone
 
 citizen_cli = AppGroup("citizen", help="Manage citizen accounts.")
 
@@ -53,3 +57,32 @@ def create_citizen_command(phone, email, password, full_name, snils):
             }
         )
     )
+
+
+def citizen_for_role(phone: str, password: str | None, full_name: str) -> Citizen:
+    """The citizen a role command (operator, administrator) is about: found by phone, or
+    created with ``password`` when there is none yet. Errors are click errors."""
+    try:
+        normalised = normalize_phone(phone)
+    except ValueError as exc:
+        raise click.BadParameter("not a mobile number", param_hint="--phone") from exc
+    citizen = db.session.execute(
+        sa.select(Citizen).where(Citizen.phone == normalised)
+    ).scalar_one_or_none()
+    if citizen is not None:
+        return citizen
+    if not password:
+        raise click.UsageError("no citizen with this phone: give --password to create one")
+    surname, given_name, patronymic = _split_name(
+        full_name if len(full_name.split()) > 1 else f"{full_name} {full_name}"
+    )
+    try:
+        return services.create_citizen(
+            surname=surname,
+            given_name=given_name,
+            patronymic=patronymic,
+            phone=normalised,
+            password=password,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error

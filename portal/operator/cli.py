@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.identity import services
-from portal.identity.models import Citizen, Operator
-from shared.errors import DomainError
-from shared.validators import normalize_phone
+from portal.identity.cli import citizen_for_role
+from portal.identity.models import Operator
 
 operator_cli = AppGroup("operator", help="Service-centre operators.")
 
@@ -24,27 +21,7 @@ operator_cli = AppGroup("operator", help="Service-centre operators.")
 @click.option("--name", "full_name", default="Операторов Оператор", show_default=True)
 def create_operator_command(phone, centre, password, full_name):
     """Grant the operator role to the citizen with PHONE (creating the citizen if needed)."""
-    try:
-        normalised = normalize_phone(phone)
-    except ValueError as exc:
-        raise click.BadParameter("not a mobile number", param_hint="--phone") from exc
-    citizen = db.session.execute(
-        sa.select(Citizen).where(Citizen.phone == normalised)
-    ).scalar_one_or_none()
-    if citizen is None:
-        if not password:
-            raise click.UsageError("no citizen with this phone: give --password to create one")
-        parts = full_name.split()
-        try:
-            citizen = services.create_citizen(
-                surname=parts[0],
-                given_name=parts[1] if len(parts) > 1 else parts[0],
-                patronymic=" ".join(parts[2:]) or None,
-                phone=normalised,
-                password=password,
-            )
-        except DomainError as error:
-            raise click.ClickException(error.message) from error
+    citizen = citizen_for_role(phone, password, full_name)
     if citizen.operator is None:
         db.session.add(Operator(citizen_id=citizen.id, service_centre=centre))
     else:
