@@ -702,3 +702,16 @@ def end_all_sessions(citizen_id: int, except_public_id: str | None = None) -> in
     result = db.session.execute(sa.delete(web_session).where(which))
     db.session.commit()
     return result.rowcount
+
+
+def is_session_alive(citizen_id: int, sid: str) -> bool:
+    """Whether the portal session ``sid`` of this citizen still exists and has not timed
+    out: tokens issued in a session live no longer than the session itself."""
+    rows = db.session.execute(
+        sa.select(web_session).where(web_session.c.user_id == citizen_id)
+    ).all()
+    now = utcnow()
+    for row in rows:
+        if json.loads(row.data or "{}").get("sid") == sid:
+            return not current_app.session_interface.is_expired(current_app, row, now)
+    return False

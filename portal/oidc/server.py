@@ -35,6 +35,7 @@ from joserfc.jwk import KeySet
 
 from portal.extensions import db
 from portal.identity.models import Citizen
+from portal.identity.services import is_session_alive
 from portal.oidc.keys import active_key, public_key_set
 from portal.oidc.models import (
     AuthorizationCode,
@@ -356,6 +357,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
             revoke_family(record.family)
             return None
         if record.expires_at < utcnow():
+            return None
+        if not is_session_alive(record.citizen_id, record.sid):
+            # The portal session ended (timed out, or its end was missed): so does its grant.
+            revoke_family(record.family)
             return None
         return record
 

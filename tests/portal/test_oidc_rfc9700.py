@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from joserfc import jwt
 
 from portal.extensions import db
+from portal.identity.models import web_session
 from portal.oidc import claims as scope_claims
 from portal.oidc import services as oidc
 from portal.oidc.models import IssuedToken, OAuthClient, digest
@@ -213,6 +214,23 @@ def test_refresh_tokens_have_an_absolute_lifetime(browser, rp):
     db.session.commit()
     expired = rp.refresh(browser.http, second["refresh_token"])
     assert expired.status_code == 400 and error_of(expired) == "invalid_grant"
+
+
+def test_refresh_token_dies_with_the_portal_session(browser, rp):
+    """A grant lives no longer than the portal session it came from: after the idle
+    timeout, even without a sign-out, the refresh token is refused and its family revoked."""
+    first = tokens(browser, rp)
+    assert rp.refresh(browser.http, first["refresh_token"]).status_code == 200
+    second = tokens(browser, rp)
+    db.session.execute(
+        sa.update(web_session)
+        .where(web_session.c.user_id.isnot(None))
+        .values(last_seen_at=utcnow() - timedelta(minutes=31))
+    )
+    db.session.commit()
+    refused = rp.refresh(browser.http, second["refresh_token"])
+    assert refused.status_code == 400 and error_of(refused) == "invalid_grant"
+    assert userinfo_status(browser, second["access_token"]) == 401
 
 
 def test_other_sign_ins_survive_a_family_revocation(browser, rp):
