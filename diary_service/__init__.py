@@ -1,6 +1,6 @@
-"""A regional electronic school diary. For now: the app's frame (config, database,
-migrations, sessions, languages, error pages, health). Sign-in through the portal and
-the journal arrive with their issues."""
+"""A regional electronic school diary: the app's frame (config, database, migrations,
+sessions, languages, error pages, health) and sign-in through the portal (``auth``).
+The journal arrives with its issue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from diary_service.auth.oidc import init_oidc
+from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.models import diary_session
 from diary_service.views import bp as home_bp
@@ -41,8 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_celery(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
+    init_oidc(app)
 
     app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     return app

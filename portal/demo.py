@@ -4,6 +4,10 @@ Their profiles and documents match people of the simulator's reference populatio
 their checks go to the registries like anyone's: Мария, Сергей and Ольга become
 *standard* within seconds of `make run`; Анна's passport is registered as lost and is
 refused, which shows a rejection with its reason.
+
+The demo region's diary (127.0.0.1:8001) is registered as a client with the embedded
+default secret ``DEMO_DIARY_CLIENT_SECRET``, which the diary's development configuration
+shares.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from flask import current_app
 from portal.extensions import db
 from portal.identity import services as identity
 from portal.identity.models import Citizen, Operator
+from portal.oidc import services as oidc
+from portal.oidc.models import OAuthClient, digest
 from portal.proofing import services as proofing
 
 MOSCOW = "г. Москва, ул. Тверская, д. 1, кв. 1"
@@ -100,11 +106,35 @@ DEMO_OPERATOR = {
     "password": "Demo-Operator-2026",
     "centre": "МФЦ района Пресненский",
 }
+DIARY = "http://127.0.0.1:8001"
+DEMO_DIARY_CLIENT = {
+    "client_id": "diary-demo-region",
+    "name": "Электронный дневник: Демонстрационная область",
+    "redirect_uris": [f"{DIARY}/auth/callback"],
+    "post_logout_redirect_uris": [f"{DIARY}/"],
+    "backchannel_logout_uri": f"{DIARY}/auth/backchannel-logout",
+    "scopes": ["openid", "profile", "snils", "kids"],
+}
+
+
+def seed_demo_diary_client(secret: str) -> bool:
+    """Register the demo diary with the shared embedded-default secret; False when it
+    is registered already (left as it is)."""
+    if db.session.execute(
+        sa.select(OAuthClient.id).where(OAuthClient.client_id == DEMO_DIARY_CLIENT["client_id"])
+    ).first():
+        return False
+    new = oidc.create_client(**DEMO_DIARY_CLIENT)
+    # create_client generates a secret; the demo's is fixed so the diary can know it.
+    new.client.client_secret_hash = digest(secret)
+    db.session.commit()
+    return True
 
 
 @click.command("seed")
 def seed_command():
-    """Load the demo citizens and the demo operator (existing ones are left as they are)."""
+    """Load the demo citizens, the demo operator and the demo diary's client (existing ones
+    are left as they are)."""
     if current_app.config["ENV"] == "production":
         raise click.ClickException(
             "demo citizens have published passwords: not loaded in production"
@@ -146,6 +176,12 @@ def seed_command():
         )
         db.session.add(Operator(citizen_id=operator.id, service_centre=DEMO_OPERATOR["centre"]))
         db.session.commit()
+    secret = current_app.config.get("DEMO_DIARY_CLIENT_SECRET")
+    if not secret:
+        raise click.ClickException("PORTAL_DEMO_DIARY_CLIENT_SECRET is not set")
+    registered = seed_demo_diary_client(secret)
     click.echo(
         f"demo citizens: {created} created; their checks go to the registries when the simulator runs"
     )
+    if registered:
+        click.echo(f"demo diary client {DEMO_DIARY_CLIENT['client_id']} registered")

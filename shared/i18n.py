@@ -19,7 +19,6 @@ DEFAULT_LANGUAGE = "ru"
 COOKIE = "lang"
 SHARED_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
-babel = Babel()
 bp = Blueprint("i18n", __name__)
 
 
@@ -53,7 +52,10 @@ def switch_language(code: str):
 def init_i18n(app: Flask, app_translations: Path) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{app_translations};{SHARED_TRANSLATIONS}"
-    babel.init_app(
+    # A Babel object per app, not one for all: Flask-Babel caches the loaded catalogs on
+    # it by locale alone, so apps sharing one (tests, the dev stack's processes if they
+    # ever share one) would all get the catalog of whichever app loaded it first.
+    Babel(
         app,
         locale_selector=select_locale,
         default_timezone=app.config.get("TIMEZONE", "Europe/Moscow"),

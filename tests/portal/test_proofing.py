@@ -70,7 +70,7 @@ def api(registries_url: str, method: str, path: str, payload: dict | None = None
     return json.loads(body) if body else {}
 
 
-def wait_for(predicate, timeout: float = 15.0):
+def wait_for(predicate, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while True:
         db.session.commit()  # see what the live servers committed

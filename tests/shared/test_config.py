@@ -37,13 +37,16 @@ def test_a_variable_cannot_switch_off_the_secrets_check(monkeypatch, tmp_path):
         create_portal({"ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
 
 
-def test_diary_production_needs_its_secret_and_database(monkeypatch):
-    monkeypatch.delenv("DIARY_SECRET_KEY", raising=False)
-    monkeypatch.delenv("DIARY_DATABASE_URL", raising=False)
+def test_diary_production_needs_its_secrets_and_database(monkeypatch):
+    for name in ("SECRET_KEY", "BLIND_INDEX_KEY", "OIDC_CLIENT_SECRET", "DATABASE_URL"):
+        monkeypatch.delenv(f"DIARY_{name}", raising=False)
     with pytest.raises(ConfigError, match="DIARY_SECRET_KEY is not set"):
         create_diary({"ENV": "production"})
-    with pytest.raises(ConfigError, match="DIARY_DATABASE_URL is not set"):
+    with pytest.raises(ConfigError, match="DIARY_BLIND_INDEX_KEY is not set"):
         create_diary({"ENV": "production", "SECRET_KEY": "x" * 40})
+    secrets = {"SECRET_KEY": "x" * 40, "BLIND_INDEX_KEY": "y" * 40, "OIDC_CLIENT_SECRET": "z" * 40}
+    with pytest.raises(ConfigError, match="DIARY_DATABASE_URL is not set"):
+        create_diary({"ENV": "production", **secrets})
 
 
 def test_production_with_its_secrets_starts_with_secure_cookies(tmp_path):
