@@ -365,6 +365,18 @@ def has_standard_basis(citizen: Citizen) -> bool:
 
 
 def recompute_level(citizen: Citizen, origin: Origin) -> str:
+    """Set the level from the latest checks.
+
+    Two registries may answer at the same moment, each in its own request. Each request
+    first takes the citizen's row for writing (a no-op UPDATE: a row lock on PostgreSQL,
+    the write lock on SQLite), then reads the checks, so the later one always sees the
+    earlier one's answer and neither overwrites the other's level with a stale one.
+    """
+    db.session.commit()
+    db.session.execute(
+        sa.update(Citizen).where(Citizen.id == citizen.id).values(level=Citizen.level)
+    )
+    db.session.refresh(citizen)
     level = "simplified"
     if has_standard_basis(citizen):
         level = "confirmed" if citizen.confirmed_at else "standard"
