@@ -1,6 +1,8 @@
 """A regional electronic school diary: the app's frame (config, database, migrations,
-sessions, languages, error pages, health) and sign-in through the portal (``auth``).
-The journal arrives with its issue."""
+sessions, languages, error pages, health), sign-in through the portal (``auth``) and the
+rooms: ``school`` (structure, timetable, roster), ``journal`` (lessons, marks,
+attendance, homework), ``family`` (the students' diary pages), ``messages`` (threads and
+notifications) and ``reports``."""
 
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ from flask import Flask
 from diary_service.auth.oidc import init_oidc
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
+from diary_service.family.views import bp as family_bp
+from diary_service.journal.views import bp as journal_bp
+from diary_service.messages.views import bp as messages_bp
 from diary_service.models import diary_session
+from diary_service.reports.views import bp as reports_bp
+from diary_service.school.views import bp as school_bp
 from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database
@@ -47,6 +54,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
+    for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp):
+        app.register_blueprint(room)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     return app

@@ -113,7 +113,7 @@ DEMO_DIARY_CLIENT = {
     "redirect_uris": [f"{DIARY}/auth/callback"],
     "post_logout_redirect_uris": [f"{DIARY}/"],
     "backchannel_logout_uri": f"{DIARY}/auth/backchannel-logout",
-    "scopes": ["openid", "profile", "snils", "kids"],
+    "scopes": ["openid", "profile", "email", "phone", "snils", "kids"],
 }
 
 

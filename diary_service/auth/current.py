@@ -5,8 +5,13 @@ portal), ``acr`` and ``auth_time``."""
 
 from __future__ import annotations
 
-from flask import g, session
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
+from flask import g, redirect, request, session, url_for
+
+from diary_service.access import Viewer, viewer_for
 from diary_service.auth import services
 from diary_service.auth.models import DiaryPerson
 from diary_service.auth.oidc import SignIn
@@ -37,6 +42,7 @@ def sign_in(person: DiaryPerson, result: SignIn) -> None:
     session["acr"] = identity.acr
     session["auth_time"] = identity.auth_time
     g.person = person
+    g.pop("viewer", None)
 
 
 def sign_out() -> str | None:
@@ -44,4 +50,25 @@ def sign_out() -> str | None:
     id_token = session.get("id_token")
     session.destroy()
     g.person = None
+    g.pop("viewer", None)
     return id_token
+
+
+def current_viewer() -> Viewer:
+    """What the signed-in person is in the diary (roles, classes, children), read once
+    per request; the anonymous viewer when nobody is signed in."""
+    if "viewer" not in g:
+        g.viewer = viewer_for(current_person())
+    return g.viewer
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Send a signed-out visitor to sign in through the portal, then back here."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_person() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -36,6 +36,10 @@ class DiaryPerson(db.Model):
     # HMAC-SHA256 of the verified SNILS under the diary's BLIND_INDEX_KEY; None while the
     # portal does not release one (an account below the standard level).
     snils_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # Contacts the portal released (scopes ``email`` and ``phone``): where the diary's
+    # notifications go. None when not released or not confirmed there.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
     acr: Mapped[str] = mapped_column(sa.String(100), default="")  # at the last sign-in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_in_at: Mapped[datetime] = mapped_column(default=utcnow)

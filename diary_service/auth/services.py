@@ -123,6 +123,10 @@ def _record_sign_in(
         person.snils_index = snils_index(snils, index_key) if isinstance(snils, str) else None
     except ValueError:
         person.snils_index = None  # the portal checked it; a malformed copy is not kept
+    person.email = _text(claims, "email", 254) if claims.get("email_verified") else None
+    person.phone = (
+        _text(claims, "phone_number", 20) if claims.get("phone_number_verified") else None
+    )
     person.acr = identity.acr[:100]
     person.signed_in_at = utcnow()
 

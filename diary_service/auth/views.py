@@ -18,7 +18,13 @@ from flask import (
 from flask_babel import gettext as _
 
 from diary_service.auth import oidc, services
-from diary_service.auth.current import current_level, current_person, sign_in, sign_out
+from diary_service.auth.current import (
+    current_level,
+    current_person,
+    current_viewer,
+    sign_in,
+    sign_out,
+)
 from diary_service.extensions import csrf
 from shared.security import safe_next
 from shared.sessions import utcnow
@@ -28,7 +34,11 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 @bp.app_context_processor
 def inject_current_person() -> dict:
-    return {"current_person": current_person, "current_level": current_level}
+    return {
+        "current_person": current_person,
+        "current_level": current_level,
+        "current_viewer": current_viewer,
+    }
 
 
 @bp.get("/login")

@@ -1,0 +1,298 @@
+"""Who may see and change what in the diary: the one place the access rules live.
+
+A ``Viewer`` is what a signed-in person is here, read once per request: their staff
+records and roles, the classes they teach or lead, the students they are a guardian of
+and their own student record. Every view that reads or writes a student, a class's
+journal or a school's data asks one of the ``can_*`` predicates below, or calls
+``require`` with its answer; pages 404 for objects that do not exist and 403 for those
+that exist but are not the viewer's.
+
+The scopes (issue 5, "Access"):
+
+- teacher: the journal of the classes and subjects they teach (or substitute in);
+- class teacher: everything about their own class and its students;
+- school administrator: everything in their school;
+- health worker: attendance and illness of their school's students, nothing else;
+- department: aggregates across the region's schools, never one student's record;
+- parent (guardian): their linked children;
+- student: themselves (not the remarks addressed to their parents, not parents' threads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from diary_service.auth.models import DiaryPerson
+from diary_service.extensions import db
+from diary_service.family.models import Guardian
+from diary_service.school.models import (
+    Enrolment,
+    SchoolClass,
+    StaffMember,
+    StaffRole,
+    Student,
+    TeachingAssignment,
+    TimetableChange,
+)
+from shared.errors import Forbidden
+
+# What of a student's record a page shows; a guardian sees all, others some.
+SECTIONS = (
+    "schedule",  # timetable, changes, notices, meetings
+    "homework",
+    "marks",  # marks, averages, final marks, forecast
+    "attendance",
+    "remarks",  # teachers' remarks to parents
+    "messages",
+)
+STUDENT_SELF_SECTIONS = frozenset(SECTIONS) - {"remarks"}
+HEALTH_WORKER_SECTIONS = frozenset({"attendance"})
+
+
+@dataclass
+class Viewer:
+    person: DiaryPerson | None
+    staff: list[StaffMember] = field(default_factory=list)
+    # school ids where the person holds each role
+    school_admin_of: set[int] = field(default_factory=set)
+    health_worker_of: set[int] = field(default_factory=set)
+    teacher_at: set[int] = field(default_factory=set)
+    department: bool = False
+    # class ids they lead; (class id, subject id) they teach
+    class_teacher_of: set[int] = field(default_factory=set)
+    teaches: set[tuple[int, int]] = field(default_factory=set)
+    # students they are a guardian of; their own student record
+    guardian_of: set[int] = field(default_factory=set)
+    own_student_ids: set[int] = field(default_factory=set)
+
+    @property
+    def staff_ids(self) -> set[int]:
+        return {member.id for member in self.staff}
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.staff)
+
+    @property
+    def is_family(self) -> bool:
+        return bool(self.guardian_of or self.own_student_ids)
+
+    @property
+    def staff_school_ids(self) -> set[int]:
+        return {member.school_id for member in self.staff if member.school_id is not None}
+
+    def staff_at(self, school_id: int) -> StaffMember | None:
+        """The viewer's staff record at a school (the author of what they write there)."""
+        for member in self.staff:
+            if member.school_id == school_id:
+                return member
+        return None
+
+
+ANONYMOUS = Viewer(person=None)
+
+
+def viewer_for(person: DiaryPerson | None) -> Viewer:
+    if person is None:
+        return Viewer(person=None)
+    staff = list(
+        db.session.execute(
+            sa.select(StaffMember).where(
+                StaffMember.person_id == person.id, StaffMember.active.is_(True)
+            )
+        ).scalars()
+    )
+    viewer = Viewer(person=person, staff=staff)
+    staff_ids = [member.id for member in staff]
+    if staff_ids:
+        roles = db.session.execute(
+            sa.select(StaffRole.role, StaffMember.school_id)
+            .join(StaffMember, StaffMember.id == StaffRole.staff_id)
+            .where(StaffRole.staff_id.in_(staff_ids))
+        ).all()
+        for role, school_id in roles:
+            if role == "department":
+                viewer.department = True
+            elif school_id is None:
+                continue
+            elif role == "school_admin":
+                viewer.school_admin_of.add(school_id)
+            elif role == "health_worker":
+                viewer.health_worker_of.add(school_id)
+            elif role in ("teacher", "class_teacher"):
+                viewer.teacher_at.add(school_id)
+        viewer.class_teacher_of = set(
+            db.session.execute(
+                sa.select(SchoolClass.id).where(SchoolClass.class_teacher_id.in_(staff_ids))
+            ).scalars()
+        )
+        viewer.teaches = {
+            (class_id, subject_id)
+            for class_id, subject_id in db.session.execute(
+                sa.select(TeachingAssignment.class_id, TeachingAssignment.subject_id).where(
+                    TeachingAssignment.teacher_id.in_(staff_ids)
+                )
+            ).all()
+        }
+    viewer.guardian_of = set(
+        db.session.execute(
+            sa.select(Guardian.student_id).where(
+                Guardian.person_id == person.id, Guardian.revoked_at.is_(None)
+            )
+        ).scalars()
+    )
+    viewer.own_student_ids = set(
+        db.session.execute(sa.select(Student.id).where(Student.person_id == person.id)).scalars()
+    )
+    return viewer
+
+
+def require(allowed: bool) -> None:
+    """Refuse the request (403) unless ``allowed``."""
+    if not allowed:
+        raise Forbidden()
+
+
+def class_of(student: Student, on: date | None = None) -> SchoolClass | None:
+    """The class a student is enrolled in on a day (today by default)."""
+    on = on or date.today()
+    return db.session.execute(
+        sa.select(SchoolClass)
+        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
+        .where(
+            Enrolment.student_id == student.id,
+            Enrolment.starts_on <= on,
+            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on),
+        )
+        .order_by(Enrolment.starts_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def class_ids_of(student: Student) -> set[int]:
+    """Every class the student was ever enrolled in (their history stays readable to
+    the staff of those classes)."""
+    return set(
+        db.session.execute(
+            sa.select(Enrolment.class_id).where(Enrolment.student_id == student.id)
+        ).scalars()
+    )
+
+
+def can_view_student(viewer: Viewer, student: Student, section: str) -> bool:
+    """May the viewer see this part (``SECTIONS``) of the student's record?"""
+    if section not in SECTIONS:
+        raise ValueError(f"unknown section {section!r}")
+    if viewer.person is None:
+        return False
+    if student.id in viewer.guardian_of:
+        return True
+    if student.id in viewer.own_student_ids:
+        return section in STUDENT_SELF_SECTIONS
+    if student.school_id in viewer.school_admin_of:
+        return section != "messages"
+    if student.school_id in viewer.health_worker_of and section in HEALTH_WORKER_SECTIONS:
+        return True
+    if not viewer.class_teacher_of and not viewer.teaches:
+        return False
+    classes = class_ids_of(student)
+    if classes & viewer.class_teacher_of:
+        return section != "messages"
+    if any(class_id in classes for class_id, _subject in viewer.teaches):
+        # A subject teacher sees the class's schedule, homework, marks and attendance;
+        # the journal pages narrow marks to their subjects.
+        return section in ("schedule", "homework", "marks", "attendance")
+    return False
+
+
+def can_view_journal(viewer: Viewer, school_class: SchoolClass, subject_id: int) -> bool:
+    """The journal grid of a class and subject: its teachers, the class teacher and the
+    school's administrators read it; the health worker reads attendance only (checked
+    with ``can_view_attendance``)."""
+    return (
+        (school_class.id, subject_id) in viewer.teaches
+        or school_class.id in viewer.class_teacher_of
+        or school_class.school_id in viewer.school_admin_of
+        or _substitutes_in(viewer, school_class.id, subject_id)
+    )
+
+
+def can_write_journal(
+    viewer: Viewer, school_class: SchoolClass, subject_id: int, on: date, lesson_number: int
+) -> bool:
+    """Writing a lesson (topic, homework, marks, attendance): only the teacher of that
+    class and subject, or the substitute named for that very lesson."""
+    if (school_class.id, subject_id) in viewer.teaches:
+        return True
+    if not viewer.staff_ids:
+        return False
+    return (
+        db.session.execute(
+            sa.select(TimetableChange.id).where(
+                TimetableChange.class_id == school_class.id,
+                TimetableChange.on_date == on,
+                TimetableChange.lesson_number == lesson_number,
+                TimetableChange.kind == "substitution",
+                TimetableChange.substitute_id.in_(viewer.staff_ids),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _substitutes_in(viewer: Viewer, class_id: int, subject_id: int) -> bool:
+    """Has the viewer a substitution in this class (any lesson)? Then they may read the
+    journal to fill in the lesson they give."""
+    if not viewer.staff_ids:
+        return False
+    return (
+        db.session.execute(
+            sa.select(TimetableChange.id).where(
+                TimetableChange.class_id == class_id,
+                TimetableChange.kind == "substitution",
+                TimetableChange.substitute_id.in_(viewer.staff_ids),
+            )
+        ).first()
+        is not None
+    )
+
+
+def can_view_attendance(viewer: Viewer, school_class: SchoolClass) -> bool:
+    return (
+        school_class.school_id in viewer.health_worker_of
+        or school_class.school_id in viewer.school_admin_of
+        or school_class.id in viewer.class_teacher_of
+        or any(class_id == school_class.id for class_id, _ in viewer.teaches)
+    )
+
+
+def can_lead_class(viewer: Viewer, school_class: SchoolClass) -> bool:
+    """Class-teacher work: the class's parents, announcements, meetings, moderation,
+    acknowledgements, final marks overview. The school's administrators may do it too."""
+    return (
+        school_class.id in viewer.class_teacher_of
+        or school_class.school_id in viewer.school_admin_of
+    )
+
+
+def can_manage_school(viewer: Viewer, school_id: int) -> bool:
+    """School administration: roster, staff, classes, timetable, links, policy."""
+    return school_id in viewer.school_admin_of
+
+
+def can_view_class_reports(viewer: Viewer, school_class: SchoolClass) -> bool:
+    return can_lead_class(viewer, school_class) or any(
+        class_id == school_class.id for class_id, _ in viewer.teaches
+    )
+
+
+def can_view_school_reports(viewer: Viewer, school_id: int) -> bool:
+    return school_id in viewer.school_admin_of or viewer.department
+
+
+def can_view_region(viewer: Viewer) -> bool:
+    """The department's dashboard across the region's schools."""
+    return viewer.department

@@ -1,0 +1,2 @@
+"""Families in the diary: who may see which student (guardians), the weekly "I have
+read the diary" acknowledgement, and the family's diary pages."""

@@ -1,0 +1,84 @@
+"""Tables of families: a guardian's link to a student and the weekly acknowledgement.
+
+A link names the guardian by the portal person once known, and until then by the keyed
+hash of their SNILS (a link the school made before the parent's first sign-in); the
+sign-in that brings a matching SNILS fills ``person_id``. Ended links stay with
+``revoked_at`` so the family's history of access can be told.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from diary_service.auth.models import DiaryPerson
+from diary_service.extensions import db
+from diary_service.school.models import StaffMember, Student, full_name
+from shared.sessions import utcnow
+
+# Who a guardian is to the student.
+GUARDIAN_KINDS = ("parent", "trusted")
+# How the link was made: by the school in the diary (this issue), and later from the
+# portal's verified children, an access code, a service application or a trusted grant.
+LINK_SOURCES = ("school", "portal", "code", "application", "trusted")
+
+
+class Guardian(db.Model):
+    __tablename__ = "guardian"
+    __table_args__ = (
+        sa.Index("ix_guardian_person_active", "person_id", "revoked_at"),
+        sa.Index("ix_guardian_snils_active", "snils_index", "revoked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("student.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("diary_person.id", ondelete="CASCADE")
+    )
+    snils_index: Mapped[str | None] = mapped_column(sa.String(64))
+    # The guardian's name as the school recorded it (shown to staff before sign-in).
+    family_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    given_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    middle_name: Mapped[str | None] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="parent")
+    source: Mapped[str] = mapped_column(sa.String(20), default="school")
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")  # why the link exists
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_member.id"))
+
+    student: Mapped[Student] = relationship()
+    person: Mapped[DiaryPerson | None] = relationship()
+    created_by: Mapped[StaffMember | None] = relationship(foreign_keys=[created_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Guardian {self.id}>"
+
+    @property
+    def full_name(self) -> str:
+        if self.person is not None:
+            return self.person.full_name
+        return full_name(self.family_name, self.given_name, self.middle_name)
+
+
+class Acknowledgement(db.Model):
+    """ "I have read the diary": a guardian's acknowledgement of one week of a student's
+    diary, which the class teacher sees."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (sa.UniqueConstraint("student_id", "person_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("student.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("diary_person.id", ondelete="CASCADE"), index=True
+    )
+    week_start: Mapped[date]  # the Monday
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[DiaryPerson] = relationship()

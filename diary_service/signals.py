@@ -1,0 +1,19 @@
+"""What happened in the journal and the messages, for whoever listens (notifications).
+
+Senders call ``signal.send(current_app._get_current_object(), **fields)`` after their
+transaction commits; the receivers must not fail the sender (they queue work). The
+fields each signal carries are listed with it.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A mark was given or corrected (not deleted). Fields: ``mark`` (the new current ``Mark``).
+mark_recorded = _signals.signal("mark-recorded")
+#: An absence or lateness was recorded. Fields: ``attendance`` (the new current row).
+absence_recorded = _signals.signal("absence-recorded")
+#: Homework was set or changed. Fields: ``homework`` (the ``Homework``).
+homework_set = _signals.signal("homework-set")
+#: A message was posted. Fields: ``message`` (the ``Message``).
+message_posted = _signals.signal("message-posted")
