@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
+from diary_service.family.models import Guardian
 from diary_service.models import diary_session
+from diary_service.school.models import StaffMember, Student
 from shared.sessions import utcnow
 from shared.validators import normalize_snils
 
@@ -162,8 +164,24 @@ def _record_sign_in(
         ).first()
     ):
         db.session.add(PortalSession(person_id=person.id, sid=identity.sid[:64]))
+    link_records(person)
     db.session.commit()
     return person
+
+
+def link_records(person: DiaryPerson) -> None:
+    """Tie the region's records that carry the person's verified SNILS (its keyed hash)
+    to them: their staff records, their own student record, and the guardian links the
+    school made for them before their first sign-in. Only records nobody holds yet are
+    taken; a record already tied to another person stays theirs."""
+    if not person.snils_index:
+        return
+    for model in (StaffMember, Student, Guardian):
+        db.session.execute(
+            sa.update(model)
+            .where(model.snils_index == person.snils_index, model.person_id.is_(None))
+            .values(person_id=person.id)
+        )
 
 
 def end_portal_session(*, sid: str | None, sub: str | None) -> int:

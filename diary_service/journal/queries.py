@@ -1,0 +1,134 @@
+"""Reading the journal: current marks, the school's policy in force, and per-subject
+summaries (marks, average, suggested mark, forecast, final mark) of a student for a
+period — what the family's pages, the teacher's period-mark page and the reports show.
+Writes live in ``journal.services``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from diary_service.extensions import db
+from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy
+from diary_service.journal.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
+from diary_service.school.models import Period, Student, Subject
+
+
+def current_policy(school_id: int) -> MarkPolicy | None:
+    """The school's policy in force: its highest version (None: the defaults apply)."""
+    return db.session.execute(
+        sa.select(MarkPolicy)
+        .where(MarkPolicy.school_id == school_id)
+        .order_by(MarkPolicy.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def rule_of(policy: MarkPolicy | None) -> Rule:
+    return Rule.of(policy) if policy is not None else DEFAULT_RULE
+
+
+def current_marks(
+    student_ids: Iterable[int],
+    start: date,
+    end: date,
+    subject_id: int | None = None,
+) -> list[Mark]:
+    """The current, not deleted marks of the students for lessons from ``start`` to
+    ``end`` inclusive, in lesson order."""
+    ids = list(student_ids)
+    if not ids:
+        return []
+    query = (
+        sa.select(Mark)
+        .join(Lesson, Lesson.id == Mark.lesson_id)
+        .where(
+            Mark.student_id.in_(ids),
+            Mark.is_current.is_(True),
+            Mark.deleted.is_(False),
+            Lesson.on_date >= start,
+            Lesson.on_date <= end,
+        )
+        .order_by(Lesson.on_date, Lesson.lesson_number, Mark.id)
+    )
+    if subject_id is not None:
+        query = query.where(Lesson.subject_id == subject_id)
+    return list(db.session.execute(query).scalars())
+
+
+def current_final_marks(
+    student_ids: Iterable[int], year_id: int, subject_id: int | None = None
+) -> list[FinalMark]:
+    ids = list(student_ids)
+    if not ids:
+        return []
+    query = sa.select(FinalMark).where(
+        FinalMark.student_id.in_(ids),
+        FinalMark.year_id == year_id,
+        FinalMark.is_current.is_(True),
+        FinalMark.deleted.is_(False),
+    )
+    if subject_id is not None:
+        query = query.where(FinalMark.subject_id == subject_id)
+    return list(db.session.execute(query).scalars())
+
+
+@dataclass
+class SubjectSummary:
+    subject: Subject
+    marks: list[Mark] = field(default_factory=list)
+    average: Decimal | None = None
+    suggested: str | None = None
+    forecast: list[Forecast] = field(default_factory=list)
+    final: FinalMark | None = None  # the period mark the teacher set, if any
+
+    @property
+    def pairs(self) -> list[tuple[int | None, int]]:
+        return [(mark.numeric, mark.weight) for mark in self.marks]
+
+
+def summarize(subject: Subject, marks: list[Mark], rule: Rule) -> SubjectSummary:
+    """Average, suggestion and forecast of one subject's marks. The weight each mark
+    carries is the one it was given with (``Mark.weight``), so a policy change does not
+    silently rewrite old marks; thresholds and the average type are the rule's."""
+    pairs = [(mark.numeric, mark.weight) for mark in marks]
+    avg = average(pairs, rule)
+    return SubjectSummary(
+        subject=subject,
+        marks=marks,
+        average=avg,
+        suggested=suggest(avg, rule),
+        forecast=forecast(pairs, rule) if avg is not None else [],
+    )
+
+
+def student_summaries(student: Student, period: Period) -> list[SubjectSummary]:
+    """Per subject with marks in the period: the summary, and the period mark if set."""
+    policy = current_policy(period.year.school_id)
+    rule = rule_of(policy)
+    marks = current_marks([student.id], period.starts_on, period.ends_on)
+    by_subject: dict[int, list[Mark]] = {}
+    for mark in marks:
+        by_subject.setdefault(mark.lesson.subject_id, []).append(mark)
+    finals = {
+        final.subject_id: final
+        for final in current_final_marks([student.id], period.year_id)
+        if final.period_id == period.id
+    }
+    subject_ids = set(by_subject) | set(finals)
+    subjects = {
+        subject.id: subject
+        for subject in db.session.execute(
+            sa.select(Subject).where(Subject.id.in_(subject_ids))
+        ).scalars()
+    }
+    result = []
+    for subject_id in sorted(subject_ids, key=lambda sid: subjects[sid].name):
+        summary = summarize(subjects[subject_id], by_subject.get(subject_id, []), rule)
+        summary.final = finals.get(subject_id)
+        result.append(summary)
+    return result
