@@ -34,7 +34,7 @@ i18n-update: install
 	  $(PYBABEL) -q extract -F config/babel.cfg -k _l -k lazy_gettext -k gettext -k _ \
 	    --add-comments=TRANSLATORS: --project=gosdiary --no-wrap -o /tmp/gosdiary-$$pkg.pot $$pkg || exit 1; \
 	  $(PYBABEL) -q update -i /tmp/gosdiary-$$pkg.pot -d $$pkg/translations -l ru \
-	    --init-missing --no-wrap --ignore-obsolete --previous --ignore-pot-creation-date || exit 1; \
+	    --init-missing --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date || exit 1; \
 	done
 
 migrate: install translations
