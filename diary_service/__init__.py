@@ -16,6 +16,8 @@ from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.family.views import bp as family_bp
 from diary_service.journal.views import bp as journal_bp
+from diary_service.messages.cli import notifications_cli
+from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
 from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
@@ -48,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_i18n(app, HERE / "translations")
     init_security(app)
     init_celery(app)
+    init_notifications(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
     init_oidc(app)
@@ -58,4 +61,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(room)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
+    app.cli.add_command(notifications_cli)
     return app

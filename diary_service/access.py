@@ -36,6 +36,7 @@ from diary_service.school.models import (
     Student,
     TeachingAssignment,
     TimetableChange,
+    TimetableEntry,
 )
 from shared.errors import Forbidden
 
@@ -244,20 +245,28 @@ def can_write_journal(
 
 
 def _substitutes_in(viewer: Viewer, class_id: int, subject_id: int) -> bool:
-    """Has the viewer a substitution in this class (any lesson)? Then they may read the
-    journal to fill in the lesson they give."""
+    """Has the viewer a substitution for a lesson of this subject in this class? Then
+    they may read its journal to fill in the lesson they give (and only that subject's:
+    a substitution in maths opens nothing of Russian)."""
     if not viewer.staff_ids:
         return False
-    return (
+    substituted = db.session.execute(
+        sa.select(TimetableChange.on_date, TimetableChange.lesson_number).where(
+            TimetableChange.class_id == class_id,
+            TimetableChange.kind == "substitution",
+            TimetableChange.substitute_id.in_(viewer.staff_ids),
+        )
+    ).all()
+    if not substituted:
+        return False
+    slots_of_subject = set(
         db.session.execute(
-            sa.select(TimetableChange.id).where(
-                TimetableChange.class_id == class_id,
-                TimetableChange.kind == "substitution",
-                TimetableChange.substitute_id.in_(viewer.staff_ids),
+            sa.select(TimetableEntry.weekday, TimetableEntry.lesson_number).where(
+                TimetableEntry.class_id == class_id, TimetableEntry.subject_id == subject_id
             )
-        ).first()
-        is not None
+        ).all()
     )
+    return any((day.isoweekday(), number) in slots_of_subject for day, number in substituted)
 
 
 def can_view_attendance(viewer: Viewer, school_class: SchoolClass) -> bool:

@@ -1,13 +1,350 @@
-"""HTTP of the journal room."""
+"""HTTP of the journal room: the teacher's front page, the grid of a class and subject,
+a lesson's page (topic, homework and its files, the bulk form of marks and attendance,
+remarks to parents), the history of a mark, an attendance record or a final mark, and
+the period and year marks of a class.
 
-from flask import Blueprint, render_template
+Who may do what: reading a class's journal of a subject is ``access.can_view_journal``;
+writing a lesson is ``access.can_write_journal`` (its teacher, or that lesson's
+substitute); final marks are ``services.can_set_final_marks``; histories and homework
+files are open to the student's family as well (``services.can_view_lesson_record``,
+``services.can_download_attachment``)."""
 
-from diary_service.auth.current import login_required
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from diary_service.access import Viewer, can_view_journal, can_write_journal, require
+from diary_service.auth.current import current_viewer, login_required
+from diary_service.journal import forms, services
+from diary_service.journal.models import ATTENDANCE_CODES, Lesson
+from diary_service.journal.queries import current_policy, rule_of
+from diary_service.school.models import StaffMember
+from shared.errors import NotFound, ValidationError
 
 bp = Blueprint("journal", __name__)
+
+DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
+
+
+@bp.context_processor
+def journal_words() -> dict[str, Any]:
+    return {
+        "kind_label": services.kind_label,
+        "mark_label": services.mark_label,
+        "attendance_label": services.attendance_label,
+        "remark_label": services.remark_label,
+        "period_label": services.period_label,
+        "attendance_codes": ATTENDANCE_CODES,
+    }
+
+
+def _author(viewer: Viewer, school_id: int) -> StaffMember | None:
+    return viewer.staff_at(school_id)
 
 
 @bp.get("/journal/")
 @login_required
 def index():
-    return render_template("diary/index.html")
+    viewer = current_viewer()
+    require(viewer.is_staff)
+    today = date.today()
+    overview = services.journal_overview(viewer, today)
+    return render_template("journal/index.html", overview=overview, today=today)
+
+
+@bp.get("/journal/<int:class_id>/<int:subject_id>")
+@login_required
+def grid(class_id: int, subject_id: int):
+    school_class = services.get_class(class_id)
+    subject = services.get_subject(subject_id)
+    viewer = current_viewer()
+    require(can_view_journal(viewer, school_class, subject.id))
+    today = date.today()
+    period = services.get_period(school_class, request.args.get("period", type=int), today)
+    return render_template(
+        "journal/grid.html",
+        grid=services.journal_grid(school_class, subject, period, today),
+        today=today,
+    )
+
+
+@bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
+@login_required
+def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
+    """A timetable slot without a lesson yet (a future one): create it, open it."""
+    school_class = services.get_class(class_id)
+    viewer = current_viewer()
+    require(can_view_journal(viewer, school_class, subject_id))
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise NotFound() from None
+    lesson = services.lesson_for_slot(school_class, subject_id, on, number)
+    return redirect(url_for(".lesson", lesson_id=lesson.id))
+
+
+def _open_lesson(lesson_id: int) -> tuple[Lesson, Viewer, bool]:
+    lesson = services.get_lesson(lesson_id)
+    viewer = current_viewer()
+    require(can_view_journal(viewer, lesson.school_class, lesson.subject_id))
+    may_write = can_write_journal(
+        viewer, lesson.school_class, lesson.subject_id, lesson.on_date, lesson.lesson_number
+    )
+    return lesson, viewer, may_write
+
+
+def _lesson_page(
+    lesson: Lesson,
+    may_write: bool,
+    *,
+    sheet: services.LessonSheet | None = None,
+    lesson_form: forms.LessonForm | None = None,
+    marks_form: forms.MarksForm | None = None,
+    remark_form: forms.RemarkForm | None = None,
+    status: int = 200,
+):
+    sheet = sheet or services.lesson_sheet(lesson)
+    homework = lesson.homework
+    next_date = services.next_lesson_date(lesson.school_class, lesson.subject_id, lesson.on_date)
+    if lesson_form is None:
+        lesson_form = forms.LessonForm(
+            formdata=None,
+            topic=lesson.topic,
+            homework=homework.text if homework else "",
+            due_on=homework.due_on if homework and homework.due_on else next_date,
+        )
+    if marks_form is None:
+        rule = rule_of(current_policy(lesson.school_class.school_id))
+        marks_form = forms.marks_form(sheet, rule, formdata=None)
+    if remark_form is None:
+        remark_form = forms.remark_form(sheet, formdata=None)
+    previous, following = services.neighbour_lessons(lesson)
+    return render_template(
+        "journal/lesson.html",
+        lesson=lesson,
+        sheet=sheet,
+        may_write=may_write,
+        taken_place=lesson.on_date <= date.today(),
+        lesson_form=lesson_form,
+        marks_form=marks_form,
+        remark_form=remark_form,
+        previous=previous,
+        following=following,
+    ), status
+
+
+@bp.get("/journal/lessons/<int:lesson_id>")
+@login_required
+def lesson(lesson_id: int):
+    found, _viewer, may_write = _open_lesson(lesson_id)
+    return _lesson_page(found, may_write)
+
+
+@bp.post("/journal/lessons/<int:lesson_id>")
+@login_required
+def save_lesson(lesson_id: int):
+    found, viewer, may_write = _open_lesson(lesson_id)
+    require(may_write)
+    form = forms.LessonForm()
+    if form.validate_on_submit():
+        try:
+            services.save_lesson_plan(
+                _author(viewer, found.school_class.school_id),
+                found.id,
+                form.topic.data or "",
+                form.homework.data or "",
+                form.due_on.data,
+                form.uploads(),
+                max_size=current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_UPLOAD,
+            )
+        except ValidationError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The topic and homework are saved."), "info")
+            return redirect(url_for(".lesson", lesson_id=found.id))
+    return _lesson_page(found, may_write, lesson_form=form, status=400)
+
+
+@bp.post("/journal/lessons/<int:lesson_id>/marks")
+@login_required
+def save_marks(lesson_id: int):
+    found, viewer, may_write = _open_lesson(lesson_id)
+    require(may_write)
+    sheet = services.lesson_sheet(found)
+    rule = rule_of(current_policy(found.school_class.school_id))
+    form = forms.marks_form(sheet, rule)
+    if form.validate_on_submit():
+        try:
+            recorded = services.record_lesson_entries(
+                _author(viewer, found.school_class.school_id),
+                found.id,
+                forms.student_entries(form, sheet),
+            )
+        except services.EntryErrors as error:
+            forms.show_problems(form, error.problems)
+        except ValidationError as error:
+            form.form_errors.append(error.message)
+        else:
+            changed = recorded.marks or recorded.deleted or recorded.attendance
+            flash(
+                _("Marks and attendance are saved.") if changed else _("Nothing was changed."),
+                "info",
+            )
+            return redirect(url_for(".lesson", lesson_id=found.id, _anchor="marks"))
+    return _lesson_page(found, may_write, sheet=sheet, marks_form=form, status=400)
+
+
+@bp.post("/journal/lessons/<int:lesson_id>/remarks")
+@login_required
+def add_remark(lesson_id: int):
+    found, viewer, may_write = _open_lesson(lesson_id)
+    require(may_write)
+    sheet = services.lesson_sheet(found)
+    form = forms.remark_form(sheet)
+    if form.validate_on_submit():
+        try:
+            services.add_remark(
+                _author(viewer, found.school_class.school_id),
+                found.id,
+                form.student.data,
+                form.kind.data,
+                form.text.data or "",
+            )
+        except ValidationError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("The remark is added; the parents will see it."), "info")
+            return redirect(url_for(".lesson", lesson_id=found.id, _anchor="remarks"))
+    return _lesson_page(found, may_write, sheet=sheet, remark_form=form, status=400)
+
+
+@bp.get("/journal/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    found = services.get_attachment(attachment_id)
+    require(services.can_download_attachment(current_viewer(), found))
+    response = send_file(
+        BytesIO(found.data),
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/journal/attachments/<int:attachment_id>/delete")
+@login_required
+def delete_attachment(attachment_id: int):
+    found = services.get_attachment(attachment_id)
+    lesson_id = found.homework.lesson_id
+    found_lesson, viewer, may_write = _open_lesson(lesson_id)
+    require(may_write)  # the CSRF token is checked for every POST by CSRFProtect
+    services.delete_attachment(_author(viewer, found_lesson.school_class.school_id), found.id)
+    flash(_("The file is removed."), "info")
+    return redirect(url_for(".lesson", lesson_id=lesson_id))
+
+
+@bp.get("/journal/marks/<int:mark_id>/history")
+@login_required
+def mark_history(mark_id: int):
+    versions = services.mark_history(mark_id)
+    first = versions[0]
+    require(services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
+    return render_template(
+        "journal/history.html",
+        what="mark",
+        versions=versions,
+        student=first.student,
+        lesson=first.lesson,
+        subject=first.lesson.subject,
+    )
+
+
+@bp.get("/journal/attendance/<int:attendance_id>/history")
+@login_required
+def attendance_history(attendance_id: int):
+    versions = services.attendance_history(attendance_id)
+    first = versions[0]
+    require(
+        services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance")
+    )
+    return render_template(
+        "journal/history.html",
+        what="attendance",
+        versions=versions,
+        student=first.student,
+        lesson=first.lesson,
+        subject=first.lesson.subject,
+    )
+
+
+@bp.get("/journal/final-marks/<int:final_id>/history")
+@login_required
+def final_mark_history(final_id: int):
+    versions = services.final_mark_history(final_id)
+    first = versions[0]
+    require(services.can_view_final_mark(current_viewer(), first))
+    return render_template(
+        "journal/history.html",
+        what="final",
+        versions=versions,
+        student=first.student,
+        lesson=None,
+        subject=first.subject,
+    )
+
+
+@bp.route("/journal/<int:class_id>/<int:subject_id>/final", methods=["GET", "POST"])
+@login_required
+def final_marks(class_id: int, subject_id: int):
+    school_class = services.get_class(class_id)
+    subject = services.get_subject(subject_id)
+    viewer = current_viewer()
+    require(can_view_journal(viewer, school_class, subject.id))
+    period = services.get_period(school_class, request.args.get("period", type=int), date.today())
+    may_set = services.can_set_final_marks(viewer, school_class, subject.id)
+    if request.method == "POST":
+        require(may_set)
+    sheet = services.final_sheet(school_class, subject, period)
+    form = forms.final_marks_form(sheet) if may_set else None
+    status = 200
+    if form is not None and request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.set_final_marks(
+                    _author(viewer, school_class.school_id),
+                    school_class.id,
+                    subject.id,
+                    period.id,
+                    forms.final_entries(form, sheet),
+                )
+            except services.EntryErrors as error:
+                forms.show_final_problems(form, error.problems)
+            else:
+                flash(_("Period and year marks are saved."), "info")
+                return redirect(
+                    url_for(
+                        ".final_marks",
+                        class_id=school_class.id,
+                        subject_id=subject.id,
+                        period=period.id,
+                    )
+                )
+        status = 400
+    return render_template("journal/final.html", sheet=sheet, form=form, may_set=may_set), status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from diary_service.access import can_view_journal, can_write_journal, viewer_for
 from diary_service.extensions import db
 from diary_service.school.models import Holiday, TimetableChange
 from diary_service.school.timetable import period_on, slots
@@ -75,3 +76,26 @@ def test_the_period_of_a_day(world):
     assert period_on(year, q2.starts_on + timedelta(days=3)) == q2
     # in the autumn holidays between the quarters: the one just ended
     assert period_on(year, q1.ends_on + timedelta(days=2)) == q1
+
+
+def test_a_substitution_opens_only_its_own_subjects_journal(world):
+    cls = world.one.classes["6А"]
+    monday = monday_of(world.one.periods[1].starts_on + timedelta(days=7))
+    outsider = world.one.staff["admin"]  # no teaching of their own
+    db.session.add(
+        TimetableChange(
+            class_id=cls.id,
+            on_date=monday,
+            lesson_number=1,
+            kind="substitution",
+            substitute_id=outsider.id,
+        )
+    )
+    db.session.commit()
+    outsider.roles = []  # only the substitution, not the administrator's rights
+    db.session.commit()
+    viewer = viewer_for(world.people["admin"])
+    assert can_view_journal(viewer, cls, world.subjects["math"].id)  # lesson 1 is maths
+    assert not can_view_journal(viewer, cls, world.subjects["russian"].id)
+    assert can_write_journal(viewer, cls, world.subjects["math"].id, monday, 1)
+    assert not can_write_journal(viewer, cls, world.subjects["math"].id, monday, 2)
