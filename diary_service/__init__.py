@@ -21,6 +21,7 @@ from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
 from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
+from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
 from diary_service.views import bp as home_bp
 from shared.config import load_config
@@ -62,4 +63,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(roster_cli)
     return app

@@ -151,6 +151,8 @@ def class_parents(class_id: int):
     school_class, thread = services.open_class_parents(viewer, class_id)
     if thread is not None and request.method == "GET":
         return redirect(url_for("messages.thread", thread_id=thread.id))
+    if request.method == "POST":  # only the class's guardians post; others are refused first
+        require(bool(services.children_in_class(viewer, school_class.id)))
     form = ReplyForm()
     if form.validate_on_submit():
         try:

@@ -1,0 +1,544 @@
+"""The access table: every route of the diary, walked by every role, on school 1's
+objects. A role the table does not allow gets a refusal (403, or 404 where a route hides
+what exists; the signed-out visitor is sent to sign in); a role it allows is let through.
+Routes the table does not know fail ``test_every_route_is_in_the_table``, so a new page
+cannot ship without deciding who sees it.
+
+Roles (tests/diary_service/factories.py): ``parent`` of Пётр (6А) and Алиса (9Б),
+``parent2`` of Маша (6А), ``alisa`` the 9Б student herself, ``teacher`` (maths in 6А and
+9Б, class teacher of 6А), ``teacher2`` (Russian in both), ``admin`` and ``nurse`` of
+school 1, ``department``, ``nobody`` (signed in, no role), and school 2's ``two_admin``,
+``two_teacher`` and ``two_parent``. Posts carry the session's CSRF token and an empty form:
+this test is about who, the forms' own tests are about what.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from diary_service.extensions import db
+from diary_service.family.models import Guardian
+from diary_service.journal.models import (
+    Attendance,
+    FinalMark,
+    Homework,
+    HomeworkAttachment,
+    Lesson,
+    Mark,
+)
+from diary_service.messages.models import Message, Thread, ThreadParticipant
+from diary_service.school.models import (
+    Holiday,
+    Notice,
+    ParentMeeting,
+    TeachingAssignment,
+    TimetableChange,
+)
+from tests.diary_service.factories import World
+
+ROLES = (
+    "anonymous",
+    "nobody",
+    "parent",
+    "parent2",
+    "alisa",
+    "teacher",
+    "teacher2",
+    "admin",
+    "nurse",
+    "department",
+    "two_admin",
+    "two_teacher",
+    "two_parent",
+)
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+STAFF = frozenset(
+    {"teacher", "teacher2", "admin", "nurse", "department", "two_admin", "two_teacher"}
+)
+REFUSED = (403, 404)
+
+
+def last_weekday(day: date) -> date:
+    while day.isoweekday() > 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def build_objects(world: World) -> SimpleNamespace:
+    """One of each object the routes take, in school 1 (and a few in school 2)."""
+    one, two = world.one, world.two
+    cls = one.classes["6А"]
+    math = world.subjects["math"]
+    teacher = one.staff["teacher"]
+    day = last_weekday(world.today)
+    lesson = Lesson(
+        class_id=cls.id,
+        subject_id=math.id,
+        teacher_id=teacher.id,
+        on_date=day,
+        lesson_number=1,
+        topic="Дроби",
+    )
+    db.session.add(lesson)
+    db.session.flush()
+    homework = Homework(lesson_id=lesson.id, text="№ 12", due_on=day, updated_by_id=teacher.id)
+    db.session.add(homework)
+    db.session.flush()
+    attachment = HomeworkAttachment(
+        homework_id=homework.id,
+        filename="task.txt",
+        content_type="text/plain",
+        size=3,
+        data=b"abc",
+    )
+    petr, masha = one.students["petr"], one.students["masha"]
+    mark = Mark(
+        lesson_id=lesson.id,
+        student_id=petr.id,
+        value="5",
+        kind="control",
+        weight=5,
+        author_id=teacher.id,
+    )
+    absence = Attendance(lesson_id=lesson.id, student_id=masha.id, code="н", author_id=teacher.id)
+    final = FinalMark(
+        student_id=petr.id,
+        subject_id=math.id,
+        year_id=one.year.id,
+        period_id=one.periods[0].id,
+        kind="period",
+        value="5",
+        author_id=teacher.id,
+    )
+    parent, parent2 = world.people["parent"], world.people["parent2"]
+    direct = Thread(
+        kind="direct",
+        class_id=cls.id,
+        student_id=petr.id,
+        subject="Вопрос",
+        created_by_id=parent.id,
+    )
+    direct.participants = [
+        ThreadParticipant(person_id=parent.id),
+        ThreadParticipant(person_id=world.people["teacher"].id),
+    ]
+    conversation = Thread(
+        kind="class_parents", class_id=cls.id, subject="6А", created_by_id=parent2.id
+    )
+    db.session.add_all([attachment, mark, absence, final, direct, conversation])
+    db.session.flush()
+    chat = Message(thread_id=conversation.id, author_id=parent2.id, body="Кто завтра дежурит?")
+    direct_message = Message(thread_id=direct.id, author_id=parent.id, body="Здравствуйте")
+    notice = Notice(school_id=one.school.id, kind="news", title="Новости", starts_on=day)
+    meeting = ParentMeeting(
+        class_id=cls.id,
+        held_at=datetime.combine(day, time(18, 0)),
+        place="каб. 21",
+        agenda="Итоги четверти",
+    )
+    change = TimetableChange(
+        class_id=cls.id, on_date=day, lesson_number=2, kind="room_change", room="спортзал"
+    )
+    holiday = Holiday(
+        year_id=one.year.id, name="Каникулы", starts_on=one.year.ends_on, ends_on=one.year.ends_on
+    )
+    db.session.add_all([chat, direct_message, notice, meeting, change, holiday])
+    db.session.commit()
+    guardian = db.session.execute(
+        db.select(Guardian).filter_by(student_id=petr.id, person_id=parent.id)
+    ).scalar_one()
+    assignment = db.session.execute(
+        db.select(TeachingAssignment).filter_by(class_id=cls.id, subject_id=math.id)
+    ).scalar_one()
+    return SimpleNamespace(
+        school=one.school.id,
+        two_school=two.school.id,
+        year=one.year.id,
+        period=one.periods[0].id,
+        cls=cls.id,
+        class_9b=one.classes["9Б"].id,
+        math=math.id,
+        lesson=lesson.id,
+        day=day.isoformat(),
+        attachment=attachment.id,
+        mark=mark.id,
+        absence=absence.id,
+        final=final.id,
+        direct=direct.id,
+        chat=chat.id,
+        petr=petr.id,
+        alisa=one.students["alisa"].id,
+        guardian=guardian.id,
+        teacher2=one.staff["teacher2"].id,
+        assignment=assignment.id,
+        bell=one.school.bells[0].id,
+        holiday=holiday.id,
+        change=change.id,
+        notice=notice.id,
+        meeting=meeting.id,
+        two_student=two.students["petr"].id,
+        two_class=two.classes["6А"].id,
+        two_staff=two.staff["teacher2"].id,
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    url: Callable[[SimpleNamespace], str]
+    allowed: frozenset[str]
+    data: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.endpoint}"
+
+
+def r(endpoint, method, url, allowed, **data) -> Route:
+    return Route(endpoint, method, url, frozenset(allowed), data)
+
+
+PETR_FAMILY_AND_STAFF = {"parent", "teacher", "teacher2", "admin"}
+CLASS_6A_JOURNAL = {"teacher", "admin"}
+SCHOOL_ADMIN = {"admin"}
+
+TABLE = [
+    # --- the family's pages (Пётр, 6А) ---
+    r("family.index", "GET", lambda o: "/students/", SIGNED_IN),
+    r("family.week", "GET", lambda o: f"/students/{o.petr}/week", PETR_FAMILY_AND_STAFF),
+    r(
+        "family.week_print",
+        "GET",
+        lambda o: f"/students/{o.petr}/week/print",
+        PETR_FAMILY_AND_STAFF,
+    ),
+    r("family.marks", "GET", lambda o: f"/students/{o.petr}/marks", PETR_FAMILY_AND_STAFF),
+    r(
+        "family.attendance",
+        "GET",
+        lambda o: f"/students/{o.petr}/attendance",
+        PETR_FAMILY_AND_STAFF | {"nurse"},
+    ),
+    r("family.news", "GET", lambda o: f"/students/{o.petr}/news", PETR_FAMILY_AND_STAFF),
+    r("family.acknowledge", "POST", lambda o: f"/students/{o.petr}/acknowledge", {"parent"}),
+    r(
+        "family.acknowledgements",
+        "GET",
+        lambda o: f"/classes/{o.cls}/acknowledgements",
+        {"teacher", "admin"},
+    ),
+    # --- the journal (6А, maths) ---
+    r("journal.index", "GET", lambda o: "/journal/", STAFF),
+    r("journal.grid", "GET", lambda o: f"/journal/{o.cls}/{o.math}", CLASS_6A_JOURNAL),
+    r(
+        "journal.plan_lesson",
+        "GET",
+        lambda o: f"/journal/{o.cls}/{o.math}/on/{o.day}/1",
+        CLASS_6A_JOURNAL,
+    ),
+    r("journal.lesson", "GET", lambda o: f"/journal/lessons/{o.lesson}", CLASS_6A_JOURNAL),
+    r("journal.save_lesson", "POST", lambda o: f"/journal/lessons/{o.lesson}", {"teacher"}),
+    r("journal.save_marks", "POST", lambda o: f"/journal/lessons/{o.lesson}/marks", {"teacher"}),
+    r("journal.add_remark", "POST", lambda o: f"/journal/lessons/{o.lesson}/remarks", {"teacher"}),
+    r(
+        "journal.attachment",
+        "GET",
+        lambda o: f"/journal/attachments/{o.attachment}",
+        {"parent", "parent2", "teacher", "admin"},
+    ),
+    r(
+        "journal.delete_attachment",
+        "POST",
+        lambda o: f"/journal/attachments/{o.attachment}/delete",
+        {"teacher"},
+    ),
+    r(
+        "journal.mark_history",
+        "GET",
+        lambda o: f"/journal/marks/{o.mark}/history",
+        {"parent", "teacher", "admin"},
+    ),
+    r(
+        "journal.attendance_history",
+        "GET",
+        lambda o: f"/journal/attendance/{o.absence}/history",
+        {"parent2", "teacher", "teacher2", "admin", "nurse"},
+    ),
+    r(
+        "journal.final_mark_history",
+        "GET",
+        lambda o: f"/journal/final-marks/{o.final}/history",
+        {"parent", "teacher", "admin"},
+    ),
+    r("journal.final_marks", "GET", lambda o: f"/journal/{o.cls}/{o.math}/final", CLASS_6A_JOURNAL),
+    r(
+        "journal.final_marks",
+        "POST",
+        lambda o: f"/journal/{o.cls}/{o.math}/final",
+        CLASS_6A_JOURNAL,
+    ),
+    # --- messages ---
+    r("messages.index", "GET", lambda o: "/messages/", SIGNED_IN),
+    r("messages.new", "GET", lambda o: "/messages/new", SIGNED_IN),
+    r(
+        "messages.new",
+        "POST",
+        lambda o: f"/messages/new?student={o.petr}",
+        {"parent", "teacher", "teacher2", "admin"},
+    ),
+    r("messages.settings", "GET", lambda o: "/messages/settings", SIGNED_IN),
+    r("messages.save_settings", "POST", lambda o: f"/messages/settings/{o.petr}", {"parent"}),
+    r("messages.thread", "GET", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
+    r("messages.reply", "POST", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
+    r(
+        "messages.announce",
+        "GET",
+        lambda o: f"/messages/classes/{o.cls}/announce",
+        {"teacher", "admin"},
+    ),
+    r(
+        "messages.announce",
+        "POST",
+        lambda o: f"/messages/classes/{o.cls}/announce",
+        {"teacher", "admin"},
+    ),
+    r(
+        "messages.class_parents",
+        "GET",
+        lambda o: f"/messages/classes/{o.cls}/parents",
+        {"parent", "parent2", "teacher", "admin"},
+    ),
+    r(
+        "messages.class_parents",
+        "POST",
+        lambda o: f"/messages/classes/{o.cls}/parents",
+        {"parent", "parent2"},
+    ),
+    r("messages.hide", "POST", lambda o: f"/messages/hide/{o.chat}", {"teacher", "admin"}),
+    r("messages.restore", "POST", lambda o: f"/messages/restore/{o.chat}", {"teacher", "admin"}),
+    # --- reports ---
+    r("reports.index", "GET", lambda o: "/reports/", SIGNED_IN),
+    r(
+        "reports.class_report",
+        "GET",
+        lambda o: f"/reports/classes/{o.cls}",
+        {"teacher", "teacher2", "admin"},
+    ),
+    r(
+        "reports.class_export",
+        "GET",
+        lambda o: f"/reports/classes/{o.cls}.csv",
+        {"teacher", "teacher2", "admin"},
+    ),
+    r(
+        "reports.class_print",
+        "GET",
+        lambda o: f"/reports/classes/{o.cls}/{o.math}/print",
+        {"teacher", "teacher2", "admin"},
+    ),
+    r(
+        "reports.school_report",
+        "GET",
+        lambda o: f"/reports/schools/{o.school}",
+        {"admin", "department"},
+    ),
+    r(
+        "reports.school_export",
+        "GET",
+        lambda o: f"/reports/schools/{o.school}.xlsx",
+        {"admin", "department"},
+    ),
+    r("reports.region", "GET", lambda o: "/reports/region", {"department"}),
+    r("reports.region_export", "GET", lambda o: "/reports/region.csv", {"department"}),
+    r(
+        "reports.student_rating",
+        "GET",
+        lambda o: f"/reports/students/{o.petr}/rating",
+        PETR_FAMILY_AND_STAFF,
+    ),
+    # --- the school's administration (school 1) ---
+    r("school.index", "GET", lambda o: "/school/", {"admin", "nurse", "department", "two_admin"}),
+    r("school.region", "GET", lambda o: "/school/region", {"department"}),
+    r("school.add_municipality", "POST", lambda o: "/school/region/municipalities", {"department"}),
+    r("school.add_school", "POST", lambda o: "/school/region/schools", {"department"}),
+    r("school.add_region_subject", "POST", lambda o: "/school/region/subjects", {"department"}),
+    r("school.dashboard", "GET", lambda o: f"/school/{o.school}/", SCHOOL_ADMIN),
+    r("school.attendance", "GET", lambda o: f"/school/{o.school}/attendance", {"admin", "nurse"}),
+]
+S = "/school/{o.school}"
+for endpoint, method, path in [
+    ("school.classes", "GET", "/classes"),
+    ("school.classes", "POST", "/classes"),
+    ("school.class_detail", "GET", "/classes/{o.cls}"),
+    ("school.class_teacher", "POST", "/classes/{o.cls}/teacher"),
+    ("school.timetable", "GET", "/classes/{o.cls}/timetable"),
+    ("school.timetable", "POST", "/classes/{o.cls}/timetable"),
+    ("school.students", "GET", "/students"),
+    ("school.students", "POST", "/students"),
+    ("school.student", "GET", "/students/{o.petr}"),
+    ("school.transfer_student", "POST", "/students/{o.petr}/transfer"),
+    ("school.leave_student", "POST", "/students/{o.petr}/leave"),
+    ("school.link_guardian", "POST", "/students/{o.petr}/guardians"),
+    ("school.revoke_guardian", "POST", "/guardians/{o.guardian}/revoke"),
+    ("school.staff", "GET", "/staff"),
+    ("school.staff", "POST", "/staff"),
+    ("school.staff_roles", "POST", "/staff/{o.teacher2}/roles"),
+    ("school.deactivate_staff", "POST", "/staff/{o.teacher2}/deactivate"),
+    ("school.reactivate_staff", "POST", "/staff/{o.teacher2}/reactivate"),
+    ("school.assignments", "GET", "/assignments"),
+    ("school.add_assignment", "POST", "/assignments"),
+    ("school.remove_assignment", "POST", "/assignments/{o.assignment}/remove"),
+    ("school.add_subject", "POST", "/subjects"),
+    ("school.bells", "GET", "/bells"),
+    ("school.bells", "POST", "/bells"),
+    ("school.remove_bell", "POST", "/bells/{o.bell}/remove"),
+    ("school.years", "GET", "/years"),
+    ("school.years", "POST", "/years"),
+    ("school.year", "GET", "/years/{o.year}"),
+    ("school.add_period", "POST", "/years/{o.year}/periods"),
+    ("school.remove_period", "POST", "/periods/{o.period}/remove"),
+    ("school.add_holiday", "POST", "/years/{o.year}/holidays"),
+    ("school.remove_holiday", "POST", "/holidays/{o.holiday}/remove"),
+    ("school.changes", "GET", "/changes"),
+    ("school.changes", "POST", "/changes"),
+    ("school.remove_change", "POST", "/changes/{o.change}/remove"),
+    ("school.notices", "GET", "/notices"),
+    ("school.notices", "POST", "/notices"),
+    ("school.remove_notice", "POST", "/notices/{o.notice}/remove"),
+    ("school.meetings", "GET", "/meetings"),
+    ("school.meetings", "POST", "/meetings"),
+    ("school.remove_meeting", "POST", "/meetings/{o.meeting}/remove"),
+    ("school.policy", "GET", "/policy"),
+    ("school.policy", "POST", "/policy"),
+    ("school.rating", "POST", "/rating"),
+    ("school.roster_import", "GET", "/import"),
+    ("school.roster_import", "POST", "/import"),
+    ("school.roster_template", "GET", "/import/students.csv"),
+]:
+    TABLE.append(r(endpoint, method, (lambda p: lambda o: (S + p).format(o=o))(path), SCHOOL_ADMIN))
+
+# Not about a role: the frame's own routes, open to everyone or only to the portal.
+FRAME = {
+    "home.index",
+    "auth.login",
+    "auth.callback",
+    "auth.logout",
+    "auth.backchannel_logout",
+    "health.healthz",
+    "health.readyz",
+    "i18n.switch_language",
+    "static",
+    "shared.static",
+}
+
+
+def test_every_route_is_in_the_table(diary):
+    covered = {(route.endpoint, route.method) for route in TABLE}
+    missing = sorted(
+        (rule.endpoint, method, rule.rule)
+        for rule in diary.url_map.iter_rules()
+        if rule.endpoint not in FRAME
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (rule.endpoint, method) not in covered
+    )
+    assert missing == [], "routes without a row in the access table"
+
+
+@pytest.fixture
+def objects(world) -> SimpleNamespace:
+    return build_objects(world)
+
+
+@pytest.fixture
+def clients(world, login):
+    """A signed-in test client per role, with its session's CSRF token (read from the
+    sign-out form every page has): a refusal must come from the rules, not from CSRF."""
+    made = {}
+
+    def client_of(role: str):
+        if role not in made:
+            client = login(None if role == "anonymous" else world.people[role])
+            token = ""
+            if role != "anonymous":
+                html = client.get("/").get_data(as_text=True)
+                token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            made[role] = (client, token)
+        return made[role]
+
+    return client_of
+
+
+def request(client_and_token, route: Route, objects):
+    client, token = client_and_token
+    url = route.url(objects)
+    if route.method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": token, **route.data})
+
+
+@pytest.mark.parametrize("route", TABLE, ids=lambda route: route.id)
+def test_every_role_gets_what_the_table_says(route, objects, clients):
+    outcomes = {}
+    # Refusals first: an allowed POST may change the objects the others are refused on.
+    for role in sorted(ROLES, key=lambda role: role in route.allowed):
+        response = request(clients(role), route, objects)
+        location = response.headers.get("Location", "")
+        if role == "anonymous":
+            # Sent to sign in; a post is refused before that by CSRF (no session, no token).
+            kept_out = "/auth/login" in location or (
+                route.method == "POST" and response.status_code == 400
+            )
+            outcomes[role] = "sign-in" if kept_out else response.status_code
+        elif role in route.allowed:
+            # Let through: the page, a redirect, or the form's own complaint about the
+            # (empty) input; never a refusal or a crash.
+            status = response.status_code
+            ok = status < 500 and status not in (401, *REFUSED) and "/auth/login" not in location
+            outcomes[role] = "ok" if ok else response.status_code
+        else:
+            outcomes[role] = (
+                "refused" if response.status_code in REFUSED else (response.status_code)
+            )
+    expected = {
+        role: "sign-in" if role == "anonymous" else "ok" if role in route.allowed else "refused"
+        for role in ROLES
+    }
+    wrong = {role: outcomes[role] for role in ROLES if outcomes[role] != expected[role]}
+    assert wrong == {}, f"expected {sorted(route.allowed)}, got {outcomes}"
+
+
+# A school's administrator reaching into another school through their own school's URLs.
+CROSS = [
+    "/school/{o.school}/students/{o.two_student}",
+    "/school/{o.school}/classes/{o.two_class}",
+    "/school/{o.school}/classes/{o.two_class}/timetable",
+    "/school/{o.two_school}/",
+    "/reports/classes/{o.two_class}",
+    "/journal/{o.two_class}/{o.math}",
+    "/students/{o.two_student}/week",
+]
+CROSS_POST = [
+    "/school/{o.school}/students/{o.two_student}/transfer",
+    "/school/{o.school}/students/{o.two_student}/leave",
+    "/school/{o.school}/students/{o.two_student}/guardians",
+    "/school/{o.school}/staff/{o.two_staff}/deactivate",
+    "/school/{o.school}/classes/{o.two_class}/teacher",
+]
+
+
+@pytest.mark.parametrize("path", CROSS + CROSS_POST)
+def test_an_administrator_cannot_reach_another_schools_objects(path, objects, clients):
+    client, token = clients("admin")
+    url = path.format(o=objects)
+    if path in CROSS_POST:
+        response = client.post(url, data={"csrf_token": token})
+    else:
+        response = client.get(url)
+    assert response.status_code in REFUSED
