@@ -42,9 +42,11 @@ migrate: install translations
 	$(FLASK) --app portal.simulator db upgrade -d portal/simulator/migrations
 	$(FLASK) --app diary_service db upgrade -d diary_service/migrations
 
+## Demo data (idempotent: `make run` calls it every time; refused in production).
 seed: migrate
 	$(FLASK) --app portal.simulator population generate
 	$(FLASK) --app portal seed
+	$(FLASK) --app diary_service seed --scale small
 
 run: seed
 	$(PY) -m shared.devstack
@@ -54,6 +56,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "end-to-end tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+## Seed a region of BENCH_SCHOOLS schools into a throwaway SQLite database (or
+## DIARY_DATABASE_URL) and time the seed and the diary's heaviest queries.
+BENCH_SCHOOLS ?= 20
+bench: install
+	$(PY) -m tests.bench.bench_diary --schools $(BENCH_SCHOOLS)
 
 test: install-test translations browser
 	$(PY) -m pytest $(PYTEST_ARGS)

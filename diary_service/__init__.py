@@ -23,6 +23,7 @@ from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
+from diary_service.seed import seed_command
 from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database
@@ -64,4 +65,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(seed_command)
     return app

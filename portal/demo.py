@@ -1,9 +1,11 @@
 """``flask --app portal seed``: the demo citizens of the README (idempotent).
 
 Their profiles and documents match people of the simulator's reference population, so
-their checks go to the registries like anyone's: Мария, Сергей and Ольга become
-*standard* within seconds of `make run`; Анна's passport is registered as lost and is
-refused, which shows a rejection with its reason.
+their checks go to the registries like anyone's: Мария, Сергей, Ольга, Алиса (a student
+of 15), Николай (a school administrator), Елена (the education department) and Вера (a
+school nurse) become *standard* within seconds of `make run`; Анна's passport is
+registered as lost and is refused, which shows a rejection with its reason. The demo
+diary (``flask --app diary_service seed``) knows the same people by their SNILS.
 
 The demo region's diary (127.0.0.1:8001) is registered as a client with the embedded
 default secret ``DEMO_DIARY_CLIENT_SECRET``, which the diary's development configuration
@@ -96,6 +98,81 @@ DEMO_CITIZENS = [
             "issue_date": date(2000, 3, 1),
             "issuer": "ОВД района Басманный г. Москвы",
             "issuer_code": "770-004",
+        },
+    },
+    # Мария's daughter (9Б of school 1 in the demo diary), old enough for her own account.
+    {
+        "surname": "Иванова",
+        "given_name": "Алиса",
+        "patronymic": "Сергеевна",
+        "phone": "+79160000005",
+        "email": "alisa.ivanova@example.ru",
+        "password": "Demo-Student-2026",
+        "gender": "F",
+        "birth_date": date(2011, 5, 17),
+        "snils": "016-103-396 00",
+        "passport": {
+            "series": "4525",
+            "number": "246810",
+            "issue_date": date(2025, 6, 3),
+            "issuer": "ГУ МВД России по г. Москве",
+            "issuer_code": "770-001",
+        },
+    },
+    # The demo diary's staff: school 1's administrator, the region's education department
+    # and school 1's health worker (``flask --app diary_service seed`` gives them roles).
+    {
+        "surname": "Орлов",
+        "given_name": "Николай",
+        "patronymic": "Андреевич",
+        "phone": "+79160000006",
+        "email": "nikolay.orlov@example.ru",
+        "password": "Demo-Admin-2026",
+        "gender": "M",
+        "birth_date": date(1976, 4, 3),
+        "snils": "146-752-983 02",
+        "passport": {
+            "series": "4521",
+            "number": "334455",
+            "issue_date": date(2021, 4, 20),
+            "issuer": "ГУ МВД России по г. Москве",
+            "issuer_code": "770-005",
+        },
+    },
+    {
+        "surname": "Морозова",
+        "given_name": "Елена",
+        "patronymic": "Юрьевна",
+        "phone": "+79160000007",
+        "email": "elena.morozova@example.ru",
+        "password": "Demo-Department-2026",
+        "gender": "F",
+        "birth_date": date(1984, 6, 12),
+        "snils": "237-418-560 78",
+        "passport": {
+            "series": "4504",
+            "number": "556677",
+            "issue_date": date(2004, 7, 1),
+            "issuer": "ОВД района Таганский г. Москвы",
+            "issuer_code": "770-006",
+        },
+    },
+    {
+        "surname": "Белова",
+        "given_name": "Вера",
+        "patronymic": "Ивановна",
+        "phone": "+79160000008",
+        "email": "vera.belova@example.ru",
+        "password": "Demo-Nurse-2026",
+        "gender": "F",
+        "birth_date": date(1988, 1, 25),
+        "snils": "358-129-674 09",
+        "passport": {
+            "series": "4508",
+            "number": "778899",
+            "issue_date": date(2008, 2, 15),
+            "issuer": "ОВД района Сокольники г. Москвы",
+            "issuer_code": "770-007",
         },
     },
 ]

@@ -29,6 +29,8 @@ SERVICES = [
     ("checks", "portal", None, ["checks", "resend", "--loop", "5"]),
     # ... and back-channel logouts whose client was down.
     ("logouts", "portal", None, ["logout-deliveries", "resend", "--loop", "5"]),
+    # ... and the diary's e-mail and SMS notifications (quiet hours hold some back).
+    ("notifications", "diary_service", None, ["notifications", "send", "--loop", "5"]),
 ]
 
 BANNER = """
@@ -36,11 +38,15 @@ BANNER = """
   Diary (region):           http://{host}:8001
   Dev inboxes (SMS/e-mail): http://{host}:8002
 
-  Demo citizens (phone / e-mail / password):
-    +7 916 000-00-01  maria.ivanova@example.ru   Demo-Parent-2026   (SNILS 112-233-445 95)
-    +7 916 000-00-02  sergey.petrov@example.ru   Demo-Parent-2026   (SNILS 987-654-321 83)
-    +7 916 000-00-03  olga.smirnova@example.ru   Demo-Teacher-2026  (SNILS 820-981-233 00)
-    +7 916 000-00-04  —                          Demo-Grandma-2026  (passport lost: refused)
+  Demo citizens (phone / e-mail / password), and who they are in the demo diary:
+    +7 916 000-00-01  maria.ivanova@example.ru    Demo-Parent-2026      parent of Пётр (6А) and Алиса (9Б)
+    +7 916 000-00-02  sergey.petrov@example.ru    Demo-Parent-2026      parent of Пётр (6А)
+    +7 916 000-00-03  olga.smirnova@example.ru    Demo-Teacher-2026     teacher, class teacher of 6А
+    +7 916 000-00-04  —                           Demo-Grandma-2026     passport lost: refused
+    +7 916 000-00-05  alisa.ivanova@example.ru    Demo-Student-2026     student of 9Б
+    +7 916 000-00-06  nikolay.orlov@example.ru    Demo-Admin-2026       administrator of СОШ № 1
+    +7 916 000-00-07  elena.morozova@example.ru   Demo-Department-2026  education department
+    +7 916 000-00-08  vera.belova@example.ru      Demo-Nurse-2026       health worker of СОШ № 1
   Service-centre operator: +7 916 000-00-09 / Demo-Operator-2026  → http://{host}:8000/operator/
   Registries for testers: http://{host}:8002/registries/sfr (also mvd, zags, post)
 

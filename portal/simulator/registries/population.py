@@ -99,7 +99,15 @@ FIXED_PEOPLE = [
         "ivanov-petr", "Иванов", "Пётр", "Сергеевич", "male", date(2014, 9, 2), "05023431600"
     ),
     PersonData(
-        "ivanova-alisa", "Иванова", "Алиса", "Сергеевна", "female", date(2011, 5, 17), "01610339600"
+        "ivanova-alisa",
+        "Иванова",
+        "Алиса",
+        "Сергеевна",
+        "female",
+        date(2011, 5, 17),
+        "01610339600",
+        # Her first passport, a few weeks after her 14th birthday: she signs in herself.
+        [PassportData("4525", "246810", date(2025, 6, 3), "770-001")],
     ),
     PersonData(
         "smirnova-olga",
@@ -120,6 +128,38 @@ FIXED_PEOPLE = [
         date(1950, 2, 20),
         "91370285800",
         [PassportData("4501", "999888", date(2000, 3, 1), "770-004", "lost")],
+    ),
+    # The diary's demo staff: school 1's administrator, the region's education department
+    # and school 1's health worker (``diary_service.seed`` gives them their roles).
+    PersonData(
+        "orlov-nikolay",
+        "Орлов",
+        "Николай",
+        "Андреевич",
+        "male",
+        date(1976, 4, 3),
+        "14675298302",
+        [PassportData("4521", "334455", date(2021, 4, 20), "770-005")],
+    ),
+    PersonData(
+        "morozova-elena",
+        "Морозова",
+        "Елена",
+        "Юрьевна",
+        "female",
+        date(1984, 6, 12),
+        "23741856078",
+        [PassportData("4504", "556677", date(2004, 7, 1), "770-006")],
+    ),
+    PersonData(
+        "belova-vera",
+        "Белова",
+        "Вера",
+        "Ивановна",
+        "female",
+        date(1988, 1, 25),
+        "35812967409",
+        [PassportData("4508", "778899", date(2008, 2, 15), "770-007")],
     ),
 ]
 PRESNENSKY = "Отдел ЗАГС Пресненского района"

@@ -1,0 +1,506 @@
+"""The demo region ``flask --app diary_service seed`` loads: the small one ``make run``
+shows (once, however often it runs), the portal's demo people where the README says they
+are, no SNILS anywhere, the same region from the same seed, and the region-scale code
+path on two schools.
+
+The small region is seeded once for the module into the suite's diary database and
+wiped after it; the determinism and region tests use a second, throwaway database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from diary_service import create_app
+from diary_service.auth.services import snils_index
+from diary_service.extensions import db
+from diary_service.family.models import Guardian
+from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
+from diary_service.journal.policy import Rule, average, suggest
+from diary_service.school.models import (
+    AcademicYear,
+    Bell,
+    Enrolment,
+    Holiday,
+    Municipality,
+    Notice,
+    ParentMeeting,
+    Period,
+    School,
+    SchoolClass,
+    StaffMember,
+    StaffRole,
+    Student,
+    Subject,
+    TeachingAssignment,
+    TimetableChange,
+    TimetableEntry,
+)
+from diary_service.seed import Calendar, seed_command
+from tests.conftest import ROOT, SECRETS, migrate_app, wipe
+
+# "Today" for the seed: late November of the academic year containing the real today
+# (the first quarter over, the second under way), so the region is the same whatever
+# day the suite runs.
+TODAY = Calendar.of(date.today()).starts + timedelta(days=83)
+SMALL = ["--scale", "small", "--today", TODAY.isoformat()]
+SNILS = {
+    "petr": "050-234-316 00",
+    "alisa": "016-103-396 00",
+    "maria": "112-233-445 95",
+    "sergey": "987-654-321 83",
+    "olga": "820-981-233 00",
+    "nikolay": "146-752-983 02",
+    "elena": "237-418-560 78",
+    "vera": "358-129-674 09",
+}
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+SNILS_LIKE = re.compile(r"\d{3}-?\d{3}-?\d{3}[ -]?\d{2}")
+
+
+def seed(app, *args: str) -> str:
+    result = app.test_cli_runner().invoke(seed_command, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def index(app, who: str) -> str:
+    return snils_index(SNILS[who], app.config["BLIND_INDEX_KEY"])
+
+
+def scalar(statement):
+    return db.session.execute(statement).scalar_one()
+
+
+def count(model, *where) -> int:
+    return scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture(scope="module")
+def seeded(diary_app) -> Iterator:
+    """The small region, seeded once into the suite's diary database."""
+    with diary_app.app_context():
+        seed(diary_app, *SMALL)
+        yield diary_app
+        db.session.remove()
+        wipe(db)
+
+
+@pytest.fixture(scope="module")
+def spare(tmp_path_factory) -> Iterator:
+    """A second diary on its own SQLite file, emptied after each use."""
+    app = create_app(
+        {
+            "ENV": "test",
+            "SECRET_KEY": SECRETS["SECRET_KEY"],
+            "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('seed') / 'spare.db'}",
+        }
+    )
+    migrate_app(app, ROOT / "diary_service" / "migrations")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def the_class(school_id: int, name: str) -> SchoolClass:
+    return db.session.execute(
+        sa.select(SchoolClass).where(
+            SchoolClass.school_id == school_id,
+            SchoolClass.grade == int(name[:-1]),
+            SchoolClass.letter == name[-1],
+        )
+    ).scalar_one()
+
+
+def student_by_index(value: str) -> Student:
+    return db.session.execute(sa.select(Student).where(Student.snils_index == value)).scalar_one()
+
+
+def staff_by_index(value: str) -> StaffMember:
+    return db.session.execute(
+        sa.select(StaffMember).where(StaffMember.snils_index == value)
+    ).scalar_one()
+
+
+def class_name_of(student: Student) -> str:
+    enrolment = db.session.execute(
+        sa.select(Enrolment).where(Enrolment.student_id == student.id)
+    ).scalar_one()
+    return enrolment.school_class.name
+
+
+def digest() -> dict:
+    """What two seeds must agree on, without ids: counts, names, dates and marks."""
+    result: dict = {
+        table.name: scalar(sa.select(sa.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+    result["students"] = db.session.execute(
+        sa.select(
+            Student.family_name, Student.given_name, Student.middle_name, Student.birth_date
+        ).order_by(Student.id)
+    ).all()
+    result["staff"] = db.session.execute(
+        sa.select(StaffMember.family_name, StaffMember.given_name, StaffMember.position).order_by(
+            StaffMember.id
+        )
+    ).all()
+    result["marks"] = db.session.execute(
+        sa.select(Mark.value, Mark.kind, sa.func.count())
+        .group_by(Mark.value, Mark.kind)
+        .order_by(Mark.value, Mark.kind)
+    ).all()
+    result["topics"] = db.session.execute(
+        sa.select(Lesson.on_date, Lesson.lesson_number, Lesson.topic).order_by(Lesson.id).limit(300)
+    ).all()
+    result["finals"] = db.session.execute(
+        sa.select(FinalMark.value, FinalMark.average).order_by(FinalMark.id).limit(300)
+    ).all()
+    return result
+
+
+# --- the small region ----------------------------------------------------------------
+
+
+def test_seeding_again_changes_nothing(seeded):
+    before = digest()
+    output = seed(seeded, *SMALL)
+    assert "already has 3 schools" in output
+    assert digest() == before
+
+
+def test_refused_in_production(seeded, monkeypatch):
+    monkeypatch.setitem(seeded.config, "ENV", "production")
+    result = seeded.test_cli_runner().invoke(seed_command, SMALL)
+    assert result.exit_code != 0
+    assert "not loaded in production" in result.output
+
+
+def test_the_demo_people_are_where_the_readme_says(seeded):
+    school = db.session.execute(
+        sa.select(School).where(School.name == "Средняя общеобразовательная школа № 1")
+    ).scalar_one()
+    first_municipality = scalar(sa.select(sa.func.min(Municipality.id)))
+    assert school.municipality_id == first_municipality
+
+    petr = student_by_index(index(seeded, "petr"))
+    alisa = student_by_index(index(seeded, "alisa"))
+    assert (petr.full_name, petr.birth_date, petr.school_id) == (
+        "Иванов Пётр Сергеевич",
+        date(2014, 9, 2),
+        school.id,
+    )
+    assert (alisa.full_name, alisa.birth_date) == ("Иванова Алиса Сергеевна", date(2011, 5, 17))
+    assert class_name_of(petr) == "6А" and class_name_of(alisa) == "9Б"
+
+    # Пётр has marks in several subjects, homework on his class's lessons, a remark.
+    subjects = db.session.execute(
+        sa.select(Subject.name)
+        .join(Lesson, Lesson.subject_id == Subject.id)
+        .join(Mark, Mark.lesson_id == Lesson.id)
+        .where(Mark.student_id == petr.id, Mark.is_current.is_(True))
+        .distinct()
+    ).scalars()
+    assert {"Математика", "Русский язык", "Английский язык"} <= set(subjects)
+    six_a = the_class(school.id, "6А")
+    homework = db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Lesson)
+        .where(Lesson.class_id == six_a.id, Lesson.homework.has())
+    ).scalar_one()
+    assert homework > 20
+    assert count(Remark, Remark.student_id == petr.id) >= 2
+    # ... and a corrected mark whose first version stays in the history.
+    corrected = db.session.execute(
+        sa.select(Mark).where(Mark.student_id == petr.id, Mark.previous_id.is_not(None))
+    ).scalars()
+    assert any(mark.is_current and mark.reason for mark in corrected)
+
+    olga = staff_by_index(index(seeded, "olga"))
+    assert (olga.full_name, olga.school_id) == ("Смирнова Ольга Викторовна", school.id)
+    assert olga.role_names == {"teacher", "class_teacher"}
+    assert six_a.class_teacher_id == olga.id
+    teaches = {
+        (a.school_class.name, a.subject.name)
+        for a in db.session.execute(
+            sa.select(TeachingAssignment).where(TeachingAssignment.teacher_id == olga.id)
+        ).scalars()
+    }
+    assert {("6А", "Математика"), ("9Б", "Алгебра")} <= teaches
+
+    links = db.session.execute(
+        sa.select(Guardian.snils_index, Guardian.student_id, Guardian.family_name, Guardian.source)
+    ).all()
+    maria, sergey = index(seeded, "maria"), index(seeded, "sergey")
+    assert {(s, f, src) for i, s, f, src in links if i == maria} == {
+        (petr.id, "Иванова", "school"),
+        (alisa.id, "Иванова", "school"),
+    }
+    assert {(s, f) for i, s, f, _src in links if i == sergey} == {(petr.id, "Петров")}
+
+    nikolay = staff_by_index(index(seeded, "nikolay"))
+    vera = staff_by_index(index(seeded, "vera"))
+    elena = staff_by_index(index(seeded, "elena"))
+    assert (nikolay.full_name, nikolay.school_id, nikolay.role_names) == (
+        "Орлов Николай Андреевич",
+        school.id,
+        {"school_admin"},
+    )
+    assert (vera.full_name, vera.school_id, vera.role_names) == (
+        "Белова Вера Ивановна",
+        school.id,
+        {"health_worker"},
+    )
+    assert (elena.full_name, elena.school_id, elena.role_names) == (
+        "Морозова Елена Юрьевна",
+        None,
+        {"department"},
+    )
+
+
+def test_the_small_region_has_what_a_school_year_needs(seeded):
+    assert count(Municipality) == 2
+    schools = db.session.execute(sa.select(School).order_by(School.id)).scalars().all()
+    assert len(schools) == 3
+    curriculum = {"Русский язык", "Литература", "Математика", "Алгебра", "Геометрия"}
+    curriculum |= {"Английский язык", "История", "Обществознание", "География", "Биология"}
+    curriculum |= {"Физика", "Химия", "Информатика", "Физкультура", "Музыка", "ИЗО"}
+    curriculum |= {"Технология", "Окружающий мир"}
+    assert set(db.session.execute(sa.select(Subject.name)).scalars()) == curriculum
+    for school in schools:
+        assert count(Bell, Bell.school_id == school.id) >= 6
+        year = db.session.execute(
+            sa.select(AcademicYear).where(AcademicYear.school_id == school.id)
+        ).scalar_one()
+        assert year.starts_on < TODAY < year.ends_on
+        assert [p.number for p in year.periods] == [1, 2, 3, 4]
+        assert {"Осенние каникулы", "Зимние каникулы", "Весенние каникулы"} <= {
+            h.name for h in year.holidays
+        }
+        grades = set(
+            db.session.execute(
+                sa.select(SchoolClass.grade).where(SchoolClass.school_id == school.id)
+            ).scalars()
+        )
+        assert grades == set(range(1, 12))
+        assert (
+            count(
+                StaffRole,
+                StaffRole.role == "school_admin",
+                StaffRole.staff.has(StaffMember.school_id == school.id),
+            )
+            >= 1
+        )
+    # The schools' rules differ: the period marks are not computed alike everywhere.
+    policies = db.session.execute(sa.select(MarkPolicy)).scalars().all()
+    assert len(policies) == 3 and all(p.version == 1 for p in policies)
+    assert len({(p.average, tuple(sorted(p.thresholds.items()))) for p in policies}) == 3
+
+    sizes = db.session.execute(
+        sa.select(sa.func.count()).select_from(Enrolment).group_by(Enrolment.class_id)
+    ).scalars()
+    assert all(18 <= size <= 25 for size in sizes)
+    # Nobody is in two rooms at once; five days, five to seven lessons (four in the
+    # primary school, as SanPiN wants).
+    double = db.session.execute(
+        sa.select(TimetableEntry.teacher_id)
+        .group_by(TimetableEntry.teacher_id, TimetableEntry.weekday, TimetableEntry.lesson_number)
+        .having(sa.func.count() > 1)
+    ).all()
+    assert double == []
+    per_day = db.session.execute(
+        sa.select(SchoolClass.grade, sa.func.count())
+        .join(TimetableEntry, TimetableEntry.class_id == SchoolClass.id)
+        .group_by(SchoolClass.id, SchoolClass.grade, TimetableEntry.weekday)
+    ).all()
+    assert {weekday for (weekday,) in db.session.execute(sa.select(TimetableEntry.weekday))} == {
+        1,
+        2,
+        3,
+        4,
+        5,
+    }
+    assert all((4 if grade <= 4 else 5) <= n <= 7 for grade, n in per_day)
+
+
+def test_lessons_follow_the_calendar_and_marks_the_policy(seeded):
+    holidays = db.session.execute(sa.select(Holiday.starts_on, Holiday.ends_on)).all()
+    dates = set(db.session.execute(sa.select(Lesson.on_date).distinct()).scalars())
+    assert dates and max(dates) <= TODAY
+    for day in dates:
+        assert day.isoweekday() <= 5
+        assert not any(start <= day <= end for start, end in holidays)
+    # Marks of several kinds, weighed by the school's policy; mostly 4 and 5.
+    values = Counter(dict(db.session.execute(
+        sa.select(Mark.value, sa.func.count()).where(Mark.is_current).group_by(Mark.value)
+    ).all()))  # fmt: skip
+    total = sum(values.values())
+    assert 0.5 < (values["4"] + values["5"]) / total < 0.85
+    assert 0.01 < values["2"] / total < 0.15
+    kinds = set(db.session.execute(sa.select(Mark.kind).distinct()).scalars())
+    assert {"control", "oral", "classwork", "homework"} <= kinds
+    wrong_weight = db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Mark)
+        .join(Lesson, Lesson.id == Mark.lesson_id)
+        .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+        .join(MarkPolicy, MarkPolicy.school_id == SchoolClass.school_id)
+        .where(Mark.kind == "control", Mark.weight != 5)
+    ).scalar_one()
+    assert wrong_weight == 0
+    # Nobody absent from a lesson has a mark for it.
+    attendance = db.metadata.tables["attendance"]
+    absent_with_marks = db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Mark)
+        .join(
+            attendance,
+            sa.and_(
+                attendance.c.lesson_id == Mark.lesson_id,
+                attendance.c.student_id == Mark.student_id,
+            ),
+        )
+        .where(attendance.c.code.in_(["н", "б", "у"]))
+    ).scalar_one()
+    assert absent_with_marks == 0
+    codes = set(db.session.execute(sa.select(attendance.c.code).distinct()).scalars())
+    assert codes == {"н", "б", "у", "оп"}
+
+
+def test_finished_quarters_carry_period_marks_under_the_schools_policy(seeded):
+    finished = db.session.execute(sa.select(Period).where(Period.ends_on < TODAY)).scalars().all()
+    assert {p.number for p in finished} == {1}
+    finals = db.session.execute(sa.select(FinalMark).where(FinalMark.kind == "period")).scalars()
+    finals = list(finals)
+    assert finals and all(f.policy_id is not None and f.period_id for f in finals)
+    # Recompute a few: the stored average and suggestion are the policy's.
+    for final in finals[:: max(1, len(finals) // 25)]:
+        period = db.session.get(Period, final.period_id)
+        policy = db.session.get(MarkPolicy, final.policy_id)
+        assert policy.school_id == period.year.school_id
+        marks = db.session.execute(
+            sa.select(Mark.value, Mark.weight)
+            .join(Lesson, Lesson.id == Mark.lesson_id)
+            .where(
+                Mark.student_id == final.student_id,
+                Mark.is_current.is_(True),
+                Lesson.subject_id == final.subject_id,
+                Lesson.on_date.between(period.starts_on, period.ends_on),
+            )
+        ).all()
+        pairs = [(int(v) if v.isdigit() else None, w) for v, w in marks]
+        rule = Rule.of(policy)
+        assert final.average == average(pairs, rule)
+        assert final.suggested == suggest(final.average, rule)
+        if final.suggested:
+            assert int(final.value) - int(final.suggested) in (0, 1)
+    assert any(f.average is not None and f.average != Decimal(f.value) for f in finals)
+
+
+def test_this_week_has_changes_notices_and_a_meeting(seeded):
+    kinds = set(db.session.execute(sa.select(TimetableChange.kind)).scalars())
+    assert kinds == {"substitution", "cancellation", "room_change"}
+    substitution = db.session.execute(
+        sa.select(TimetableChange).where(TimetableChange.kind == "substitution").limit(1)
+    ).scalar_one()
+    # The substitute is free at that hour.
+    busy = db.session.execute(
+        sa.select(TimetableEntry.id).where(
+            TimetableEntry.teacher_id == substitution.substitute_id,
+            TimetableEntry.weekday == substitution.on_date.isoweekday(),
+            TimetableEntry.lesson_number == substitution.lesson_number,
+        )
+    ).first()
+    assert busy is None
+    assert abs((substitution.on_date - TODAY).days) <= 14
+    notices = {kind for (kind,) in db.session.execute(sa.select(Notice.kind))}
+    assert notices == {"news", "event", "quarantine"}
+    quarantine = db.session.execute(
+        sa.select(Notice).where(Notice.kind == "quarantine")
+    ).scalar_one()
+    assert quarantine.class_id is not None
+    upcoming = db.session.execute(
+        sa.select(ParentMeeting).where(ParentMeeting.held_at > TODAY - timedelta(days=1))
+    ).scalars()
+    assert any(m.school_class.name == "6А" for m in upcoming)
+    assert count(Remark) > 0
+
+
+def test_no_snils_is_stored_anywhere(seeded):
+    """Only 64-hex keyed indexes: no SNILS in any text column of any table."""
+    for table in db.metadata.sorted_tables:
+        text_columns = [c for c in table.c if isinstance(c.type, sa.String | sa.Text)]
+        if not text_columns:
+            continue
+        for row in db.session.execute(sa.select(*text_columns)):
+            for column, value in zip(text_columns, row, strict=True):
+                if value is None:
+                    continue
+                if column.name == "snils_index":
+                    assert HEX64.match(value), (table.name, column.name)
+                else:
+                    assert not SNILS_LIKE.search(value), (table.name, column.name)
+    assert count(Student, Student.snils_index.is_(None)) == 0
+
+
+# --- the same seed, the same region; the region-scale path ------------------------------
+
+
+def test_the_same_seed_gives_the_same_region(seeded, spare):
+    expected = digest()
+    with spare.app_context():
+        try:
+            seed(spare, *SMALL)
+            assert digest() == expected
+        finally:
+            db.session.remove()
+            wipe(db)
+
+
+def test_the_region_path_on_two_schools(spare):
+    with spare.app_context():
+        try:
+            output = seed(spare, "--scale", "region", "--schools", "2", "--today", str(TODAY))
+            assert "demo region seeded (scale region)" in output
+            assert count(School) == 2 and count(Municipality) == 2
+            students = count(Student)
+            assert count(Enrolment) == students and students > 400
+            # Every lesson comes from the timetable of a school day, all of them there.
+            taught = {d for (d,) in db.session.execute(sa.select(Lesson.on_date).distinct())}
+            slots = Counter(
+                dict(
+                    db.session.execute(
+                        sa.select(TimetableEntry.weekday, sa.func.count()).group_by(
+                            TimetableEntry.weekday
+                        )
+                    ).all()
+                )
+            )
+            assert count(Lesson) == sum(slots[day.isoweekday()] for day in taught)
+            # About 2–3 marks a month per student and subject (grades 2–11).
+            months = max(1.0, len(taught) / 20)
+            per_pair = (
+                db.session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Mark)
+                    .join(Lesson, Lesson.id == Mark.lesson_id)
+                    .where(Mark.is_current)
+                    .group_by(Mark.student_id, Lesson.subject_id)
+                )
+                .scalars()
+                .all()
+            )
+            assert 1.5 < sum(per_pair) / len(per_pair) / months < 3.5
+            # The demo people are there too (school 1 is the same at every scale).
+            assert class_name_of(student_by_index(index(spare, "petr"))) == "6А"
+            assert "already has 2 schools" in seed(spare, "--scale", "region")
+        finally:
+            db.session.remove()
+            wipe(db)
