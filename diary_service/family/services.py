@@ -22,6 +22,12 @@ from sqlalchemy.orm import selectinload
 from diary_service.access import SECTIONS, Viewer, can_view_student, class_ids_of, class_of
 from diary_service.extensions import db
 from diary_service.family.models import Acknowledgement, Guardian
+
+# Re-exported for the family's templates: the journal's words for its codes.
+from diary_service.journal.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
+from diary_service.journal.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
+from diary_service.journal.labels import MARK_VALUE_WORDS as MARK_VALUE_WORDS
+from diary_service.journal.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
 from diary_service.journal.models import (
     Attendance,
     FinalMark,
@@ -61,17 +67,6 @@ WEEK_LENGTH = 6
 FORECASTS_SHOWN = 3
 PAST_NEWS_SHOWN = 30
 
-MARK_KIND_LABELS = {
-    "control": _l("control work"),
-    "test": _l("short test"),
-    "independent": _l("independent work"),
-    "dictation": _l("dictation"),
-    "lab": _l("laboratory or practical work"),
-    "project": _l("project"),
-    "oral": _l("oral answer"),
-    "classwork": _l("work in class"),
-    "homework": _l("homework assignment"),
-}
 # The same kinds as the forecast sentence needs them ("one 5 for a control work").
 FOR_MARK_KIND = {
     "control": _l("for a control work"),
@@ -83,18 +78,6 @@ FOR_MARK_KIND = {
     "oral": _l("for an oral answer"),
     "classwork": _l("for work in class"),
     "homework": _l("for a homework assignment"),
-}
-MARK_VALUE_LABELS = {"pass": _l("pass (mark)"), "fail": _l("fail (mark)")}
-ATTENDANCE_LABELS = {
-    "н": _l("absent"),
-    "б": _l("ill"),
-    "у": _l("absent for a good reason"),
-    "оп": _l("late"),
-}
-REMARK_KIND_LABELS = {
-    "behaviour": _l("behaviour"),
-    "preparation": _l("preparation for lessons"),
-    "praise": _l("praise"),
 }
 NOTICE_KIND_LABELS = {"news": _l("news"), "event": _l("event"), "quarantine": _l("quarantine")}
 AVERAGE_LABELS = {"weighted": _l("weighted average"), "arithmetic": _l("arithmetic mean")}

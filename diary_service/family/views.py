@@ -37,7 +37,7 @@ def _page(template: str, student: Student, sections: frozenset[str], **context):
 def _labels() -> dict:
     return {
         "kinds": services.MARK_KIND_LABELS,
-        "values": services.MARK_VALUE_LABELS,
+        "values": services.MARK_VALUE_WORDS,
         "attendance": services.ATTENDANCE_LABELS,
         "codes": ATTENDANCE_CODES,
         "remarks": services.REMARK_KIND_LABELS,

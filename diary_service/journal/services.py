@@ -30,6 +30,12 @@ from diary_service.access import (
     can_view_student,
 )
 from diary_service.extensions import db
+from diary_service.journal.labels import (
+    ATTENDANCE_LABELS,
+    MARK_KIND_LABELS,
+    MARK_VALUE_LABELS,
+    REMARK_KIND_LABELS,
+)
 from diary_service.journal.models import (
     ATTENDANCE_CODES,
     FINAL_KINDS,
@@ -69,29 +75,6 @@ from shared.sessions import utcnow
 
 # --- words --------------------------------------------------------------------------
 
-MARK_KIND_LABELS = {
-    "control": _l("control work"),
-    "test": _l("short test"),
-    "independent": _l("independent work"),
-    "dictation": _l("dictation"),
-    "lab": _l("laboratory or practical work"),
-    "project": _l("project"),
-    "oral": _l("oral answer"),
-    "classwork": _l("work in class"),
-    "homework": _l("homework assignment"),
-}
-ATTENDANCE_LABELS = {
-    "н": _l("absent"),
-    "б": _l("ill"),
-    "у": _l("absent for a good reason"),
-    "оп": _l("late"),
-}
-REMARK_KIND_LABELS = {
-    "behaviour": _l("behaviour"),
-    "preparation": _l("preparation for lessons"),
-    "praise": _l("praise"),
-}
-MARK_VALUE_LABELS = {"pass": _l("pass"), "fail": _l("fail")}
 PERIOD_LABELS = {
     "quarter": _l("Quarter %(number)d"),
     "trimester": _l("Trimester %(number)d"),

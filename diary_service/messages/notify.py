@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
+from diary_service.journal.labels import MARK_KIND_LABELS, MARK_VALUE_WORDS
 from diary_service.journal.models import Attendance, Homework, Mark
 from diary_service.messages import services, tasks
 from diary_service.messages.models import Message, Notification, NotificationSetting, Thread
@@ -29,18 +30,6 @@ from shared.sessions import utcnow
 
 LOCALE = "ru"
 SMS_TEXT_LIMIT = 300
-MARK_KINDS = {
-    "control": _l("control work"),
-    "test": _l("short test"),
-    "independent": _l("independent work"),
-    "dictation": _l("dictation work"),
-    "lab": _l("laboratory or practical work"),
-    "project": _l("project work"),
-    "oral": _l("oral answer"),
-    "classwork": _l("work in class"),
-    "homework": _l("homework assignment"),
-}
-MARK_VALUES = {"pass": _l("pass (mark)"), "fail": _l("fail (mark)")}
 ABSENCES = {
     "н": _l("Absent from the lesson"),
     "б": _l("Absent from the lesson because of illness"),
@@ -216,8 +205,8 @@ def notify_mark(mark: Mark, now: datetime | None = None) -> list[Notification]:
 
     def texts(student: Student) -> tuple[str, str]:
         params = {
-            "value": str(MARK_VALUES.get(mark.value, mark.value)),
-            "kind": str(MARK_KINDS.get(mark.kind, mark.kind)),
+            "value": str(MARK_VALUE_WORDS.get(mark.value, mark.value)),
+            "kind": str(MARK_KIND_LABELS.get(mark.kind, mark.kind)),
             "subject": lesson.subject.name,
             "date": lesson.on_date.strftime("%d.%m"),
             "student": _short_name(student),

@@ -25,6 +25,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+# Re-exported: the school's pages name marks and absences with the journal's words.
+from diary_service.journal.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
+from diary_service.journal.labels import MARK_KIND_LABELS
 from diary_service.journal.models import MARK_KINDS
 from diary_service.journal.policy import AVERAGES
 from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
@@ -55,16 +58,10 @@ CHANGE_LABELS = {
     "room_change": _l("room change"),
 }
 NOTICE_LABELS = {"news": _l("news"), "event": _l("event"), "quarantine": _l("quarantine")}
-MARK_KIND_LABELS = {
-    "control": _l("control work"),
-    "test": _l("test"),
-    "independent": _l("independent work"),
-    "dictation": _l("dictation"),
-    "lab": _l("laboratory or practical work"),
-    "project": _l("project"),
-    "oral": _l("oral answer"),
-    "classwork": _l("work in class"),
-    "homework": _l("homework"),
+ENROLMENT_LABELS = {
+    "admission": _l("admission"),
+    "transfer": _l("transfer"),
+    "leaving": _l("leaving"),
 }
 AVERAGE_LABELS = {"weighted": _l("weighted"), "arithmetic": _l("arithmetic")}
 KIND_LABELS = {"students": _l("students"), "staff": _l("staff"), "classes": _l("classes")}
@@ -75,12 +72,6 @@ WEEKDAY_LABELS = {
     4: _l("Thursday"),
     5: _l("Friday"),
     6: _l("Saturday"),
-}
-ATTENDANCE_LABELS = {"н": _l("absent"), "б": _l("ill"), "у": _l("excused"), "оп": _l("late")}
-ENROLMENT_LABELS = {
-    "admission": _l("admission"),
-    "transfer": _l("transfer"),
-    "leaving": _l("leaving"),
 }
 
 
