@@ -37,16 +37,20 @@ i18n-update: install
 	    --init-missing --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date || exit 1; \
 	done
 
+## Two regional diaries: the second is `flask --app diary_service` with the settings
+## shared/devstack.py gives it (its own database, address, client, cookie and keys).
 migrate: install translations
 	$(FLASK) --app portal db upgrade -d portal/migrations
 	$(FLASK) --app portal.simulator db upgrade -d portal/simulator/migrations
 	$(FLASK) --app diary_service db upgrade -d diary_service/migrations
+	$(PY) -m shared.devstack region2 db upgrade -d diary_service/migrations
 
 ## Demo data (idempotent: `make run` calls it every time; refused in production).
 seed: migrate
 	$(FLASK) --app portal.simulator population generate
 	$(FLASK) --app portal seed
-	$(FLASK) --app diary_service seed --scale small
+	$(FLASK) --app diary_service seed --scale small --region 1
+	$(PY) -m shared.devstack region2 seed --scale small --region 2
 
 run: seed
 	$(PY) -m shared.devstack

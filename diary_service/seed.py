@@ -13,13 +13,17 @@ itself so a mark can name its lesson without reading it back. One transaction: a
 interrupted seed leaves nothing behind. Nothing is seeded while the region has schools,
 so ``make run`` can call it every time.
 
-School 1 («Средняя общеобразовательная школа № 1» of the first municipality) holds the
-portal's demo people, matched by the keyed hash of their SNILS as the diary matches
-anyone at sign-in (portal/demo.py, portal/simulator/registries/population.py): Пётр in
-6А and Алиса in 9Б, their parents Мария and Сергей as guardians, Ольга (class teacher of
-6А, mathematics in 6А and 9Б), the administrator Николай, the nurse Вера, and Елена of
-the region's education department. Everyone else is generated and carries a random
-64-hex index that no SNILS hashes to, so no one signing in is ever matched to them.
+There are two demo regions (``--region``, ``REGIONS``), one per diary of ``make run``:
+their places, schools and people differ. School 1 of each holds some of the portal's
+demo people, matched by the keyed hash of their SNILS as the diary matches anyone at
+sign-in (portal/demo.py, portal/simulator/registries/population.py). Region 1
+(«Средняя общеобразовательная школа № 1» of its first municipality): Пётр in 6А, his
+parents Мария and Сергей as guardians, Ольга (class teacher of 6А, mathematics in 6А
+and 9Б), the administrator Николай, the nurse Вера, and Елена of the region's education
+department. Region 2 («Лицей № 1» of г. Заречный): Алиса in 9А with Мария as her
+guardian, so one parent has children in two regions. Everyone else is generated and
+carries a random 64-hex index that no SNILS hashes to, so no one signing in is ever
+matched to them.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from diary_service.seed_data import (
     CORRECTION_REASONS,
     CURRICULUM,
     DISTRICTS,
+    DISTRICTS_2,
     EVENTS,
     GIRL_NAMES,
     HOMEWORK,
@@ -74,6 +79,7 @@ from diary_service.seed_data import (
     SUBJECTS,
     SURNAMES,
     TOWNS,
+    TOWNS_2,
     VILLAGES,
     speciality_of,
     surname_for,
@@ -129,7 +135,89 @@ OLGA = DemoPerson("Смирнова", "Ольга", "Викторовна", "820
 NIKOLAY = DemoPerson("Орлов", "Николай", "Андреевич", "146-752-983 02")
 ELENA = DemoPerson("Морозова", "Елена", "Юрьевна", "237-418-560 78")
 VERA = DemoPerson("Белова", "Вера", "Ивановна", "358-129-674 09")
-DEMO_CLASSES = {"6А": PETR, "9Б": ALISA}
+
+
+@dataclass(frozen=True)
+class DemoRegion:
+    """What makes one demo region differ from another: its places, its schools (the
+    first one, ``demo``, holds the portal's demo people) and who of them is where."""
+
+    name: str
+    towns: list[str]
+    districts: list[str]
+    # (kind, municipality: 0 the first town, 1 the first district; classes per grade,
+    # class size, mark policy); kind "village" is a village school. The first is the
+    # demo school; the rest are the small scale's other schools.
+    schools: list[tuple[str, int, int, tuple[int, int], str]]
+    students: dict[str, DemoPerson]  # class → the demo student (its first pupil)
+    guardians: dict[DemoPerson, tuple[DemoPerson, ...]]  # the school's links to parents
+    # The demo mathematics teacher, the classes she teaches it in and the one she leads.
+    teacher: DemoPerson | None = None
+    teacher_classes: tuple[str, ...] = ()
+    led_class: str | None = None
+    admin: DemoPerson | None = None
+    nurse: DemoPerson | None = None
+    department: DemoPerson | None = None
+    corrected: tuple[DemoPerson, str] | None = None  # whose first mark of what is corrected
+    # This week's changes in the demo school: (class, when, kind, subject or None);
+    # when: "next" (the first day after today), "last" (the week's last), "any".
+    changes: tuple[tuple[str, str, str, str | None], ...] = ()
+    quarantined: str = "2Б"  # the demo school's class in quarantine
+    meeting_class: str = "6А"  # the demo school's class whose parents meet again soon
+
+    @property
+    def featured(self) -> set[str]:
+        """The demo school's classes the README describes (timetabled first)."""
+        return set(self.students) | set(self.teacher_classes)
+
+
+REGIONS = {
+    1: DemoRegion(
+        name="Демонстрационная область",
+        towns=TOWNS,
+        districts=DISTRICTS,
+        schools=[
+            ("СОШ", 0, 2, (22, 25), "weighted"),
+            ("Гимназия", 0, 1, (20, 25), "arithmetic"),
+            ("village", 1, 1, (18, 22), "rounding"),
+        ],
+        students={"6А": PETR},
+        guardians={PETR: (MARIA, SERGEY)},
+        teacher=OLGA,
+        teacher_classes=("6А", "9Б"),
+        led_class="6А",
+        admin=NIKOLAY,
+        nurse=VERA,
+        department=ELENA,
+        corrected=(PETR, "Математика"),
+        changes=(
+            ("6А", "next", "substitution", "Математика"),
+            ("6А", "last", "room_change", None),
+            ("9Б", "any", "cancellation", None),
+        ),
+    ),
+    # Алиса studies here: her mother Мария sees both children from one portal sign-in.
+    # No other demo citizen works here, so its staff are all generated.
+    2: DemoRegion(
+        name="Заречная область",
+        towns=TOWNS_2,
+        districts=DISTRICTS_2,
+        schools=[
+            ("Лицей", 0, 2, (20, 25), "arithmetic"),
+            ("СОШ", 0, 1, (22, 25), "weighted"),
+            ("village", 1, 1, (14, 20), "rounding"),
+        ],
+        students={"9А": ALISA},
+        guardians={ALISA: (MARIA,)},
+        corrected=(ALISA, "Алгебра"),
+        changes=(
+            ("9А", "next", "substitution", None),
+            ("9А", "any", "cancellation", None),
+        ),
+        quarantined="3Б",
+        meeting_class="9А",
+    ),
+}
 
 
 # --- the academic year -----------------------------------------------------------------
@@ -549,12 +637,16 @@ class RegionSeed:
         seed: int,
         today: date,
         key: str,
+        region: int = 1,
         progress: bool = True,
     ) -> None:
         self.w = writer
         self.scale = scale
         self.school_count = schools
-        self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+        self.region = REGIONS[region]
+        # Region 1 keeps the plain seed; another region draws from its own stream, so its
+        # people are not region 1's over again.
+        self.rng = random.Random(seed if region == 1 else f"{seed}/{region}")  # noqa: S311 - demo data
         self.calendar = Calendar.of(today)
         self.key = key
         self.progress = progress
@@ -592,12 +684,13 @@ class RegionSeed:
             )
 
     def add_municipalities(self) -> None:
-        count = min(len(TOWNS) + len(DISTRICTS), max(2, round(self.school_count / 15)))
+        towns, districts = self.region.towns, self.region.districts
+        count = min(len(towns) + len(districts), max(2, round(self.school_count / 15)))
         names = [
-            (f"Городской округ {TOWNS[0]}", True),
-            (f"{DISTRICTS[0]} муниципальный район", False),
+            (f"Городской округ {towns[0]}", True),
+            (f"{districts[0]} муниципальный район", False),
         ]
-        towns, districts = iter(TOWNS[1:]), iter(DISTRICTS[1:])
+        towns, districts = iter(towns[1:]), iter(districts[1:])
         while len(names) < count:
             town = len(names) % 2 == 0
             name = next(towns, None) if town else next(districts, None)
@@ -613,21 +706,23 @@ class RegionSeed:
             self.municipalities.append((self.w.row("municipality", name=name), name, town))
 
     def add_department(self) -> None:
-        """The region's education department: Елена Морозова and a colleague."""
-        self.staff(None, "главный специалист управления образования", ["department"], ELENA)
+        """The region's education department: Елена Морозова (region 1) and a colleague."""
+        self.staff(
+            None,
+            "главный специалист управления образования",
+            ["department"],
+            self.region.department,
+        )
         self.staff(None, "ведущий специалист управления образования", ["department"], female=1)
 
     # --- schools ----------------------------------------------------------------------
 
     def specs(self) -> list[SchoolSpec]:
         rng = self.rng
-        town1, district1 = self.municipalities[0], self.municipalities[1]
-        specs = [self.city_spec(town1[0], "СОШ", [2] * 11, (22, 25), "weighted", demo=True)]
+        first, *others = self.region.schools
+        specs = [self.fixed_spec(*first, demo=True)]
         if self.scale == "small":
-            fixed = [
-                self.city_spec(town1[0], "Гимназия", [1] * 11, (20, 25), "arithmetic"),
-                self.village_spec(district1[0], [1] * 11, (18, 22), "rounding"),
-            ]
+            fixed = [self.fixed_spec(*school) for school in others]
             specs += fixed[: self.school_count - 1]
         while len(specs) < self.school_count:
             municipality_id, _name, town = rng.choice(self.municipalities)
@@ -641,6 +736,21 @@ class RegionSeed:
             per_grade = [max(1, letters + rng.choice((-1, 0, 0, 0))) for _ in range(11)]
             specs.append(self.city_spec(municipality_id, kind, per_grade, (20, 27), policy))
         return specs[: self.school_count]
+
+    def fixed_spec(
+        self,
+        kind: str,
+        municipality: int,
+        letters: int,
+        size: tuple[int, int],
+        policy: str,
+        demo: bool = False,
+    ) -> SchoolSpec:
+        """One of the region's named schools (``DemoRegion.schools``)."""
+        municipality_id = self.municipalities[municipality][0]
+        if kind == "village":
+            return self.village_spec(municipality_id, [letters] * 11, size, policy)
+        return self.city_spec(municipality_id, kind, [letters] * 11, size, policy, demo=demo)
 
     def city_spec(
         self,
@@ -765,10 +875,17 @@ class RegionSeed:
             w.row("holiday", year_id=year_id, name=name, starts_on=starts, ends_on=ends)
 
         demo = spec.demo
-        admin_id = self.staff(school_id, "директор", ["school_admin"], NIKOLAY if demo else None)
+        region = self.region
+        admin_id = self.staff(
+            school_id, "директор", ["school_admin"], region.admin if demo else None
+        )
         self.staff(school_id, "заместитель директора по учебной работе", ["school_admin"])
         self.staff(
-            school_id, "медицинская сестра", ["health_worker"], VERA if demo else None, female=1
+            school_id,
+            "медицинская сестра",
+            ["health_worker"],
+            region.nurse if demo else None,
+            female=1,
         )
         average_kind, thresholds = POLICIES[spec.policy]
         policy_id = w.row(
@@ -835,13 +952,17 @@ class RegionSeed:
                 Teacher(self.w.id("staff_member"), speciality, special or str(next(room)))
                 for _ in range(count)
             ]
-            if plan.demo and speciality == "math":
+            if plan.demo and self.region.teacher is not None and speciality == "math":
                 olga = teachers[0]
                 olga.fixed = True
                 olga.room = "21"
             plan.teachers.extend(teachers)
             for cls, subjects, hours in sorted(work, key=lambda b: (-b[2], rng.random())):
-                if olga is not None and olga.speciality == speciality and cls.name in DEMO_CLASSES:
+                if (
+                    olga is not None
+                    and olga.speciality == speciality
+                    and cls.name in self.region.teacher_classes
+                ):
                     teacher = olga
                 else:
                     teacher = min(teachers, key=lambda t: (t.load, rng.random()))
@@ -854,7 +975,7 @@ class RegionSeed:
         order = list(classes)
         self.rng.shuffle(order)
         # The demo classes first: their teacher's week is the one the README describes.
-        order.sort(key=lambda c: not (plan.demo and c.name in DEMO_CLASSES))
+        order.sort(key=lambda c: not (plan.demo and c.name in self.region.featured))
         for cls in order:
             while not self.place(plan, cls):
                 pass
@@ -923,9 +1044,9 @@ class RegionSeed:
         w, rng, cal = self.w, self.rng, self.calendar
         # Class teachers: a primary class's own teacher; above, a teacher of the class.
         leading: set[int] = set()
-        olga = plan.olga
+        olga, led = plan.olga, self.region.led_class
         for cls in sorted(classes, key=lambda c: (c.grade, c.letter)):
-            if olga is not None and cls.name == "6А":
+            if olga is not None and cls.name == led:
                 candidates = [olga]
             elif cls.grade <= 4:
                 candidates = [cls.teacher_of["Русский язык"]]
@@ -935,9 +1056,7 @@ class RegionSeed:
                 )
                 rng.shuffle(candidates)
             for teacher in candidates:
-                if teacher.id not in leading and not (
-                    olga and teacher is olga and cls.name != "6А"
-                ):
+                if teacher.id not in leading and not (olga and teacher is olga and cls.name != led):
                     cls.leader = teacher
                     leading.add(teacher.id)
                     break
@@ -946,7 +1065,7 @@ class RegionSeed:
                 plan.id,
                 SPECIALITIES[teacher.speciality][1],
                 ["teacher"] + (["class_teacher"] if teacher.id in leading else []),
-                OLGA if teacher is olga else None,
+                self.region.teacher if teacher is olga else None,
                 female=0.95 if teacher.speciality == "primary" else 0.8,
                 staff_id=teacher.id,
             )
@@ -987,7 +1106,7 @@ class RegionSeed:
     ) -> None:
         w, rng, cal = self.w, self.rng, self.calendar
         size = rng.randint(*spec.class_size)
-        demo = DEMO_CLASSES.get(cls.name) if plan.demo else None
+        demo = self.region.students.get(cls.name) if plan.demo else None
         # A first-grader is 6½–8 on 1 September of their first year.
         first_september = date(cal.starts.year - cls.grade + 1, 9, 1)
         names: set[tuple[str, str]] = set()
@@ -1031,11 +1150,11 @@ class RegionSeed:
             )
             cls.pupils.append(Pupil(student_id, ability, exempt))
             if demo is not None and position == 0:
-                parents = [MARIA, SERGEY] if demo is PETR else [MARIA]
-                for parent in parents:
+                for parent in self.region.guardians.get(demo, ()):
                     self.guardian(student_id, plan, created, parent=parent)
-                if demo is PETR:
-                    plan.corrected.add((student_id, "Математика"))
+                corrected = self.region.corrected
+                if corrected is not None and corrected[0] is demo:
+                    plan.corrected.add((student_id, corrected[1]))
                 continue
             mother_family = (
                 surname_for(family_male, "F")
@@ -1141,11 +1260,10 @@ class RegionSeed:
         later = [d for d in week if d > cal.today] or week
         if plan.demo:
             named = {cls.name: cls for cls in plan.classes}
-            if "6А" in named:
-                change(named["6А"], later[0], "substitution", "Математика")
-                change(named["6А"], later[-1], "room_change")
-            if "9Б" in named:
-                change(named["9Б"], rng.choice(week), "cancellation")
+            for name, when, kind, subject in self.region.changes:
+                if name in named:
+                    day = {"next": later[0], "last": later[-1]}.get(when) or rng.choice(week)
+                    change(named[name], day, kind, subject)
         for _ in range(rng.randint(0, 2)):
             cls = by_id[rng.choice(list(by_id))]
             change(
@@ -1182,11 +1300,11 @@ class RegionSeed:
             created_by_id=plan.admin_id,
             created_at=utc(today, time(8, 0)),
         )
-        # A quarantine: the demo school's 2Б, and some other schools' classes. Its lessons
-        # so far are cancelled (the school keeps them in the journal as cancelled).
+        # A quarantine: a class of the demo school (2Б), and some other schools' classes.
+        # Its lessons so far are cancelled (the school keeps them in the journal as such).
         quarantined = None
         if plan.demo:
-            quarantined = next((c for c in plan.classes if c.name == "2Б"), None)
+            quarantined = next((c for c in plan.classes if c.name == self.region.quarantined), None)
         elif rng.random() < 0.1:
             quarantined = rng.choice(plan.classes)
         if quarantined is not None:
@@ -1208,6 +1326,7 @@ class RegionSeed:
                 created_at=utc(starts, time(7, 30)),
             )
         # Every class met in September; some (6А of the demo school) meet again soon.
+        meeting_class = self.region.meeting_class
         september = cal.starts + timedelta(days=rng.randint(8, 14))
         for cls in plan.classes:
             held = weekday_on_or_after(september + timedelta(days=rng.randint(0, 4)))
@@ -1222,7 +1341,7 @@ class RegionSeed:
                 created_by_id=plan.admin_id,
                 created_at=utc(cal.starts, time(12, 0)),
             )
-            if (plan.demo and cls.name == "6А") or rng.random() < 0.15:
+            if (plan.demo and cls.name == meeting_class) or rng.random() < 0.15:
                 soon = weekday_on_or_after(today + timedelta(days=rng.randint(3, 10)))
                 w.row(
                     "parent_meeting",
@@ -1410,7 +1529,7 @@ class ClassJournal:
                     self.marks(
                         lesson_id, subject, teacher, written, away, period, closed, collected
                     )
-        if plan.demo and cls.name in DEMO_CLASSES and self.recent:
+        if plan.demo and cls.name in self.seed.region.students and self.recent:
             # The demo student hears from a teacher: praise, and a note about homework.
             for (lesson_id, written, subject, teacher), kind in (
                 (self.recent[-1], "praise"),
@@ -1671,12 +1790,16 @@ def seed_region(
     schools: int | None = None,
     seed: int = DEFAULT_SEED,
     today: date | None = None,
+    region: int = 1,
     progress: bool = True,
 ) -> SeedReport | None:
-    """Build the demo region into the diary's database in one transaction. Returns what
-    was written, or None (nothing done) when the region already has schools."""
+    """Build demo region ``region`` (``REGIONS``) into the diary's database in one
+    transaction. Returns what was written, or None (nothing done) when the database
+    already has schools."""
     if scale not in SCALES:
         raise ValueError(scale)
+    if region not in REGIONS:
+        raise ValueError(region)
     if school_count():
         return None
     started = clock.perf_counter()
@@ -1690,6 +1813,7 @@ def seed_region(
             seed=seed,
             today=today or date.today(),
             key=key,
+            region=region,
             progress=progress,
         ).run()
         db.session.commit()
@@ -1736,8 +1860,18 @@ def analyze() -> None:
     default=None,
     help="Pretend today is this day (YYYY-MM-DD): lessons run up to it.",
 )
+@click.option(
+    "--region",
+    type=click.IntRange(1, len(REGIONS)),
+    default=1,
+    show_default=True,
+    help="Which demo region: 1 «Демонстрационная область» (Пётр and the demo staff), "
+    "2 «Заречная область» (Алиса).",
+)
 @with_appcontext
-def seed_command(scale: str, schools: int | None, seed_value: int, today: datetime | None) -> None:
+def seed_command(
+    scale: str, schools: int | None, seed_value: int, today: datetime | None, region: int
+) -> None:
     """Load a deterministic demo region: schools, staff, students with Russian names,
     timetables, lessons, homework, marks and attendance (refused in production)."""
     if current_app.config["ENV"] == "production":
@@ -1748,13 +1882,15 @@ def seed_command(scale: str, schools: int | None, seed_value: int, today: dateti
         schools=schools,
         seed=seed_value,
         today=today.date() if today else None,
+        region=region,
     )
     if report is None:
         click.echo(f"the region already has {school_count()} schools: nothing seeded")
         return
     counts = report.counts
     click.echo(
-        f"demo region seeded (scale {scale}) in {report.seconds:.1f} s "
+        f"demo region {region} «{REGIONS[region].name}» seeded (scale {scale}) "
+        f"in {report.seconds:.1f} s "
         f"({report.rows:,} rows, {report.rows_per_second:,.0f} rows/s): "
         f"{counts['school']} schools, {counts['school_class']} classes, "
         f"{counts['student']:,} students, {counts['staff_member']:,} staff, "

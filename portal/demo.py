@@ -5,11 +5,14 @@ their checks go to the registries like anyone's: Мария, Сергей, Ол�
 of 15), Николай (a school administrator), Елена (the education department) and Вера (a
 school nurse) become *standard* within seconds of `make run`; Анна's passport is
 registered as lost and is refused, which shows a rejection with its reason. The demo
-diary (``flask --app diary_service seed``) knows the same people by their SNILS.
+diaries (``flask --app diary_service seed --region 1`` and ``--region 2``) know the same
+people by their SNILS.
 
-The demo region's diary (127.0.0.1:8001) is registered as a client with the embedded
-default secret ``DEMO_DIARY_CLIENT_SECRET``, which the diary's development configuration
-shares.
+The two demo regions' diaries are registered as clients with embedded-default secrets:
+«Демонстрационная область» (127.0.0.1:8001) with ``DEMO_DIARY_CLIENT_SECRET``, which the
+diary's development configuration shares, and «Заречная область» (127.0.0.1:8003, where
+Алиса studies) with ``DEMO_DIARY_REGION_2_CLIENT_SECRET``, which ``make run`` gives the
+second diary (shared/devstack.py).
 """
 
 from __future__ import annotations
@@ -100,7 +103,8 @@ DEMO_CITIZENS = [
             "issuer_code": "770-004",
         },
     },
-    # Мария's daughter (9Б of school 1 in the demo diary), old enough for her own account.
+    # Мария's daughter (9А of Лицей № 1 in the second region's diary), old enough for her
+    # own account.
     {
         "surname": "Иванова",
         "given_name": "Алиса",
@@ -119,8 +123,9 @@ DEMO_CITIZENS = [
             "issuer_code": "770-001",
         },
     },
-    # The demo diary's staff: school 1's administrator, the region's education department
-    # and school 1's health worker (``flask --app diary_service seed`` gives them roles).
+    # The first demo region's staff: school 1's administrator, the region's education
+    # department and school 1's health worker (``flask --app diary_service seed`` gives
+    # them roles).
     {
         "surname": "Орлов",
         "given_name": "Николай",
@@ -183,25 +188,42 @@ DEMO_OPERATOR = {
     "password": "Demo-Operator-2026",
     "centre": "МФЦ района Пресненский",
 }
-DIARY = "http://127.0.0.1:8001"
-DEMO_DIARY_CLIENT = {
-    "client_id": "diary-demo-region",
-    "name": "Электронный дневник: Демонстрационная область",
-    "redirect_uris": [f"{DIARY}/auth/callback"],
-    "post_logout_redirect_uris": [f"{DIARY}/"],
-    "backchannel_logout_uri": f"{DIARY}/auth/backchannel-logout",
-    "scopes": ["openid", "profile", "email", "phone", "snils", "kids"],
-}
 
 
-def seed_demo_diary_client(secret: str) -> bool:
-    """Register the demo diary with the shared embedded-default secret; False when it
-    is registered already (left as it is)."""
+def demo_diary_client(client_id: str, region: str, url: str) -> dict:
+    """A regional diary's registration: its sign-in callback, home page (after sign-out)
+    and back-channel logout endpoint, and the scopes it asks for."""
+    return {
+        "client_id": client_id,
+        "name": f"Электронный дневник: {region}",
+        "redirect_uris": [f"{url}/auth/callback"],
+        "post_logout_redirect_uris": [f"{url}/"],
+        "backchannel_logout_uri": f"{url}/auth/backchannel-logout",
+        "scopes": ["openid", "profile", "email", "phone", "snils", "kids"],
+    }
+
+
+# Each demo diary and the configuration key of its embedded-default secret.
+DEMO_DIARY_CLIENTS = [
+    (
+        demo_diary_client("diary-demo-region", "Демонстрационная область", "http://127.0.0.1:8001"),
+        "DEMO_DIARY_CLIENT_SECRET",
+    ),
+    (
+        demo_diary_client("diary-demo-region-2", "Заречная область", "http://127.0.0.1:8003"),
+        "DEMO_DIARY_REGION_2_CLIENT_SECRET",
+    ),
+]
+
+
+def seed_demo_diary_client(spec: dict, secret: str) -> bool:
+    """Register a demo diary with its embedded-default secret; False when it is
+    registered already (left as it is)."""
     if db.session.execute(
-        sa.select(OAuthClient.id).where(OAuthClient.client_id == DEMO_DIARY_CLIENT["client_id"])
+        sa.select(OAuthClient.id).where(OAuthClient.client_id == spec["client_id"])
     ).first():
         return False
-    new = oidc.create_client(**DEMO_DIARY_CLIENT)
+    new = oidc.create_client(**spec)
     # create_client generates a secret; the demo's is fixed so the diary can know it.
     new.client.client_secret_hash = digest(secret)
     db.session.commit()
@@ -210,8 +232,8 @@ def seed_demo_diary_client(secret: str) -> bool:
 
 @click.command("seed")
 def seed_command():
-    """Load the demo citizens, the demo operator and the demo diary's client (existing ones
-    are left as they are)."""
+    """Load the demo citizens, the demo operator and the demo diaries' clients (existing
+    ones are left as they are)."""
     if current_app.config["ENV"] == "production":
         raise click.ClickException(
             "demo citizens have published passwords: not loaded in production"
@@ -253,12 +275,17 @@ def seed_command():
         )
         db.session.add(Operator(citizen_id=operator.id, service_centre=DEMO_OPERATOR["centre"]))
         db.session.commit()
-    secret = current_app.config.get("DEMO_DIARY_CLIENT_SECRET")
-    if not secret:
-        raise click.ClickException("PORTAL_DEMO_DIARY_CLIENT_SECRET is not set")
-    registered = seed_demo_diary_client(secret)
+    secrets = {key: current_app.config.get(key) for _spec, key in DEMO_DIARY_CLIENTS}
+    for key, secret in secrets.items():
+        if not secret:
+            raise click.ClickException(f"PORTAL_{key} is not set")
+    registered = [
+        spec["client_id"]
+        for spec, key in DEMO_DIARY_CLIENTS
+        if seed_demo_diary_client(spec, secrets[key])
+    ]
     click.echo(
         f"demo citizens: {created} created; their checks go to the registries when the simulator runs"
     )
-    if registered:
-        click.echo(f"demo diary client {DEMO_DIARY_CLIENT['client_id']} registered")
+    for client_id in registered:
+        click.echo(f"demo diary client {client_id} registered")

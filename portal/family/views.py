@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.family import services
@@ -25,6 +25,9 @@ def children():
         can_add=is_at_least(citizen, "standard"),
         reason_text=reason_text,
         form=EmptyForm(),
+        # The portal does not know where a child studies: a verified child gets a link to
+        # each regional diary configured (where the parent signs in through the portal).
+        diaries=current_app.config.get("DIARY_LINKS") or [],
     )
 
 

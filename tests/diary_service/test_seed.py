@@ -1,10 +1,11 @@
-"""The demo region ``flask --app diary_service seed`` loads: the small one ``make run``
-shows (once, however often it runs), the portal's demo people where the README says they
-are, no SNILS anywhere, the same region from the same seed, and the region-scale code
-path on two schools.
+"""The demo regions ``flask --app diary_service seed`` loads: the small ones ``make run``
+shows (once, however often it runs; region 1 at :8001, region 2 at :8003), the portal's
+demo people where the README says they are, no SNILS anywhere, the same region from the
+same seed, and the region-scale code path on two schools.
 
-The small region is seeded once for the module into the suite's diary database and
-wiped after it; the determinism and region tests use a second, throwaway database.
+Region 1 is seeded once for the module into the suite's diary database and wiped after
+it; region 2 into a database of its own; the determinism and region tests use another,
+throwaway database.
 """
 
 from __future__ import annotations
@@ -93,20 +94,43 @@ def seeded(diary_app) -> Iterator:
         wipe(db)
 
 
-@pytest.fixture(scope="module")
-def spare(tmp_path_factory) -> Iterator:
-    """A second diary on its own SQLite file, emptied after each use."""
+def diary_on_file(path) -> Iterator:
+    """A diary of its own on a migrated SQLite file."""
     app = create_app(
         {
             "ENV": "test",
             "SECRET_KEY": SECRETS["SECRET_KEY"],
-            "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('seed') / 'spare.db'}",
+            "DATABASE_URL": f"sqlite:///{path}",
         }
     )
     migrate_app(app, ROOT / "diary_service" / "migrations")
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def spare(tmp_path_factory) -> Iterator:
+    """A second diary on its own SQLite file, emptied after each use."""
+    yield from diary_on_file(tmp_path_factory.mktemp("seed") / "spare.db")
+
+
+@pytest.fixture(scope="module")
+def region2_app(tmp_path_factory) -> Iterator:
+    """The second region's diary (``--region 2``, what :8003 shows), seeded once."""
+    for app in diary_on_file(tmp_path_factory.mktemp("seed") / "region2.db"):
+        with app.app_context():
+            seed(app, *SMALL, "--region", "2")
+            db.session.remove()
+        yield app
+
+
+@pytest.fixture
+def region2(region2_app) -> Iterator:
+    """Region 2's database for one test (its context on top of region 1's)."""
+    with region2_app.app_context():
+        yield region2_app
+        db.session.remove()
 
 
 def the_class(school_id: int, name: str) -> SchoolClass:
@@ -183,6 +207,11 @@ def test_refused_in_production(seeded, monkeypatch):
     assert "not loaded in production" in result.output
 
 
+def test_an_unknown_region_is_refused(seeded):
+    result = seeded.test_cli_runner().invoke(seed_command, [*SMALL, "--region", "3"])
+    assert result.exit_code == 2 and "--region" in result.output
+
+
 def test_the_demo_people_are_where_the_readme_says(seeded):
     school = db.session.execute(
         sa.select(School).where(School.name == "Средняя общеобразовательная школа № 1")
@@ -191,14 +220,14 @@ def test_the_demo_people_are_where_the_readme_says(seeded):
     assert school.municipality_id == first_municipality
 
     petr = student_by_index(index(seeded, "petr"))
-    alisa = student_by_index(index(seeded, "alisa"))
     assert (petr.full_name, petr.birth_date, petr.school_id) == (
         "Иванов Пётр Сергеевич",
         date(2014, 9, 2),
         school.id,
     )
-    assert (alisa.full_name, alisa.birth_date) == ("Иванова Алиса Сергеевна", date(2011, 5, 17))
-    assert class_name_of(petr) == "6А" and class_name_of(alisa) == "9Б"
+    assert class_name_of(petr) == "6А"
+    # Алиса studies in region 2 (test_region_2_holds_alisa_and_her_mothers_link).
+    assert count(Student, Student.snils_index == index(seeded, "alisa")) == 0
 
     # Пётр has marks in several subjects, homework on his class's lessons, a remark.
     subjects = db.session.execute(
@@ -239,10 +268,7 @@ def test_the_demo_people_are_where_the_readme_says(seeded):
         sa.select(Guardian.snils_index, Guardian.student_id, Guardian.family_name, Guardian.source)
     ).all()
     maria, sergey = index(seeded, "maria"), index(seeded, "sergey")
-    assert {(s, f, src) for i, s, f, src in links if i == maria} == {
-        (petr.id, "Иванова", "school"),
-        (alisa.id, "Иванова", "school"),
-    }
+    assert {(s, f, src) for i, s, f, src in links if i == maria} == {(petr.id, "Иванова", "school")}
     assert {(s, f) for i, s, f, _src in links if i == sergey} == {(petr.id, "Петров")}
 
     nikolay = staff_by_index(index(seeded, "nikolay"))
@@ -434,6 +460,10 @@ def test_this_week_has_changes_notices_and_a_meeting(seeded):
 
 
 def test_no_snils_is_stored_anywhere(seeded):
+    assert_no_snils()
+
+
+def assert_no_snils() -> None:
     """Only 64-hex keyed indexes: no SNILS in any text column of any table."""
     for table in db.metadata.sorted_tables:
         text_columns = [c for c in table.c if isinstance(c.type, sa.String | sa.Text)]
@@ -450,6 +480,85 @@ def test_no_snils_is_stored_anywhere(seeded):
     assert count(Student, Student.snils_index.is_(None)) == 0
 
 
+# --- region 2: Алиса's ---------------------------------------------------------------
+
+
+def test_region_2_holds_alisa_and_her_mothers_link(region2):
+    assert [m for (m,) in db.session.execute(sa.select(Municipality.name))] == [
+        "Городской округ Заречный",
+        "Приреченский муниципальный район",
+    ]
+    schools = db.session.execute(sa.select(School).order_by(School.id)).scalars().all()
+    assert [s.short_name for s in schools] == ["Лицей № 1", "СОШ № 2", schools[2].short_name]
+    assert schools[0].address.startswith("г. Заречный, ")
+    assert schools[2].short_name.startswith("СОШ с. ")
+
+    alisa = student_by_index(index(region2, "alisa"))
+    assert (alisa.full_name, alisa.birth_date, alisa.school_id) == (
+        "Иванова Алиса Сергеевна",
+        date(2011, 5, 17),
+        schools[0].id,
+    )
+    assert class_name_of(alisa) == "9А"
+    links = db.session.execute(
+        sa.select(Guardian.snils_index, Guardian.student_id, Guardian.family_name, Guardian.source)
+    ).all()
+    maria = index(region2, "maria")
+    assert {(s, f, src) for i, s, f, src in links if i == maria} == {
+        (alisa.id, "Иванова", "school")
+    }
+    # Her week and marks: lessons with homework, marks in several subjects, a remark, a
+    # corrected mark with its history, and a change in her class this week.
+    subjects = db.session.execute(
+        sa.select(Subject.name)
+        .join(Lesson, Lesson.subject_id == Subject.id)
+        .join(Mark, Mark.lesson_id == Lesson.id)
+        .where(Mark.student_id == alisa.id, Mark.is_current.is_(True))
+        .distinct()
+    ).scalars()
+    assert {"Алгебра", "Русский язык", "Английский язык"} <= set(subjects)
+    assert count(Remark, Remark.student_id == alisa.id) >= 2
+    assert count(Mark, Mark.student_id == alisa.id, Mark.previous_id.is_not(None)) >= 1
+    nine_a = the_class(schools[0].id, "9А")
+    assert count(TimetableChange, TimetableChange.class_id == nine_a.id) >= 1
+    assert count(FinalMark, FinalMark.student_id == alisa.id) > 5
+
+    # Nobody else of the portal's demo people is here; the staff are all generated, and
+    # every school has an administrator, the region a department.
+    for who in ("petr", "sergey", "olga", "nikolay", "elena", "vera"):
+        value = index(region2, who)
+        assert count(Student, Student.snils_index == value) == 0, who
+        assert count(StaffMember, StaffMember.snils_index == value) == 0, who
+        assert count(Guardian, Guardian.snils_index == value) == 0, who
+    for school in schools:
+        admins = StaffRole.staff.has(StaffMember.school_id == school.id)
+        assert count(StaffRole, StaffRole.role == "school_admin", admins) >= 1
+    assert count(StaffMember, StaffMember.school_id.is_(None)) == 2
+    assert_no_snils()
+
+
+def test_region_2_is_other_people_than_region_1(seeded, region2):
+    def people() -> set[tuple[str, str, str]]:
+        rows = db.session.execute(
+            sa.select(Student.family_name, Student.given_name, Student.middle_name)
+        ).all()
+        rows += db.session.execute(
+            sa.select(StaffMember.family_name, StaffMember.given_name, StaffMember.middle_name)
+        ).all()
+        return {tuple(row) for row in rows}
+
+    second = people()
+    with seeded.app_context():
+        first = people()
+        first_schools = {
+            (s.name, s.address) for s in db.session.execute(sa.select(School)).scalars()
+        }
+    assert len(first & second) < 0.05 * len(second)
+    assert not first_schools & {
+        (s.name, s.address) for s in db.session.execute(sa.select(School)).scalars()
+    }
+
+
 # --- the same seed, the same region; the region-scale path ------------------------------
 
 
@@ -464,11 +573,22 @@ def test_the_same_seed_gives_the_same_region(seeded, spare):
             wipe(db)
 
 
+def test_the_same_seed_gives_the_same_region_2(region2, spare):
+    expected = digest()
+    with spare.app_context():
+        try:
+            seed(spare, *SMALL, "--region", "2")
+            assert digest() == expected
+        finally:
+            db.session.remove()
+            wipe(db)
+
+
 def test_the_region_path_on_two_schools(spare):
     with spare.app_context():
         try:
             output = seed(spare, "--scale", "region", "--schools", "2", "--today", str(TODAY))
-            assert "demo region seeded (scale region)" in output
+            assert "demo region 1 «Демонстрационная область» seeded (scale region)" in output
             assert count(School) == 2 and count(Municipality) == 2
             students = count(Student)
             assert count(Enrolment) == students and students > 400

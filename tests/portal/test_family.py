@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -14,6 +15,7 @@ from portal.proofing import checks
 from portal.proofing import services as proofing_services
 from portal.proofing.services import LevelTooLow
 from shared.errors import ValidationError
+from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
 from tests.portal.test_proofing import MARIA, SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 
@@ -144,6 +146,41 @@ def test_children_page_shows_checks_and_a_stranger_sees_nothing(proofing, app, m
         == 404
     )
     assert verified(maria) == ["Иванов Пётр Сергеевич"]
+
+
+DIARIES = [
+    ["Демонстрационная область", "http://127.0.0.1:8001/"],
+    ["Заречная область", "http://127.0.0.1:8003/"],
+]
+
+
+def diary_links(response) -> list[tuple[str, str]]:
+    """The children page's links to diaries: (address, text)."""
+    html = response.get_data(as_text=True)
+    return re.findall(r'<a href="([^"]*)">(Открыть дневник[^<]*)</a>', html)
+
+
+def test_a_verified_child_links_to_each_regional_diary(proofing, app, make_citizen, monkeypatch):
+    monkeypatch.setitem(app.config, "DIARY_LINKS", DIARIES)
+    maria = make_standard(make_citizen, phone="+79161234567")
+    link = services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria))
+    parent = app.test_client()
+    submit(parent, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    assert diary_links(parent.get("/cabinet/children/")) == [
+        ("http://127.0.0.1:8001/", "Открыть дневник: Демонстрационная область"),
+        ("http://127.0.0.1:8003/", "Открыть дневник: Заречная область"),
+    ]
+    # A child whose relation is no longer confirmed links nowhere; nor does any child
+    # where no diary is configured (production until it is).
+    db.session.get(ParentLink, link.id).relation_verified_at = None
+    db.session.commit()
+    page = parent.get("/cabinet/children/")
+    assert "Иванов Пётр" in text_of(page) and diary_links(page) == []
+    monkeypatch.setitem(app.config, "DIARY_LINKS", [])
+    db.session.get(ParentLink, link.id).relation_verified_at = utcnow()
+    db.session.commit()
+    assert diary_links(parent.get("/cabinet/children/")) == []
 
 
 def test_a_child_of_14_with_their_own_account_is_linked_by_snils(proofing, make_citizen):
