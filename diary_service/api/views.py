@@ -1,0 +1,173 @@
+"""HTTP of the JSON API for mobile clients, ``/api/v1``.
+
+Every endpoint but the OpenAPI document needs the portal's access token
+(``api.tokens``) and then asks exactly what the family and messages pages ask:
+``access.can_view_student`` through ``family.services.sections_for`` for a student's
+week, marks, homework and attendance, ``messages.services`` for threads. Unknown ids
+answer 404, someone else's 403, both as JSON (``shared.errors``: ``/api/`` is a JSON
+prefix). No cookie or session is read or set, so there is no CSRF to guard against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from diary_service.access import Viewer, require, viewer_for
+from diary_service.api import services
+from diary_service.api.openapi import document
+from diary_service.api.tokens import BearerError, authenticate
+from diary_service.auth.oidc import PortalUnavailable
+from diary_service.extensions import csrf
+from diary_service.family import services as family
+from diary_service.family.forms import INVALID_DATE
+from diary_service.messages import services as messages
+from diary_service.school.models import Student
+from shared.errors import ValidationError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Bearer tokens are not sent by browsers on their own, so cross-site requests carry no
+# credentials: CSRF protection has nothing to protect here.
+csrf.exempt(bp)
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INVALID_ID = _l("The %(name)s parameter must be a whole number.")
+
+
+@bp.errorhandler(BearerError)
+def bearer_refused(error: BearerError) -> tuple[Response, int, dict[str, str]]:
+    body: dict[str, str] = {"error_description": error.message}
+    if error.code is not None:
+        body = {"error": error.code, **body}
+    return jsonify(body), error.status, {"WWW-Authenticate": error.challenge()}
+
+
+@bp.errorhandler(PortalUnavailable)
+def portal_unavailable(error: PortalUnavailable) -> tuple[Response, int, dict[str, str]]:
+    # The portal's keys are not cached yet and the portal does not answer.
+    body = {"error": error.code, "error_description": error.message}
+    return jsonify(body), error.status, {"Retry-After": "60"}
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    # A person's diary must not be kept by caches on the way (no session cookie here
+    # for shared.security's rule to see); the OpenAPI document is public.
+    if request.endpoint != "api.openapi":
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Authorization")
+    return response
+
+
+def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Authenticate the request by its bearer token and keep the caller's ``Viewer``."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        person = authenticate(request.headers.get("Authorization"), request.args)
+        g.api_viewer = viewer_for(person)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def viewer() -> Viewer:
+    return g.api_viewer
+
+
+def _student(student_id: int, section: str) -> tuple[Student, frozenset[str]]:
+    """The student (404 if none) and the caller's sections of them; 403 without
+    ``section`` — the family pages' own rule."""
+    student = family.get_student(student_id)
+    sections = family.sections_for(viewer(), student)
+    require(section in sections)
+    return student, sections
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not ISO_DATE.match(raw):
+        raise ValidationError(INVALID_DATE)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as error:
+        raise ValidationError(INVALID_DATE) from error
+
+
+def _id_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError(INVALID_ID, name=name)
+    return int(raw)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document(current_app.config["PUBLIC_URL"]))
+
+
+@bp.get("/children")
+@token_required
+def children():
+    found = family.children_of(viewer())
+    sections = {child.student.id: family.sections_for(viewer(), child.student) for child in found}
+    return jsonify(services.children_json(found, sections))
+
+
+@bp.get("/children/<int:student_id>/week")
+@token_required
+def week(student_id: int):
+    student, sections = _student(student_id, "schedule")
+    day = _date_arg("date") or date.today()
+    return jsonify(services.week_json(family.week_of(student, day, sections)))
+
+
+@bp.get("/children/<int:student_id>/marks")
+@token_required
+def marks(student_id: int):
+    student, _sections = _student(student_id, "marks")
+    period = family.choose_period(student, _id_arg("period"), date.today())
+    return jsonify(services.marks_json(family.marks_page(student, period, date.today())))
+
+
+@bp.get("/children/<int:student_id>/homework")
+@token_required
+def homework(student_id: int):
+    student, _sections = _student(student_id, "homework")
+    start = _date_arg("from") or date.today()
+    end = _date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
+    items = services.homework_between(student, start, end)
+    return jsonify(services.homework_list_json(student, start, end, items))
+
+
+@bp.get("/children/<int:student_id>/attendance")
+@token_required
+def attendance(student_id: int):
+    student, _sections = _student(student_id, "attendance")
+    period = family.choose_period(student, _id_arg("period"), date.today())
+    return jsonify(services.attendance_json(student, services.period_attendance(student, period)))
+
+
+@bp.get("/messages")
+@token_required
+def threads():
+    return jsonify(services.threads_json(messages.threads_for(viewer())))
+
+
+@bp.get("/messages/<int:thread_id>")
+@token_required
+def thread(thread_id: int):
+    """The thread's messages; like opening it on the website, this marks it read."""
+    page = messages.open_thread(viewer(), thread_id)
+    return jsonify(services.thread_page_json(page, viewer()))
