@@ -9,7 +9,7 @@ register later without ever holding the number.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,7 +58,9 @@ class DiaryPerson(db.Model):
 
 class PortalChild(db.Model):
     """A child the portal verified for a person (the ``kids`` claim), as of their last
-    sign-in. Linking to a student of the region comes later (issue 6)."""
+    sign-in. The child's SNILS is kept only as its keyed hash, like the person's: with
+    the birth date it finds the child in the student register
+    (``diary_service.family.links``)."""
 
     __tablename__ = "portal_child"
     __table_args__ = (sa.UniqueConstraint("person_id", "portal_id"),)
@@ -72,6 +74,14 @@ class PortalChild(db.Model):
     given_name: Mapped[str] = mapped_column(sa.String(100), default="")
     middle_name: Mapped[str | None] = mapped_column(sa.String(100))
     position: Mapped[int] = mapped_column(default=0)  # the portal's order (eldest first)
+    # HMAC-SHA256 of the child's SNILS under BLIND_INDEX_KEY, and the birth date: None
+    # when the portal released none (or a malformed one).
+    snils_index: Mapped[str | None] = mapped_column(sa.String(64))
+    birth_date: Mapped[date | None]
+    # The student both match, as of the last sign-in; None when nobody matches.
+    student_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("student.id", ondelete="SET NULL"), index=True
+    )
 
     person: Mapped[DiaryPerson] = relationship(back_populates="children")
 

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
+from diary_service.family.links import follow_portal_children
 from diary_service.family.models import Guardian
 from diary_service.models import diary_session
 from diary_service.school.models import StaffMember, Student
@@ -66,9 +67,10 @@ def _text(claims: dict[str, Any], name: str, limit: int = 100) -> str | None:
     return value.strip()[:limit] or None
 
 
-def _children(claims: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``kids`` claim reduced to what the diary keeps: the portal's id and the name.
-    Entries without an id are skipped; repeated ids count once."""
+def _children(claims: dict[str, Any], index_key: str) -> list[dict[str, Any]]:
+    """The ``kids`` claim reduced to what the diary keeps: the portal's id, the name,
+    the birth date and the SNILS's blind index (never the SNILS). Entries without an id
+    are skipped; repeated ids count once; a malformed SNILS or birth date is not kept."""
     kids = claims.get("kids")
     if not isinstance(kids, list):
         return []
@@ -82,9 +84,30 @@ def _children(claims: dict[str, Any]) -> list[dict[str, Any]]:
                 "family_name": _text(kid, "family_name") or "",
                 "given_name": _text(kid, "given_name") or "",
                 "middle_name": _text(kid, "middle_name"),
+                "snils_index": _snils_index_of(kid.get("snils"), index_key),
+                "birth_date": _date(kid.get("birthdate")),
             },
         )
     return [{"portal_id": key, **value} for key, value in children.items()]
+
+
+def _snils_index_of(snils: Any, index_key: str) -> str | None:
+    if not isinstance(snils, str):
+        return None
+    try:
+        return snils_index(snils, index_key)
+    except ValueError:
+        return None  # the portal checked it; a malformed copy is not kept
+
+
+def _date(value: Any) -> date | None:
+    """An OIDC ``birthdate`` (``YYYY-MM-DD``, Core §5.1); None when absent or partial."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def record_sign_in(
@@ -93,7 +116,9 @@ def record_sign_in(
     """Create or update the person the portal identified, as the portal describes them
     now: names, the SNILS blind index and the verified children are replaced (a child
     removed on the portal disappears here; a SNILS no longer released is forgotten), and
-    the portal session is remembered for back-channel logout.
+    the portal session is remembered for back-channel logout. The records made with
+    their SNILS are tied to them, and their verified children found in the student
+    register are linked to them (a child no longer verified is unlinked).
 
     ``forget_sessions_before``: the person's remembered portal sessions older than this
     cannot have a live diary session any more and are dropped.
@@ -120,11 +145,7 @@ def _record_sign_in(
     person.family_name = _text(claims, "family_name") or ""
     person.given_name = _text(claims, "given_name") or ""
     person.middle_name = _text(claims, "middle_name")
-    snils = claims.get("snils")
-    try:
-        person.snils_index = snils_index(snils, index_key) if isinstance(snils, str) else None
-    except ValueError:
-        person.snils_index = None  # the portal checked it; a malformed copy is not kept
+    person.snils_index = _snils_index_of(claims.get("snils"), index_key)
     person.email = _text(claims, "email", 254) if claims.get("email_verified") else None
     person.phone = (
         _text(claims, "phone_number", 20) if claims.get("phone_number_verified") else None
@@ -133,7 +154,8 @@ def _record_sign_in(
     person.signed_in_at = utcnow()
 
     wanted = {
-        child["portal_id"]: (position, child) for position, child in enumerate(_children(claims))
+        child["portal_id"]: (position, child)
+        for position, child in enumerate(_children(claims, index_key))
     }
     for child in list(person.children):
         if child.portal_id not in wanted:
@@ -144,6 +166,8 @@ def _record_sign_in(
         child.family_name = values["family_name"]
         child.given_name = values["given_name"]
         child.middle_name = values["middle_name"]
+        child.snils_index = values["snils_index"]
+        child.birth_date = values["birth_date"]
         child.position = position
         if portal_id not in known:
             person.children.append(child)
@@ -165,6 +189,9 @@ def _record_sign_in(
     ):
         db.session.add(PortalSession(person_id=person.id, sid=identity.sid[:64]))
     link_records(person)
+    # Each verified child found in the student register opens their diary; a child the
+    # portal no longer lists closes it (diary_service.family.links).
+    follow_portal_children(person, utcnow())
     db.session.commit()
     return person
 

@@ -1,9 +1,13 @@
-"""Tables of families: a guardian's link to a student and the weekly acknowledgement.
+"""Tables of families: a guardian's link to a student, the weekly acknowledgement, and
+the one-time codes a school hands out to link parents and staff.
 
 A link names the guardian by the portal person once known, and until then by the keyed
 hash of their SNILS (a link the school made before the parent's first sign-in); the
 sign-in that brings a matching SNILS fills ``person_id``. Ended links stay with
 ``revoked_at`` so the family's history of access can be told.
+
+Codes are kept only as a keyed hash (``code_hash``): the printed slip is the one place
+the code itself ever appears.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Guardian(db.Model):
     middle_name: Mapped[str | None] = mapped_column(sa.String(100))
     kind: Mapped[str] = mapped_column(sa.String(20), default="parent")
     source: Mapped[str] = mapped_column(sa.String(20), default="school")
+    # The parent place (1 or 2) an access code filled; None for links made otherwise.
+    slot: Mapped[int | None]
     reason: Mapped[str] = mapped_column(sa.String(300), default="")  # why the link exists
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -82,3 +88,67 @@ class Acknowledgement(db.Model):
     acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     person: Mapped[DiaryPerson] = relationship()
+
+
+# The parent places a student's access codes are issued for: one code per parent.
+PARENT_SLOTS = (1, 2)
+
+
+class AccessCode(db.Model):
+    """A one-time code the school issued for one parent place of a student: whoever
+    signs in and enters it first becomes that student's guardian (source ``code``)."""
+
+    __tablename__ = "access_code"
+    __table_args__ = (sa.Index("ix_access_code_student_slot", "student_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("student.id", ondelete="CASCADE"))
+    slot: Mapped[int]
+    # HMAC-SHA256 of the normalized code under LINK_CODE_KEY (diary_service.family.links).
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_on: Mapped[date]  # the last day the code works, printed on the slip
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("diary_person.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None]
+
+    student: Mapped[Student] = relationship()
+    issued_by: Mapped[StaffMember | None] = relationship()
+    used_by: Mapped[DiaryPerson | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AccessCode {self.id}>"
+
+
+class StaffInvitation(db.Model):
+    """A one-time code the school administrator gives a staff member whose record the
+    diary cannot match by SNILS: entering it ties the record to whoever signed in."""
+
+    __tablename__ = "staff_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_member.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_on: Mapped[date]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("diary_person.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None]
+
+    staff: Mapped[StaffMember] = relationship(foreign_keys=[staff_id])
+    issued_by: Mapped[StaffMember | None] = relationship(foreign_keys=[issued_by_id])
+
+    def __repr__(self) -> str:
+        return f"<StaffInvitation {self.id}>"

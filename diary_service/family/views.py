@@ -1,19 +1,43 @@
-"""HTTP of the family room: the students' and parents' diary pages, and the class
-teacher's list of who has read the week."""
+"""HTTP of the family room: the students' and parents' diary pages, the class teacher's
+list of who has read the week, and the access codes: the staff's pages that issue them
+(``/codes/...``: printable slips, shown once) and the form a signed-in person enters one
+in (``/codes/enter``, rate limited)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from diary_service.access import can_lead_class, class_of, require
+from diary_service.access import can_lead_class, can_manage_school, class_of, require
 from diary_service.auth.current import current_person, current_viewer, login_required
-from diary_service.family import services
-from diary_service.family.forms import AcknowledgeForm, ClassWeekForm, WeekForm
+from diary_service.extensions import limiter
+from diary_service.family import links, services
+from diary_service.family.forms import (
+    SLOT_LABELS,
+    AcknowledgeForm,
+    ClassCodesForm,
+    ClassWeekForm,
+    EmptyForm,
+    EnterCodeForm,
+    InvitationForm,
+    StudentCodeForm,
+    WeekForm,
+)
+from diary_service.family.models import PARENT_SLOTS
 from diary_service.journal.models import ATTENDANCE_CODES
-from diary_service.school.models import Student
+from diary_service.school.models import SchoolClass, Student
 from shared.errors import ValidationError
 
 bp = Blueprint("family", __name__)
@@ -59,10 +83,14 @@ def _student_for(student_id: int, section: str) -> tuple[Student, frozenset[str]
 @bp.get("/students/")
 @login_required
 def index():
-    children = services.children_of(current_viewer())
-    if len(children) == 1:
+    viewer = current_viewer()
+    children = services.children_of(viewer)
+    unlinked = links.unlinked_children(current_person(), viewer)
+    if len(children) == 1 and not unlinked:
         return redirect(url_for("family.week", student_id=children[0].student.id))
-    return render_template("family/index.html", children=children, person=current_person())
+    return render_template(
+        "family/index.html", children=children, person=current_person(), unlinked=unlinked
+    )
 
 
 @bp.get("/students/<int:student_id>/week")
@@ -182,3 +210,235 @@ def acknowledgements(class_id: int):
         rows=rows,
         form=form,
     ), status
+
+
+# --- access codes and staff invitations -----------------------------------------------
+
+
+def _code_key() -> str:
+    return current_app.config["LINK_CODE_KEY"]
+
+
+def _person_limit() -> str:
+    return current_app.config["RATELIMIT_LINK_CODES_PER_PERSON"]
+
+
+def _address_limit() -> str:
+    return current_app.config["RATELIMIT_LINK_CODES_PER_IP"]
+
+
+def _person_key() -> str:
+    """Rate-limit key for one signed-in person, wherever they try codes from."""
+    person = current_person()
+    return f"link-codes:person:{person.id if person else '-'}"
+
+
+def _staff_id(school_id: int | None) -> int | None:
+    """The viewer's staff record at the school: the issuer a slip and a link name."""
+    member = current_viewer().staff_at(school_id) if school_id is not None else None
+    return member.id if member else None
+
+
+def _default_until() -> date:
+    return date.today() + links.DEFAULT_VALIDITY
+
+
+def _slips(**context):
+    """The printable slips: the only time the codes are ever shown, so never cached."""
+    site = current_app.config["PUBLIC_URL"].rstrip("/")
+    response = make_response(
+        render_template(
+            "family/code_slips.html",
+            site_url=f"{site}/",
+            enter_url=site + url_for("family.enter_code"),
+            **context,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _first_error(form) -> str:
+    return next(iter(error for errors in form.errors.values() for error in errors), "")
+
+
+@bp.get("/codes/")
+@login_required
+def codes():
+    viewer = current_viewer()
+    classes = links.issuing_classes(viewer, date.today())
+    schools = links.administered_schools(viewer)
+    require(bool(classes or schools))
+    return render_template("family/codes.html", classes=classes, schools=schools)
+
+
+def _class_for_codes(class_id: int) -> SchoolClass:
+    school_class = services.get_class(class_id)
+    require(can_lead_class(current_viewer(), school_class))
+    return school_class
+
+
+def _class_codes_page(school_class: SchoolClass, form: ClassCodesForm, status: int = 200):
+    today = date.today()
+    return render_template(
+        "family/class_codes.html",
+        school_class=school_class,
+        rows=links.class_codes(school_class, today),
+        form=form,
+        today=today,
+        slot_labels=SLOT_LABELS,
+    ), status
+
+
+@bp.get("/codes/classes/<int:class_id>")
+@login_required
+def class_codes(class_id: int):
+    school_class = _class_for_codes(class_id)
+    form = ClassCodesForm(formdata=None, valid_until=_default_until())
+    return _class_codes_page(school_class, form)
+
+
+@bp.post("/codes/classes/<int:class_id>")
+@login_required
+def issue_class_codes(class_id: int):
+    school_class = _class_for_codes(class_id)
+    form = ClassCodesForm()
+    if form.validate():
+        try:
+            issued = links.issue_class_codes(
+                school_class,
+                form.chosen_slots(),
+                form.valid_until.data,
+                _staff_id(school_class.school_id),
+                _code_key(),
+                date.today(),
+                only_unlinked=form.only_unlinked.data,
+            )
+        except ValidationError as error:
+            form.form_errors.append(error.message)
+        else:
+            return _slips(
+                codes=issued.codes,
+                skipped=issued.skipped,
+                back=url_for("family.class_codes", class_id=school_class.id),
+            )
+    return _class_codes_page(school_class, form, 400)
+
+
+def _student_for_codes(student_id: int) -> tuple[Student, str]:
+    """The student (404 if none) if the viewer issues their codes, and the page to go
+    back to."""
+    student = services.get_student(student_id)
+    require(links.can_issue_codes(current_viewer(), student, date.today()))
+    school_class = class_of(student)
+    if school_class is not None and can_lead_class(current_viewer(), school_class):
+        return student, url_for("family.class_codes", class_id=school_class.id)
+    return student, url_for("family.codes")
+
+
+@bp.post("/codes/students/<int:student_id>")
+@login_required
+def issue_student_code(student_id: int):
+    student, back = _student_for_codes(student_id)
+    form = StudentCodeForm()
+    if not form.validate():
+        flash(_first_error(form), "error")
+        return redirect(back)
+    try:
+        issued = links.issue_code(
+            student,
+            form.slot.data,
+            form.valid_until.data or _default_until(),
+            _staff_id(student.school_id),
+            _code_key(),
+            date.today(),
+        )
+    except ValidationError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    return _slips(codes=[issued], skipped=0, back=back)
+
+
+@bp.post("/codes/students/<int:student_id>/slots/<int:slot>/revoke")
+@login_required
+def revoke_code(student_id: int, slot: int):
+    student, back = _student_for_codes(student_id)
+    if slot not in PARENT_SLOTS:
+        abort(404)
+    if EmptyForm().validate():
+        if links.revoke_code(student, slot):
+            flash(_("The code no longer works."), "info")
+        else:
+            flash(_("There was no unused code to stop."), "info")
+    return redirect(back)
+
+
+@bp.get("/codes/schools/<int:school_id>/staff")
+@login_required
+def staff_codes(school_id: int):
+    school = links.get_school(school_id)
+    require(can_manage_school(current_viewer(), school.id))
+    return render_template(
+        "family/staff_codes.html",
+        school=school,
+        rows=links.staff_invitations(school.id),
+        today=date.today(),
+    )
+
+
+@bp.post("/codes/staff/<int:staff_id>")
+@login_required
+def invite_staff(staff_id: int):
+    member = links.get_staff(staff_id)
+    require(member.school_id is not None and can_manage_school(current_viewer(), member.school_id))
+    back = url_for("family.staff_codes", school_id=member.school_id)
+    form = InvitationForm()
+    if not form.validate():
+        flash(_first_error(form), "error")
+        return redirect(back)
+    try:
+        issued = links.issue_invitation(
+            member,
+            form.valid_until.data or _default_until(),
+            _staff_id(member.school_id),
+            _code_key(),
+            date.today(),
+        )
+    except ValidationError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    return _slips(invitation=issued, back=back)
+
+
+@bp.route("/codes/enter", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_address_limit, methods=["POST"])
+@limiter.limit(_person_limit, methods=["POST"], key_func=_person_key)
+def enter_code():
+    form = EnterCodeForm()
+    if form.validate_on_submit():
+        try:
+            redeemed = links.redeem_code(
+                form.code.data, current_person(), _code_key(), date.today()
+            )
+        except ValidationError as error:
+            form.code.errors.append(error.message)
+        else:
+            if redeemed.student is not None:
+                flash(
+                    _(
+                        "Done: you now see the diary of %(name)s.",
+                        name=redeemed.student.full_name,
+                    ),
+                    "info",
+                )
+                return redirect(url_for("family.week", student_id=redeemed.student.id))
+            flash(
+                _(
+                    "Done: you have joined %(school)s in the diary.",
+                    school=redeemed.member.school.name if redeemed.member.school else "",
+                ),
+                "info",
+            )
+            return redirect(url_for("home.index"))
+    return render_template("family/enter_code.html", form=form), 400 if form.errors else 200

@@ -234,6 +234,31 @@ TABLE = [
         lambda o: f"/classes/{o.cls}/acknowledgements",
         {"teacher", "admin"},
     ),
+    # --- access codes and staff invitations (6А, Пётр, school 1) ---
+    r("family.enter_code", "GET", lambda o: "/codes/enter", SIGNED_IN),
+    r("family.enter_code", "POST", lambda o: "/codes/enter", SIGNED_IN),
+    r("family.codes", "GET", lambda o: "/codes/", {"teacher", "admin", "two_admin", "two_teacher"}),
+    r("family.class_codes", "GET", lambda o: f"/codes/classes/{o.cls}", {"teacher", "admin"}),
+    r(
+        "family.issue_class_codes",
+        "POST",
+        lambda o: f"/codes/classes/{o.cls}",
+        {"teacher", "admin"},
+    ),
+    r(
+        "family.issue_student_code",
+        "POST",
+        lambda o: f"/codes/students/{o.petr}",
+        {"teacher", "admin"},
+    ),
+    r(
+        "family.revoke_code",
+        "POST",
+        lambda o: f"/codes/students/{o.petr}/slots/1/revoke",
+        {"teacher", "admin"},
+    ),
+    r("family.staff_codes", "GET", lambda o: f"/codes/schools/{o.school}/staff", SCHOOL_ADMIN),
+    r("family.invite_staff", "POST", lambda o: f"/codes/staff/{o.teacher2}", SCHOOL_ADMIN),
     # --- the journal (6А, maths) ---
     r("journal.index", "GET", lambda o: "/journal/", STAFF),
     r("journal.grid", "GET", lambda o: f"/journal/{o.cls}/{o.math}", CLASS_6A_JOURNAL),
@@ -445,6 +470,9 @@ def test_every_route_is_in_the_table(diary):
         (rule.endpoint, method, rule.rule)
         for rule in diary.url_map.iter_rules()
         if rule.endpoint not in FRAME
+        # The JSON API authenticates by bearer token, not by session: its own access
+        # table is in tests/diary_service/test_api.py.
+        and not rule.endpoint.startswith("api.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
         if (rule.endpoint, method) not in covered
     )
@@ -523,6 +551,8 @@ CROSS = [
     "/reports/classes/{o.two_class}",
     "/journal/{o.two_class}/{o.math}",
     "/students/{o.two_student}/week",
+    "/codes/classes/{o.two_class}",
+    "/codes/schools/{o.two_school}/staff",
 ]
 CROSS_POST = [
     "/school/{o.school}/students/{o.two_student}/transfer",
@@ -530,6 +560,10 @@ CROSS_POST = [
     "/school/{o.school}/students/{o.two_student}/guardians",
     "/school/{o.school}/staff/{o.two_staff}/deactivate",
     "/school/{o.school}/classes/{o.two_class}/teacher",
+    "/codes/classes/{o.two_class}",
+    "/codes/students/{o.two_student}",
+    "/codes/students/{o.two_student}/slots/1/revoke",
+    "/codes/staff/{o.two_staff}",
 ]
 
 

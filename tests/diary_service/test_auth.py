@@ -747,6 +747,7 @@ def test_production_needs_the_client_and_its_secret(monkeypatch, tmp_path):
         "ENV": "production",
         "SECRET_KEY": "x" * 40,
         "BLIND_INDEX_KEY": "y" * 40,
+        "LINK_CODE_KEY": "w" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
     }
     with pytest.raises(ConfigError, match="DIARY_OIDC_CLIENT_SECRET is not set"):

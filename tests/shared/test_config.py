@@ -38,13 +38,24 @@ def test_a_variable_cannot_switch_off_the_secrets_check(monkeypatch, tmp_path):
 
 
 def test_diary_production_needs_its_secrets_and_database(monkeypatch):
-    for name in ("SECRET_KEY", "BLIND_INDEX_KEY", "OIDC_CLIENT_SECRET", "DATABASE_URL"):
+    for name in (
+        "SECRET_KEY",
+        "BLIND_INDEX_KEY",
+        "OIDC_CLIENT_SECRET",
+        "LINK_CODE_KEY",
+        "DATABASE_URL",
+    ):
         monkeypatch.delenv(f"DIARY_{name}", raising=False)
     with pytest.raises(ConfigError, match="DIARY_SECRET_KEY is not set"):
         create_diary({"ENV": "production"})
     with pytest.raises(ConfigError, match="DIARY_BLIND_INDEX_KEY is not set"):
         create_diary({"ENV": "production", "SECRET_KEY": "x" * 40})
-    secrets = {"SECRET_KEY": "x" * 40, "BLIND_INDEX_KEY": "y" * 40, "OIDC_CLIENT_SECRET": "z" * 40}
+    secrets = {
+        "SECRET_KEY": "x" * 40,
+        "BLIND_INDEX_KEY": "y" * 40,
+        "OIDC_CLIENT_SECRET": "z" * 40,
+        "LINK_CODE_KEY": "w" * 40,
+    }
     with pytest.raises(ConfigError, match="DIARY_DATABASE_URL is not set"):
         create_diary({"ENV": "production", **secrets})
 
