@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from diary_service.answers.views import bp as answers_bp
 from diary_service.api.views import bp as api_bp
 from diary_service.auth.oidc import init_oidc
 from diary_service.auth.views import bp as auth_bp
@@ -60,7 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
-    for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp, api_bp):
+    for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp, answers_bp, api_bp):
         app.register_blueprint(room)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)

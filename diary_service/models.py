@@ -1,6 +1,7 @@
 """Tables of the diary's frame, and every room's tables imported so the metadata (and
 Alembic) sees them all."""
 
+from diary_service.answers import models as answers_models  # noqa: F401
 from diary_service.auth import models as auth_models  # noqa: F401
 from diary_service.extensions import db
 from diary_service.family import models as family_models  # noqa: F401

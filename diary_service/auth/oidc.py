@@ -48,6 +48,8 @@ from shared.security import safe_next
 PORTAL = "portal"  # the client's name in the app's Authlib registry
 OAUTH = "authlib.integrations.flask_client"  # where ``OAuth.init_app`` keeps the registry
 STATE = "diary_oidc"
+# The session key the callback leaves a step-up sign-in's ``SignIn.carry`` under.
+STEP_UP_CARRY = "step_up"
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_ALGORITHMS = ["RS256", "ES256"]  # what the portal signs with (its discovery)
 LOGOUT_TOKEN_TYPES = ("logout+jwt", "application/logout+jwt")  # §2.4, RFC 8725 §3.11
@@ -84,6 +86,9 @@ class SignIn:
     identity: PortalIdentity
     id_token: str
     next_url: str
+    # What a step-up sign-in carries across (``authorization_redirect(carry=...)``): the
+    # signed-in session is started afresh at the callback, so it cannot wait there.
+    carry: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<SignIn {self.identity.sub}>"
@@ -170,16 +175,38 @@ def portal_metadata() -> dict[str, Any]:
 # --- signing in ---------------------------------------------------------------------
 
 
-def authorization_redirect(next_url: str) -> Response:
+def authorization_redirect(
+    next_url: str,
+    *,
+    acr_values: str | None = None,
+    max_age: int | None = None,
+    carry: dict[str, Any] | None = None,
+) -> Response:
     """Send the person to the portal's authorization endpoint. ``state``, ``nonce`` and
-    the PKCE verifier stay in the diary's server-side session, with where to go after."""
+    the PKCE verifier stay in the diary's server-side session, with where to go after.
+
+    A step-up sign-in (signed answers) adds ``acr_values`` (the account level wanted;
+    the portal refuses on its own page an account below it) and ``max_age`` (0: sign in
+    again now, OIDC Core §3.1.2.1; ``prompt=login`` too, which says the same to a
+    provider that reads only that). ``carry`` (JSON-able) comes back as ``SignIn.carry``.
+    """
     client = portal_client()
     portal_metadata()
     redirect_uri = _callback_uri()
-    request_data = client.create_authorization_url(redirect_uri, ui_locales=str(get_locale()))
+    extra: dict[str, Any] = {}
+    if acr_values:
+        extra["acr_values"] = acr_values
+    if max_age is not None:
+        extra["max_age"] = str(max_age)
+        if max_age == 0:
+            extra["prompt"] = "login"
+    request_data = client.create_authorization_url(
+        redirect_uri, ui_locales=str(get_locale()), **extra
+    )
     client.save_authorize_data(
         redirect_uri=redirect_uri,
         next=safe_next(next_url),
+        **({"carry": carry} if carry is not None else {}),
         **{key: value for key, value in request_data.items() if key != "url"},
     )
     return redirect(request_data["url"])
@@ -242,7 +269,13 @@ def finish_sign_in() -> SignIn:
         claims=dict(info),
     )
     next_url = safe_next(pending.get("next")) if pending else "/"
-    return SignIn(identity=identity, id_token=token["id_token"], next_url=next_url)
+    carry = pending.get("carry") if pending else None
+    return SignIn(
+        identity=identity,
+        id_token=token["id_token"],
+        next_url=next_url,
+        carry=carry if isinstance(carry, dict) else None,
+    )
 
 
 def _userinfo(client: FlaskOAuth2App, token: dict) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -51,6 +52,7 @@ def login():
 @bp.get("/callback")
 def callback():
     result = oidc.finish_sign_in()
+    signed_in_before = session.get("user_id")
     person = services.record_sign_in(
         result.identity,
         index_key=current_app.config["BLIND_INDEX_KEY"],
@@ -58,6 +60,10 @@ def callback():
         - timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"])),
     )
     sign_in(person, result)
+    if result.carry is not None and signed_in_before == person.id:
+        # A step-up sign-in's pending work, kept only when the same person came back:
+        # someone else signing in at the portal must not finish what they did not start.
+        session[oidc.STEP_UP_CARRY] = result.carry
     return redirect(result.next_url)
 
 

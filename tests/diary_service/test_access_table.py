@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from diary_service.answers.models import AnswerRequest
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import (
@@ -448,6 +449,61 @@ for endpoint, method, path in [
     ("school.roster_template", "GET", "/import/students.csv"),
 ]:
     TABLE.append(r(endpoint, method, (lambda p: lambda o: (S + p).format(o=o))(path), SCHOOL_ADMIN))
+
+
+# --- signed answers (a request to the parents of 6А) ---
+def answer_request_of(o: SimpleNamespace) -> int:
+    """The request the answers rows use, made on first use (one per test's objects)."""
+    if not hasattr(o, "answer_request"):
+        ask = AnswerRequest(
+            class_id=o.cls, title="Экскурсия", options=["Да", "Нет"], deadline=date.max
+        )
+        db.session.add(ask)
+        db.session.commit()
+        o.answer_request = ask.id
+    return o.answer_request
+
+
+ANSWER_REQUEST_READERS = {"parent", "parent2", "teacher", "admin"}
+TABLE += [
+    r("answers.index", "GET", lambda o: "/answers/", SIGNED_IN),
+    r(
+        "answers.new_request",
+        "GET",
+        lambda o: f"/answers/classes/{o.cls}/new",
+        {"teacher", "admin"},
+    ),
+    r(
+        "answers.new_request",
+        "POST",
+        lambda o: f"/answers/classes/{o.cls}/new",
+        {"teacher", "admin"},
+    ),
+    r(
+        "answers.results",
+        "GET",
+        lambda o: f"/answers/requests/{answer_request_of(o)}/results",
+        {"teacher", "admin"},
+    ),
+    r(
+        "answers.show",
+        "GET",
+        lambda o: f"/answers/requests/{answer_request_of(o)}",
+        ANSWER_REQUEST_READERS,
+    ),
+    r(
+        "answers.answer",
+        "POST",
+        lambda o: f"/answers/requests/{answer_request_of(o)}",
+        ANSWER_REQUEST_READERS,
+    ),
+    r(
+        "answers.signed",
+        "GET",
+        lambda o: f"/answers/requests/{answer_request_of(o)}/signed",
+        ANSWER_REQUEST_READERS,
+    ),
+]
 
 # Not about a role: the frame's own routes, open to everyone or only to the portal.
 FRAME = {
