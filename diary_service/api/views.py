@@ -27,6 +27,7 @@ from diary_service.api.tokens import BearerError, authenticate
 from diary_service.auth.oidc import PortalUnavailable
 from diary_service.extensions import csrf
 from diary_service.family import services as family
+from diary_service.family.audit import record_access
 from diary_service.family.forms import INVALID_DATE
 from diary_service.messages import services as messages
 from diary_service.school.models import Student
@@ -82,12 +83,13 @@ def viewer() -> Viewer:
     return g.api_viewer
 
 
-def _student(student_id: int, section: str) -> tuple[Student, frozenset[str]]:
+def _student(student_id: int, section: str, what: str) -> tuple[Student, frozenset[str]]:
     """The student (404 if none) and the caller's sections of them; 403 without
     ``section`` — the family pages' own rule."""
     student = family.get_student(student_id)
     sections = family.sections_for(viewer(), student)
     require(section in sections)
+    record_access(viewer(), [student.id], what)
     return student, sections
 
 
@@ -128,7 +130,7 @@ def children():
 @bp.get("/children/<int:student_id>/week")
 @token_required
 def week(student_id: int):
-    student, sections = _student(student_id, "schedule")
+    student, sections = _student(student_id, "schedule", "api:week")
     day = _date_arg("date") or date.today()
     return jsonify(services.week_json(family.week_of(student, day, sections)))
 
@@ -136,7 +138,7 @@ def week(student_id: int):
 @bp.get("/children/<int:student_id>/marks")
 @token_required
 def marks(student_id: int):
-    student, _sections = _student(student_id, "marks")
+    student, _sections = _student(student_id, "marks", "api:marks")
     period = family.choose_period(student, _id_arg("period"), date.today())
     return jsonify(services.marks_json(family.marks_page(student, period, date.today())))
 
@@ -144,7 +146,7 @@ def marks(student_id: int):
 @bp.get("/children/<int:student_id>/homework")
 @token_required
 def homework(student_id: int):
-    student, _sections = _student(student_id, "homework")
+    student, _sections = _student(student_id, "homework", "api:homework")
     start = _date_arg("from") or date.today()
     end = _date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
     items = services.homework_between(student, start, end)
@@ -154,7 +156,7 @@ def homework(student_id: int):
 @bp.get("/children/<int:student_id>/attendance")
 @token_required
 def attendance(student_id: int):
-    student, _sections = _student(student_id, "attendance")
+    student, _sections = _student(student_id, "attendance", "api:attendance")
     period = family.choose_period(student, _id_arg("period"), date.today())
     return jsonify(services.attendance_json(student, services.period_attendance(student, period)))
 

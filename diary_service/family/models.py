@@ -152,3 +152,26 @@ class StaffInvitation(db.Model):
 
     def __repr__(self) -> str:
         return f"<StaffInvitation {self.id}>"
+
+
+class StudentAccess(db.Model):
+    """One look at a student's record by someone other than the student's own family:
+    the parent's "who looked at my child's data" log. The viewer's role is stored as a
+    label at the time of access, since roles and links change afterwards."""
+
+    __tablename__ = "student_access"
+    __table_args__ = (sa.Index("ix_student_access_student_at", "student_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(sa.ForeignKey("student.id", ondelete="CASCADE"))
+    viewer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("diary_person.id", ondelete="SET NULL")
+    )
+    role: Mapped[str] = mapped_column(sa.String(30))
+    what: Mapped[str] = mapped_column(sa.String(30))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    viewer: Mapped[DiaryPerson | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<StudentAccess {self.id}>"

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from diary_service.access import can_lead_class, can_manage_school, class_of, require
 from diary_service.auth.current import current_person, current_viewer, login_required
 from diary_service.extensions import limiter
-from diary_service.family import links, services
+from diary_service.family import audit, links, services
 from diary_service.family.forms import (
     SLOT_LABELS,
     AcknowledgeForm,
@@ -71,12 +71,22 @@ def _labels() -> dict:
     }
 
 
-def _student_for(student_id: int, section: str) -> tuple[Student, frozenset[str]]:
+@bp.app_template_global()
+def can_read_access_log(student_id: int) -> bool:
+    """For the student tabs (an imported macro sees globals, not the page's context)."""
+    return audit.is_parent_of(current_viewer(), student_id)
+
+
+def _student_for(
+    student_id: int, section: str, what: str | None = None
+) -> tuple[Student, frozenset[str]]:
     """The student (404 if none) and the viewer's sections of them; 403 without
-    ``section``."""
+    ``section``. With ``what``, the view goes to the student's access log."""
     student = services.get_student(student_id)
     sections = services.sections_for(current_viewer(), student)
     require(section in sections)
+    if what is not None:
+        audit.record_access(current_viewer(), [student.id], what)
     return student, sections
 
 
@@ -96,7 +106,7 @@ def index():
 @bp.get("/students/<int:student_id>/week")
 @login_required
 def week(student_id: int):
-    student, sections = _student_for(student_id, "schedule")
+    student, sections = _student_for(student_id, "schedule", "week")
     form = WeekForm(request.args)
     status = 200
     if not form.validate():
@@ -124,7 +134,7 @@ def _week_page(student: Student, sections: frozenset[str], day: date, form, ack_
 @bp.get("/students/<int:student_id>/week/print")
 @login_required
 def week_print(student_id: int):
-    student, sections = _student_for(student_id, "schedule")
+    student, sections = _student_for(student_id, "schedule", "week_print")
     form = WeekForm(request.args)
     day = form.date.data if form.validate() and form.date.data else date.today()
     return render_template(
@@ -159,7 +169,7 @@ def acknowledge(student_id: int):
 @bp.get("/students/<int:student_id>/marks")
 @login_required
 def marks(student_id: int):
-    student, sections = _student_for(student_id, "marks")
+    student, sections = _student_for(student_id, "marks", "marks")
     period = services.choose_period(student, request.args.get("period", type=int), date.today())
     return _page(
         "family/marks.html",
@@ -172,7 +182,7 @@ def marks(student_id: int):
 @bp.get("/students/<int:student_id>/attendance")
 @login_required
 def attendance(student_id: int):
-    student, sections = _student_for(student_id, "attendance")
+    student, sections = _student_for(student_id, "attendance", "attendance")
     year = services.choose_year(student, request.args.get("year", type=int), date.today())
     return _page(
         "family/attendance.html",
@@ -185,9 +195,24 @@ def attendance(student_id: int):
 @bp.get("/students/<int:student_id>/news")
 @login_required
 def news(student_id: int):
-    student, sections = _student_for(student_id, "schedule")
+    student, sections = _student_for(student_id, "schedule", "news")
     return _page(
         "family/news.html", student, sections, page=services.news_page(student, date.today())
+    )
+
+
+@bp.get("/students/<int:student_id>/access-log")
+@login_required
+def access_log(student_id: int):
+    """Who looked at the child's record: for the child's parents only."""
+    student = services.get_student(student_id)
+    viewer = current_viewer()
+    require(audit.is_parent_of(viewer, student.id))
+    return _page(
+        "family/access_log.html",
+        student,
+        services.sections_for(viewer, student),
+        log=audit.access_log(student, request.args.get("page", 1, type=int)),
     )
 
 

@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 
 from diary_service.access import Viewer, can_view_journal, can_write_journal, require
 from diary_service.auth.current import current_viewer, login_required
+from diary_service.family.audit import record_access
 from diary_service.journal import forms, services
 from diary_service.journal.models import ATTENDANCE_CODES, Lesson
 from diary_service.journal.queries import current_policy, rule_of
@@ -75,11 +76,12 @@ def grid(class_id: int, subject_id: int):
     require(can_view_journal(viewer, school_class, subject.id))
     today = date.today()
     period = services.get_period(school_class, request.args.get("period", type=int), today)
-    return render_template(
-        "journal/grid.html",
-        grid=services.journal_grid(school_class, subject, period, today),
-        today=today,
-    )
+    found = services.journal_grid(school_class, subject, period, today)
+    student_ids = [row.member.student.id for row in found.rows]
+    page = render_template("journal/grid.html", grid=found, today=today)
+    # Logged after rendering: the log's commit would make the page reload every student.
+    record_access(viewer, student_ids, "journal")
+    return page
 
 
 @bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
@@ -150,8 +152,12 @@ def _lesson_page(
 @bp.get("/journal/lessons/<int:lesson_id>")
 @login_required
 def lesson(lesson_id: int):
-    found, _viewer, may_write = _open_lesson(lesson_id)
-    return _lesson_page(found, may_write)
+    found, viewer, may_write = _open_lesson(lesson_id)
+    sheet = services.lesson_sheet(found)
+    student_ids = [row.student.id for row in sheet.rows]
+    page = _lesson_page(found, may_write, sheet=sheet)
+    record_access(viewer, student_ids, "lesson")
+    return page
 
 
 @bp.post("/journal/lessons/<int:lesson_id>")
@@ -266,6 +272,7 @@ def mark_history(mark_id: int):
     versions = services.mark_history(mark_id)
     first = versions[0]
     require(services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
+    record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
         what="mark",
@@ -284,6 +291,7 @@ def attendance_history(attendance_id: int):
     require(
         services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance")
     )
+    record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
         what="attendance",
@@ -300,6 +308,7 @@ def final_mark_history(final_id: int):
     versions = services.final_mark_history(final_id)
     first = versions[0]
     require(services.can_view_final_mark(current_viewer(), first))
+    record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
         what="final",
@@ -347,4 +356,7 @@ def final_marks(class_id: int, subject_id: int):
                     )
                 )
         status = 400
-    return render_template("journal/final.html", sheet=sheet, form=form, may_set=may_set), status
+    student_ids = [row.member.student.id for row in sheet.rows]
+    page = render_template("journal/final.html", sheet=sheet, form=form, may_set=may_set)
+    record_access(viewer, student_ids, "final")
+    return page, status

@@ -21,6 +21,7 @@ from diary_service.access import (
 )
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.extensions import db
+from diary_service.family.audit import record_access
 from diary_service.reports import exports, services
 from diary_service.reports.forms import PeriodForm, RegionPeriodForm
 from diary_service.school.models import Period, School, SchoolClass, Student, Subject
@@ -90,7 +91,11 @@ def index():
 def class_report(class_id: int):
     school_class, period, form = _class_and_period(class_id)
     report = services.class_report(school_class, period, date.today())
-    return render_template("reports/class.html", report=report, form=form)
+    student_ids = [row.student.id for row in report.students]
+    page = render_template("reports/class.html", report=report, form=form)
+    # Logged after rendering: the log's commit would make the page reload every student.
+    record_access(current_viewer(), student_ids, "report")
+    return page
 
 
 @bp.get("/reports/classes/<int:class_id>.<any(csv, xlsx):kind>")
@@ -98,7 +103,12 @@ def class_report(class_id: int):
 def class_export(class_id: int, kind: str):
     school_class, period, _form = _class_and_period(class_id)
     report = services.class_report(school_class, period, date.today())
-    return exports.download(exports.class_tables(report), kind, *exports.class_file_names(report))
+    student_ids = [row.student.id for row in report.students]
+    response = exports.download(
+        exports.class_tables(report), kind, *exports.class_file_names(report)
+    )
+    record_access(current_viewer(), student_ids, "report_export")
+    return response
 
 
 @bp.get("/reports/classes/<int:class_id>/<int:subject_id>/print")
@@ -107,7 +117,10 @@ def class_print(class_id: int, subject_id: int):
     school_class, period, form = _class_and_period(class_id)
     subject = _get(Subject, subject_id)
     sheet = services.journal_sheet(school_class, subject, period)
-    return render_template("reports/print.html", sheet=sheet, form=form)
+    student_ids = [row.student.id for row in sheet.rows]
+    page = render_template("reports/print.html", sheet=sheet, form=form)
+    record_access(current_viewer(), student_ids, "report_print")
+    return page
 
 
 @bp.get("/reports/students/<int:student_id>/rating")
@@ -116,6 +129,7 @@ def student_rating(student_id: int):
     student = _get(Student, student_id)
     viewer = current_viewer()
     require(can_view_student(viewer, student, "marks"))
+    record_access(viewer, [student.id], "rating")
     form = PeriodForm(request.args)
     if not form.validate():
         raise NotFound()

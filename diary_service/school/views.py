@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from diary_service.access import can_manage_school, require
 from diary_service.auth.current import current_viewer, login_required
+from diary_service.family.audit import record_access
 from diary_service.family.models import Guardian
 from diary_service.journal.models import MARK_KINDS
 from diary_service.school import forms, roster, services
@@ -676,7 +677,9 @@ def _student_here(school_id: int, student_id: int) -> tuple[School, Student]:
 @bp.get("/school/<int:school_id>/students/<int:student_id>")
 @login_required
 def student(school_id: int, student_id: int):
-    return _student_page(_school(school_id), _of_school(Student, student_id, school_id))
+    school, found = _school(school_id), _of_school(Student, student_id, school_id)
+    record_access(current_viewer(), [found.id], "school")
+    return _student_page(school, found)
 
 
 @bp.post("/school/<int:school_id>/students/<int:student_id>/transfer")

@@ -228,6 +228,7 @@ TABLE = [
         PETR_FAMILY_AND_STAFF | {"nurse"},
     ),
     r("family.news", "GET", lambda o: f"/students/{o.petr}/news", PETR_FAMILY_AND_STAFF),
+    r("family.access_log", "GET", lambda o: f"/students/{o.petr}/access-log", {"parent"}),
     r("family.acknowledge", "POST", lambda o: f"/students/{o.petr}/acknowledge", {"parent"}),
     r(
         "family.acknowledgements",

@@ -1,0 +1,219 @@
+"""The access log of a student's record ("who looked at my child's data", issue 5).
+
+Pages that show a student's record call ``record_access`` once their access check has
+passed; the student's parents read the log on ``/students/<id>/access-log``. The family
+itself is not logged: a parent (a guardian of kind ``parent``) looking at their own
+child, or a student at their own record. Everyone else is: staff, and trusted persons
+(guardians of kind ``trusted``), who are exactly the people a parent wants to know about.
+
+The log must never break the page it is written from: a failed insert is rolled back to
+a savepoint and logged without personal data. Repeated views of the same thing by the
+same person within ``DEDUP_WINDOW`` are recorded once, so reloading a grid of 30
+students does not write 30 rows each time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
+
+from diary_service.access import Viewer
+from diary_service.extensions import db
+from diary_service.family.models import Guardian, StudentAccess
+from diary_service.school.models import Enrolment, Student
+from shared.sessions import utcnow
+
+log = logging.getLogger(__name__)
+
+DEDUP_WINDOW = timedelta(minutes=10)
+PAGE_SIZE = 50
+
+ROLE_LABELS = {
+    "teacher": _l("teacher"),
+    "class_teacher": _l("class teacher"),
+    "school_admin": _l("school administrator"),
+    "health_worker": _l("health worker"),
+    "department": _l("education department"),
+    "trusted": _l("trusted person"),
+    "student": _l("student"),
+    "other": _l("other"),
+}
+
+WHAT_LABELS = {
+    "week": _l("diary week"),
+    "week_print": _l("printed diary week"),
+    "marks": _l("marks"),
+    "attendance": _l("attendance"),
+    "news": _l("news and meetings"),
+    "journal": _l("class journal"),
+    "lesson": _l("lesson page in the journal"),
+    "final": _l("period and year marks in the journal"),
+    "history": _l("history of a mark or absence"),
+    "school": _l("student card at school"),
+    "report": _l("class report"),
+    "report_export": _l("class report file"),
+    "report_print": _l("printed class journal"),
+    "rating": _l("place in the class rating"),
+    "api:week": _l("diary week (mobile app)"),
+    "api:marks": _l("marks (mobile app)"),
+    "api:homework": _l("homework (mobile app)"),
+    "api:attendance": _l("attendance (mobile app)"),
+}
+
+
+def is_parent_of(viewer: Viewer, student_id: int) -> bool:
+    """Is the viewer a parent (not a trusted person) of the student, with a live link?
+    Parents read the access log and are the ones whose own views are not logged."""
+    if viewer.person is None or student_id not in viewer.guardian_of:
+        return False
+    return student_id in _parent_of(viewer, [student_id])
+
+
+def _parent_of(viewer: Viewer, student_ids: Iterable[int]) -> set[int]:
+    ids = [sid for sid in student_ids if sid in viewer.guardian_of]
+    if not ids or viewer.person is None:
+        return set()
+    return set(
+        db.session.execute(
+            sa.select(Guardian.student_id).where(
+                Guardian.person_id == viewer.person.id,
+                Guardian.student_id.in_(ids),
+                Guardian.kind == "parent",
+                Guardian.revoked_at.is_(None),
+            )
+        ).scalars()
+    )
+
+
+def _role_of(viewer: Viewer, student_id: int, school_id: int | None, classes: set[int]) -> str:
+    """The viewer's capacity towards this student, most specific first."""
+    if classes & viewer.class_teacher_of:
+        return "class_teacher"
+    if any(class_id in classes for class_id, _subject in viewer.teaches):
+        return "teacher"
+    if school_id in viewer.school_admin_of:
+        return "school_admin"
+    if school_id in viewer.health_worker_of:
+        return "health_worker"
+    if school_id in viewer.teacher_at:
+        return "teacher"  # a substitute teacher
+    if viewer.department:
+        return "department"
+    if student_id in viewer.guardian_of:
+        return "trusted"
+    if viewer.own_student_ids:
+        return "student"
+    return "other"
+
+
+def record_access(viewer: Viewer, student_ids: Iterable[int], what: str) -> None:
+    """Log that ``viewer`` saw ``what`` of these students (after the access check).
+    Skips the viewer's own family; never raises.
+
+    It commits, which expires what the session has loaded: pages showing many students
+    call it after rendering (with the ids gathered before), so the template does not
+    reload every student one by one."""
+    if viewer.person is None:
+        return
+    wanted = set(student_ids) - viewer.own_student_ids
+    wanted -= _parent_of(viewer, wanted)
+    if not wanted:
+        return
+    try:
+        with db.session.begin_nested():
+            _insert(viewer, wanted, what)
+        db.session.commit()
+    except SQLAlchemyError as error:
+        # Only the error class: the message may carry the bound ids of the people.
+        log.warning("access log not written (%s)", type(error).__name__)
+        db.session.rollback()
+
+
+def _insert(viewer: Viewer, student_ids: set[int], what: str) -> None:
+    now = utcnow()
+    person_id = viewer.person.id
+    recent = set(
+        db.session.execute(
+            sa.select(StudentAccess.student_id).where(
+                StudentAccess.viewer_id == person_id,
+                StudentAccess.what == what,
+                StudentAccess.student_id.in_(student_ids),
+                StudentAccess.at >= now - DEDUP_WINDOW,
+            )
+        ).scalars()
+    )
+    new = student_ids - recent
+    if not new:
+        return
+    schools = dict(
+        db.session.execute(
+            sa.select(Student.id, Student.school_id).where(Student.id.in_(new))
+        ).all()
+    )
+    classes: dict[int, set[int]] = {}
+    for student_id, class_id in db.session.execute(
+        sa.select(Enrolment.student_id, Enrolment.class_id).where(Enrolment.student_id.in_(new))
+    ):
+        classes.setdefault(student_id, set()).add(class_id)
+    rows = [
+        {
+            "student_id": student_id,
+            "viewer_id": person_id,
+            "role": _role_of(
+                viewer, student_id, schools[student_id], classes.get(student_id, set())
+            ),
+            "what": what,
+            "at": now,
+        }
+        for student_id in sorted(new)
+        if student_id in schools
+    ]
+    if rows:
+        db.session.execute(sa.insert(StudentAccess), rows)
+
+
+@dataclass
+class AccessEntry:
+    at: datetime
+    name: str
+    role: str
+    what: str
+
+
+@dataclass
+class AccessLogPage:
+    entries: list[AccessEntry]
+    page: int
+    has_next: bool
+
+
+def access_log(student: Student, page: int) -> AccessLogPage:
+    """A page of the student's log, newest first."""
+    page = max(page, 1)
+    rows = list(
+        db.session.execute(
+            sa.select(StudentAccess)
+            .options(joinedload(StudentAccess.viewer))
+            .where(StudentAccess.student_id == student.id)
+            .order_by(StudentAccess.at.desc(), StudentAccess.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).scalars()
+    )
+    entries = [
+        AccessEntry(
+            at=row.at,
+            name=row.viewer.full_name if row.viewer is not None else "",
+            role=str(ROLE_LABELS.get(row.role, ROLE_LABELS["other"])),
+            what=str(WHAT_LABELS.get(row.what, row.what)),
+        )
+        for row in rows[:PAGE_SIZE]
+    ]
+    return AccessLogPage(entries=entries, page=page, has_next=len(rows) > PAGE_SIZE)
