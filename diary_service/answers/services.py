@@ -116,8 +116,9 @@ def requests_for_family(viewer: Viewer, today: date) -> list[tuple[AnswerRequest
     """Open requests of the classes the viewer's children are in, with those children."""
     if not viewer.guardian_of:
         return []
-    requests = db.session.execute(
-        sa.select(AnswerRequest)
+    # The ids first: DISTINCT over whole rows cannot compare the JSON options on PostgreSQL.
+    asked = (
+        sa.select(AnswerRequest.id)
         .join(Enrolment, Enrolment.class_id == AnswerRequest.class_id)
         .where(
             Enrolment.student_id.in_(viewer.guardian_of),
@@ -125,7 +126,10 @@ def requests_for_family(viewer: Viewer, today: date) -> list[tuple[AnswerRequest
             sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > today),
             AnswerRequest.deadline >= today,
         )
-        .distinct()
+    )
+    requests = db.session.execute(
+        sa.select(AnswerRequest)
+        .where(AnswerRequest.id.in_(asked))
         .order_by(AnswerRequest.deadline, AnswerRequest.id)
     ).scalars()
     return [(request, children_asked(viewer, request, today)) for request in requests]
