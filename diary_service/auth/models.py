@@ -18,7 +18,8 @@ from diary_service.extensions import db
 from shared.sessions import utcnow
 
 
-def _full_name(*parts: str | None) -> str:
+def full_name(*parts: str | None) -> str:
+    """«Иванова Мария Петровна»: the parts there are, in order."""
     return " ".join(part for part in parts if part)
 
 
@@ -53,7 +54,7 @@ class DiaryPerson(db.Model):
 
     @property
     def full_name(self) -> str:
-        return _full_name(self.family_name, self.given_name, self.middle_name)
+        return full_name(self.family_name, self.given_name, self.middle_name)
 
 
 class PortalChild(db.Model):
@@ -90,7 +91,7 @@ class PortalChild(db.Model):
 
     @property
     def full_name(self) -> str:
-        return _full_name(self.family_name, self.given_name, self.middle_name)
+        return full_name(self.family_name, self.given_name, self.middle_name)
 
 
 class PortalSession(db.Model):

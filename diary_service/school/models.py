@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from diary_service.auth.models import full_name
 from diary_service.extensions import db
 from shared.sessions import utcnow
 
@@ -26,10 +27,6 @@ ENROLMENT_REASONS = ("admission", "transfer", "leaving")
 TIMETABLE_CHANGE_KINDS = ("substitution", "cancellation", "room_change")
 NOTICE_KINDS = ("news", "event", "quarantine")
 WEEKDAYS = (1, 2, 3, 4, 5, 6)  # Monday … Saturday (ISO weekday numbers)
-
-
-def full_name(*parts: str | None) -> str:
-    return " ".join(part for part in parts if part)
 
 
 class Municipality(db.Model):
