@@ -17,6 +17,9 @@ from diary_service.auth.oidc import init_oidc
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.family.views import bp as family_bp
+from diary_service.federation.services import federation_cli
+from diary_service.federation.services import register_tasks as register_federation_tasks
+from diary_service.federation.views import bp as federation_bp
 from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
 from diary_service.messages.notify import init_notifications
@@ -53,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     init_i18n(app, HERE / "translations")
     init_security(app)
-    init_celery(app)
+    register_federation_tasks(init_celery(app))
     init_notifications(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
@@ -61,11 +64,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(federation_bp)
     for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp, answers_bp, api_bp):
         app.register_blueprint(room)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(federation_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(seed_command)
     return app

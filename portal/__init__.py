@@ -12,6 +12,9 @@ from portal.admin.views import bp as admin_bp
 from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
 from portal.family.views import bp as family_bp
+from portal.federation.services import federation_cli
+from portal.federation.services import register_tasks as register_federation_tasks
+from portal.federation.views import bp as federation_bp
 from portal.identity.cabinet import bp as cabinet_bp
 from portal.identity.cli import citizen_cli
 from portal.identity.models import web_session
@@ -77,6 +80,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(logout_deliveries_cli)
     app.register_blueprint(applications_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(federation_bp)
+    app.cli.add_command(federation_cli)
+    register_federation_tasks(celery)
     init_oidc_server(app)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)

@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.family.models import Child
+from portal.federation.models import SEALED_FIELD, FederationMessage
 from portal.identity.models import Citizen
 from portal.oidc.key_models import SigningKey
 from portal.proofing.models import Document, LetterCode
@@ -31,6 +32,7 @@ ENCRYPTED: list[tuple[type, str, str | Callable[[object], str]]] = [
     (Child, "certificate_encrypted", "birth_certificate"),
     (LetterCode, "code_encrypted", "letter"),
     (SigningKey, "private_jwk_encrypted", "signing_key"),
+    (FederationMessage, "sealed", SEALED_FIELD),
 ]
 
 

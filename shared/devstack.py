@@ -92,6 +92,17 @@ def services(region_2: dict[str, str]) -> list[tuple[str, str, int | None, list[
             ["notifications", "send", "--loop", "5"],
             region_2,
         ),
+        # ... and the messages between the portal and the diaries (service applications,
+        # their statuses, trusted-person revocations) whose other side was down.
+        ("federation", "portal", None, ["federation", "send", "--loop", "5"], {}),
+        ("federation-diary", "diary_service", None, ["federation", "send", "--loop", "5"], {}),
+        (
+            "federation-diary-2",
+            "diary_service",
+            None,
+            ["federation", "send", "--loop", "5"],
+            region_2,
+        ),
     ]
 
 

@@ -20,6 +20,7 @@ JSON_PREFIXES = (
     "/healthz",
     "/readyz",
     "/registry-callbacks",
+    "/federation/",
 )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.family import services
 from portal.family.forms import ChildForm
+from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
 from portal.proofing.services import is_at_least, reason_text
@@ -27,7 +28,7 @@ def children():
         form=EmptyForm(),
         # The portal does not know where a child studies: a verified child gets a link to
         # each regional diary configured (where the parent signs in through the portal).
-        diaries=current_app.config.get("DIARY_LINKS") or [],
+        diaries=[(region.name, region.url) for region in regions()],
     )
 
 

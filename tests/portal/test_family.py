@@ -149,8 +149,18 @@ def test_children_page_shows_checks_and_a_stranger_sees_nothing(proofing, app, m
 
 
 DIARIES = [
-    ["Демонстрационная область", "http://127.0.0.1:8001/"],
-    ["Заречная область", "http://127.0.0.1:8003/"],
+    {
+        "code": "demo",
+        "name": "Демонстрационная область",
+        "url": "http://127.0.0.1:8001/",
+        "client_id": "diary-demo-region",
+    },
+    {
+        "code": "zarechnaya",
+        "name": "Заречная область",
+        "url": "http://127.0.0.1:8003",  # the trailing slash is added
+        "client_id": "diary-demo-region-2",
+    },
 ]
 
 
@@ -161,7 +171,7 @@ def diary_links(response) -> list[tuple[str, str]]:
 
 
 def test_a_verified_child_links_to_each_regional_diary(proofing, app, make_citizen, monkeypatch):
-    monkeypatch.setitem(app.config, "DIARY_LINKS", DIARIES)
+    monkeypatch.setitem(app.config, "DIARY_REGIONS", DIARIES)
     maria = make_standard(make_citizen, phone="+79161234567")
     link = services.add_child(maria, PETR, ORIGIN)
     assert wait_for(lambda: verified(maria))
@@ -177,7 +187,7 @@ def test_a_verified_child_links_to_each_regional_diary(proofing, app, make_citiz
     db.session.commit()
     page = parent.get("/cabinet/children/")
     assert "Иванов Пётр" in text_of(page) and diary_links(page) == []
-    monkeypatch.setitem(app.config, "DIARY_LINKS", [])
+    monkeypatch.setitem(app.config, "DIARY_REGIONS", [])
     db.session.get(ParentLink, link.id).relation_verified_at = utcnow()
     db.session.commit()
     assert diary_links(parent.get("/cabinet/children/")) == []

@@ -76,12 +76,12 @@ def test_the_portal_registers_both_diaries_where_they_run(app):
         assert spec["post_logout_redirect_uris"] == [f"{url}/"]
         assert spec["backchannel_logout_uri"] == f"{url}/auth/backchannel-logout"
         assert spec["scopes"] == diary["default"]["OIDC_SCOPES"].split()
-    links = toml("portal")["development"]["DIARY_LINKS"]
-    assert [url for _region, url in links] == [
-        diary["default"]["PUBLIC_URL"] + "/",
-        devstack.REGION_2_URL + "/",
+    regions = toml("portal")["development"]["DIARY_REGIONS"]
+    assert [(region["url"], region["client_id"]) for region in regions] == [
+        (diary["default"]["PUBLIC_URL"] + "/", first["client_id"]),
+        (devstack.REGION_2_URL + "/", second["client_id"]),
     ]
-    assert toml("portal")["default"]["DIARY_LINKS"] == []
+    assert toml("portal")["default"]["DIARY_REGIONS"] == []
 
     for spec, key in DEMO_DIARY_CLIENTS:
         assert seed_demo_diary_client(spec, app.config[key]) is True
@@ -106,6 +106,8 @@ def test_make_run_starts_both_diaries_and_their_notifications():
         ("diary-2", "run", region_2),
         ("notifications", "notifications", {}),
         ("notifications-2", "notifications", region_2),
+        ("federation-diary", "federation", {}),
+        ("federation-diary-2", "federation", region_2),
     ]
     assert "http://{host}:8003" in devstack.BANNER
 

@@ -1,0 +1,1 @@
+"""Messages between the diary and the portal (shared/federation.py)."""

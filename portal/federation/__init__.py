@@ -1,0 +1,1 @@
+"""Messages between the portal and the regional diaries (shared/federation.py)."""
