@@ -16,6 +16,7 @@ from diary_service.api.views import bp as api_bp
 from diary_service.auth.oidc import init_oidc
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
+from diary_service.family.application_views import bp as applications_bp
 from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
@@ -67,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(federation_bp)
     for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp, answers_bp, api_bp):
         app.register_blueprint(room)
+    app.register_blueprint(applications_bp)
     app.register_blueprint(health_blueprint(lambda: db.engine))
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)

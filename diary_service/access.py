@@ -15,13 +15,17 @@ The scopes (issue 5, "Access"):
 - health worker: attendance and illness of their school's students, nothing else;
 - department: aggregates across the region's schools, never one student's record;
 - parent (guardian): their linked children;
+- trusted person (issue 6): the sections of one child's record a parent granted them on
+  the portal, from the moment the grant opens to its last day, read-only: never what
+  belongs to the parents as legal representatives (acknowledging a week, signed
+  answers, the access log, codes), and messages only when granted;
 - student: themselves (not the remarks addressed to their parents, not parents' threads).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -39,6 +43,7 @@ from diary_service.school.models import (
     TimetableEntry,
 )
 from shared.errors import Forbidden
+from shared.sessions import utcnow
 
 # What of a student's record a page shows; a guardian sees all, others some.
 SECTIONS = (
@@ -65,9 +70,13 @@ class Viewer:
     # class ids they lead; (class id, subject id) they teach
     class_teacher_of: set[int] = field(default_factory=set)
     teaches: set[tuple[int, int]] = field(default_factory=set)
-    # students they are a guardian of; their own student record
+    # students they are a parent (legal representative) of; their own student record
     guardian_of: set[int] = field(default_factory=set)
     own_student_ids: set[int] = field(default_factory=set)
+    # students they are a trusted person of, with an open grant: the sections they see
+    # and the last day of access (None: until revoked). Never a student of guardian_of.
+    trusted_sections: dict[int, frozenset[str]] = field(default_factory=dict)
+    trusted_until: dict[int, date | None] = field(default_factory=dict)
 
     @property
     def staff_ids(self) -> set[int]:
@@ -79,7 +88,16 @@ class Viewer:
 
     @property
     def is_family(self) -> bool:
-        return bool(self.guardian_of or self.own_student_ids)
+        return bool(self.guardian_of or self.own_student_ids or self.trusted_sections)
+
+    @property
+    def family_ids(self) -> set[int]:
+        """Every student whose family diary the viewer reads: as parent, as trusted
+        person, and their own record. What they may see of each is ``can_view_student``'s."""
+        return self.guardian_of | self.own_student_ids | set(self.trusted_sections)
+
+    def is_trusted_of(self, student_id: int) -> bool:
+        return student_id in self.trusted_sections
 
     @property
     def staff_school_ids(self) -> set[int]:
@@ -96,7 +114,50 @@ class Viewer:
 ANONYMOUS = Viewer(person=None)
 
 
-def viewer_for(person: DiaryPerson | None) -> Viewer:
+def trusted_link_open(now: datetime, today: date) -> sa.ColumnElement[bool]:
+    """A trusted person's link that gives access at ``now`` (naive UTC): not revoked,
+    opened (``opens_at`` passed: the portal's delay after acceptance) and not past its
+    last day. The diary checks the times itself, so access opens and ends on time
+    without a new sign-in."""
+    return sa.and_(
+        Guardian.kind == "trusted",
+        Guardian.revoked_at.is_(None),
+        Guardian.opens_at.is_not(None),
+        Guardian.opens_at <= now,
+        sa.or_(Guardian.valid_until.is_(None), Guardian.valid_until >= today),
+    )
+
+
+def granted_sections(sections: object) -> frozenset[str]:
+    """The known sections of a stored grant (anything else is ignored, never trusted)."""
+    if not isinstance(sections, list):
+        return frozenset()
+    return frozenset(s for s in sections if isinstance(s, str) and s in SECTIONS)
+
+
+def link_sections(
+    link: Guardian, now: datetime | None = None, today: date | None = None
+) -> frozenset[str]:
+    """What a live guardian link opens now: everything for a parent; a trusted
+    person's granted sections while the grant is open; nothing once revoked."""
+    if link.revoked_at is not None:
+        return frozenset()
+    if link.kind != "trusted":
+        return frozenset(SECTIONS)
+    now = now or utcnow()
+    today = today or date.today()
+    if link.opens_at is None or link.opens_at > now:
+        return frozenset()
+    if link.valid_until is not None and link.valid_until < today:
+        return frozenset()
+    return granted_sections(link.sections)
+
+
+def viewer_for(
+    person: DiaryPerson | None, now: datetime | None = None, today: date | None = None
+) -> Viewer:
+    """The person's viewer at ``now`` (naive UTC; default: this moment), ``today``
+    being the date trusted grants end on (default: today)."""
     if person is None:
         return Viewer(person=None)
     staff = list(
@@ -141,14 +202,37 @@ def viewer_for(person: DiaryPerson | None) -> Viewer:
     viewer.guardian_of = set(
         db.session.execute(
             sa.select(Guardian.student_id).where(
-                Guardian.person_id == person.id, Guardian.revoked_at.is_(None)
+                Guardian.person_id == person.id,
+                Guardian.kind == "parent",
+                Guardian.revoked_at.is_(None),
             )
         ).scalars()
     )
+    _load_trusted(viewer, person, now or utcnow(), today or date.today())
     viewer.own_student_ids = set(
         db.session.execute(sa.select(Student.id).where(Student.person_id == person.id)).scalars()
     )
     return viewer
+
+
+def _load_trusted(viewer: Viewer, person: DiaryPerson, now: datetime, today: date) -> None:
+    """The person's open trusted grants: two grants for one child (from each parent)
+    add up; a grant with no known section opens nothing; a parent is not also trusted."""
+    rows = db.session.execute(
+        sa.select(Guardian.student_id, Guardian.sections, Guardian.valid_until).where(
+            Guardian.person_id == person.id, trusted_link_open(now, today)
+        )
+    ).all()
+    ends: dict[int, list[date | None]] = {}
+    for student_id, sections, until in rows:
+        granted = granted_sections(sections)
+        if student_id in viewer.guardian_of or not granted:
+            continue
+        mine = viewer.trusted_sections.get(student_id, frozenset())
+        viewer.trusted_sections[student_id] = mine | granted
+        ends.setdefault(student_id, []).append(until)
+    for student_id, days in ends.items():
+        viewer.trusted_until[student_id] = None if None in days else max(d for d in days if d)
 
 
 def require(allowed: bool) -> None:
@@ -193,6 +277,8 @@ def can_view_student(viewer: Viewer, student: Student, section: str) -> bool:
         return True
     if student.id in viewer.own_student_ids:
         return section in STUDENT_SELF_SECTIONS
+    if section in viewer.trusted_sections.get(student.id, ()):
+        return True  # a trusted person who is also staff is refused the rest as staff
     if student.school_id in viewer.school_admin_of:
         return section != "messages"
     if student.school_id in viewer.health_worker_of and section in HEALTH_WORKER_SECTIONS:

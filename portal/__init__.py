@@ -9,8 +9,10 @@ from flask import Flask
 
 from portal.admin.cli import admin_cli
 from portal.admin.views import bp as admin_bp
+from portal.catalog.views import bp as catalog_bp
 from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
+from portal.family.trusted_views import bp as trusted_bp
 from portal.family.views import bp as family_bp
 from portal.federation.services import federation_cli
 from portal.federation.services import register_tasks as register_federation_tasks
@@ -73,6 +75,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cabinet_bp)
     app.register_blueprint(proofing_bp)
     app.register_blueprint(family_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(trusted_bp)
     app.register_blueprint(operator_bp)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(oidc_logout_bp)

@@ -174,13 +174,18 @@ def answers_by(request: AnswerRequest, person_id: int) -> dict[int, Answer]:
 
 
 def results(request: AnswerRequest, today: date) -> list[ResultRow]:
-    """Every student of the class with each active guardian and their answer; a student
-    without a guardian who has signed in gets one empty row (someone to call)."""
+    """Every student of the class with each active parent and their answer; a student
+    without a parent who has signed in gets one empty row (someone to call). Trusted
+    persons are not asked: answering is for legal representatives."""
     students = students_of_class(request.class_id, today)
     ids = [student.id for student in students]
     guardians = db.session.execute(
         sa.select(Guardian)
-        .where(Guardian.student_id.in_(ids), Guardian.revoked_at.is_(None))
+        .where(
+            Guardian.student_id.in_(ids),
+            Guardian.kind == "parent",
+            Guardian.revoked_at.is_(None),
+        )
         .order_by(Guardian.id)
     ).scalars()
     by_student: dict[int, list[Guardian]] = {}

@@ -95,8 +95,9 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Section": {
         "enum": list(SECTIONS),
-        "description": "Parts of a student's record; a guardian sees all, the student "
-        "themselves all but `remarks` (teachers' remarks to parents).",
+        "description": "Parts of a student's record; a parent sees all, the student "
+        "themselves all but `remarks` (teachers' remarks to parents), a trusted person "
+        "those the parent granted.",
     },
     "School": obj({"id": ID, "name": STRING, "short_name": STRING}),
     "SchoolClass": obj({"id": ID, "name": STRING, "grade": INTEGER, "letter": STRING}),
@@ -108,6 +109,16 @@ SCHEMAS: dict[str, Schema] = {
             "given_name": STRING,
             "middle_name": nullable(STRING),
             "is_self": {**BOOLEAN, "description": "The caller's own student record."},
+            "is_trusted": {
+                **BOOLEAN,
+                "description": "The caller sees this child as a trusted person: a parent "
+                "granted them `sections` on the portal, read-only.",
+            },
+            "trusted_until": {
+                **nullable(DATE),
+                "description": "The last day of a trusted person's access; null when it "
+                "has no end, or the caller is not a trusted person of the child.",
+            },
             "school": nullable(ref("School")),
             "class": nullable(ref("SchoolClass")),
             "sections": listing(ref("Section")),

@@ -198,6 +198,8 @@ def children_json(children: list[Child], sections: dict[int, frozenset[str]]) ->
                 "given_name": child.student.given_name,
                 "middle_name": child.student.middle_name,
                 "is_self": child.is_self,
+                "is_trusted": child.is_trusted,
+                "trusted_until": day_of(child.trusted_until),
                 "school": school_json(child.student.school),
                 "class": class_json(child.school_class),
                 "sections": sorted(sections[child.student.id]),

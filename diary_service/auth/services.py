@@ -8,16 +8,18 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from diary_service.access import SECTIONS
 from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
 from diary_service.family.links import follow_portal_children
 from diary_service.family.models import Guardian
+from diary_service.family.trusted import TrustedGrant, follow_trusted_grants, grant_id_of
 from diary_service.models import diary_session
 from diary_service.school.models import StaffMember, Student
 from shared.sessions import utcnow
@@ -110,6 +112,59 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 moment (``2026-12-04T12:00:00Z``) as naive UTC, as the diary stores
+    moments; a moment without an offset is taken as UTC. None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant]:
+    """The ``trusted`` claim reduced to what the diary keeps of each grant (the child's
+    SNILS only as its blind index). Sections the diary does not know are dropped, never
+    trusted; an entry is skipped whole when its grant id, SNILS, birth date or opening
+    moment is missing or malformed, when no known section is left, or when its last day
+    is given but unreadable (never read as "no end")."""
+    entries = claims.get("trusted")
+    if not isinstance(entries, list):
+        return []
+    grants = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        raw = entry.get("sections")
+        granted = set(raw) & set(SECTIONS) if isinstance(raw, list) else set()
+        grant_id = grant_id_of(entry.get("grant"))
+        index = _snils_index_of(entry.get("snils"), index_key)
+        birth_date = _date(entry.get("birthdate"))
+        opens_at = _moment(entry.get("opens_at"))
+        until = entry.get("until")
+        valid_until = _date(until)
+        if not (grant_id and index and birth_date and opens_at and granted):
+            continue
+        if until is not None and valid_until is None:
+            continue
+        grants.append(
+            TrustedGrant(
+                grant_id=grant_id,
+                child_portal_id=_text(entry, "id", 64),
+                snils_index=index,
+                birth_date=birth_date,
+                sections=tuple(section for section in SECTIONS if section in granted),
+                opens_at=opens_at,
+                valid_until=valid_until,
+            )
+        )
+    return grants
+
+
 def record_sign_in(
     identity: PortalIdentity, *, index_key: str, forget_sessions_before: datetime
 ) -> DiaryPerson:
@@ -118,7 +173,9 @@ def record_sign_in(
     removed on the portal disappears here; a SNILS no longer released is forgotten), and
     the portal session is remembered for back-channel logout. The records made with
     their SNILS are tied to them, and their verified children found in the student
-    register are linked to them (a child no longer verified is unlinked).
+    register are linked to them (a child no longer verified is unlinked), and so are
+    the children whose diary a parent granted them as a trusted person (the ``trusted``
+    claim; a grant no longer listed is revoked).
 
     ``forget_sessions_before``: the person's remembered portal sessions older than this
     cannot have a live diary session any more and are dropped.
@@ -190,8 +247,12 @@ def _record_sign_in(
         db.session.add(PortalSession(person_id=person.id, sid=identity.sid[:64]))
     link_records(person)
     # Each verified child found in the student register opens their diary; a child the
-    # portal no longer lists closes it (diary_service.family.links).
-    follow_portal_children(person, utcnow())
+    # portal no longer lists closes it (diary_service.family.links). Then the grants of
+    # the person as a trusted person (diary_service.family.trusted), after the parent
+    # links: a parent needs no trusted link to their own child.
+    now = utcnow()
+    follow_portal_children(person, now)
+    follow_trusted_grants(person, _trusted_grants(claims, index_key), now)
     db.session.commit()
     return person
 

@@ -102,12 +102,12 @@ def _role_of(viewer: Viewer, student_id: int, school_id: int | None, classes: se
         return "school_admin"
     if school_id in viewer.health_worker_of:
         return "health_worker"
+    if viewer.is_trusted_of(student_id):
+        return "trusted"  # rather than a teacher of the school who happens to be one
     if school_id in viewer.teacher_at:
         return "teacher"  # a substitute teacher
     if viewer.department:
         return "department"
-    if student_id in viewer.guardian_of:
-        return "trusted"
     if viewer.own_student_ids:
         return "student"
     return "other"

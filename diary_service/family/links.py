@@ -140,8 +140,10 @@ def follow_portal_children(person: DiaryPerson, now: datetime) -> None:
     links = list(
         db.session.execute(sa.select(Guardian).where(Guardian.person_id == person.id)).scalars()
     )
-    linked = {link.student_id for link in links if link.revoked_at is None}
-    ended_by_school = {link.student_id for link in links if link.revoked_by_id is not None}
+    # A trusted person's link to the child is no reason not to make the parent's.
+    parents = [link for link in links if link.kind == "parent"]
+    linked = {link.student_id for link in parents if link.revoked_at is None}
+    ended_by_school = {link.student_id for link in parents if link.revoked_by_id is not None}
     for link in links:
         if link.source == "portal" and link.revoked_at is None and link.student_id not in matched:
             link.revoked_at = now
@@ -437,7 +439,9 @@ def issue_class_codes(
     linked = set(
         db.session.execute(
             sa.select(Guardian.student_id).where(
-                Guardian.student_id.in_([s.id for s in students]), Guardian.revoked_at.is_(None)
+                Guardian.student_id.in_([s.id for s in students]),
+                Guardian.revoked_at.is_(None),
+                Guardian.kind == "parent",  # a trusted person is no parent
             )
         ).scalars()
     )
@@ -594,7 +598,7 @@ def _use_access_code(access: AccessCode, person: DiaryPerson, today: date) -> St
         sa.select(Guardian).where(Guardian.student_id == student.id, Guardian.revoked_at.is_(None))
     ).scalars()
     for link in links:
-        if link.person_id == person.id:
+        if link.person_id == person.id and link.kind == "parent":
             raise ValidationError(
                 _l("You already see this student's diary. The code stays unused.")
             )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.school.models import StaffMember, Student, full_name
+from diary_service.school.models import School, StaffMember, Student, full_name
 from shared.sessions import utcnow
 
 # Who a guardian is to the student.
@@ -57,6 +57,14 @@ class Guardian(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_member.id"))
+    # A trusted person's link (kind "trusted"), as the portal's grant describes it: the
+    # grant's id (the portal's revocation names it), the parts of the record they see
+    # (access.SECTIONS; None for a parent, who sees everything), the moment access opens
+    # (naive UTC) and the last day it lasts (None: until revoked).
+    grant_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    sections: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    opens_at: Mapped[datetime | None]
+    valid_until: Mapped[date | None]
 
     student: Mapped[Student] = relationship()
     person: Mapped[DiaryPerson | None] = relationship()
@@ -175,3 +183,92 @@ class StudentAccess(db.Model):
 
     def __repr__(self) -> str:
         return f"<StudentAccess {self.id}>"
+
+
+# --- service applications ------------------------------------------------------------
+
+# Where an application stands here. The portal shows the citizen the same words (and
+# its own "sent" and "undelivered" for before the diary has it).
+APPLICATION_STATUSES = ("received", "in_progress", "done", "refused")
+OPEN_APPLICATION_STATUSES = ("received", "in_progress")
+
+
+class Application(db.Model):
+    """A parent's application "Access to the student's electronic diary" that the portal
+    forwarded (``application.submitted``, diary_service.family.applications): the
+    school's administrator finds the child among the school's students and approves
+    (a guardian link, source ``application``) or refuses with a reason; each step goes
+    back to the portal.
+
+    The portal's id (``portal_id``) makes a resubmission the same application. Both
+    SNILS are kept only as blind indexes (the applicant's ties the link to them at
+    their first sign-in); the applicant's contacts are there for the school's
+    administrators to call them back, and shown to nobody else."""
+
+    __tablename__ = "application"
+    __table_args__ = (sa.Index("ix_application_school_status", "school_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portal_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("school.id"))
+    submitted_at: Mapped[datetime]  # on the portal, UTC
+    # The applicant as the portal verified them.
+    applicant_sub: Mapped[str] = mapped_column(sa.String(64))
+    applicant_family_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    applicant_given_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    applicant_middle_name: Mapped[str | None] = mapped_column(sa.String(100))
+    applicant_snils_index: Mapped[str] = mapped_column(sa.String(64))
+    applicant_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    applicant_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # The child as the portal's verified record describes them.
+    child_portal_id: Mapped[str] = mapped_column(sa.String(64))
+    child_family_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    child_given_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    child_middle_name: Mapped[str | None] = mapped_column(sa.String(100))
+    child_birth_date: Mapped[date]
+    child_gender: Mapped[str] = mapped_column(sa.String(10))  # male, female, "" if not given
+    child_snils_index: Mapped[str | None] = mapped_column(sa.String(64))
+    # The student the child is: found by SNILS and birth date on arrival, or chosen by
+    # the administrator when approving.
+    student_id: Mapped[int | None] = mapped_column(sa.ForeignKey("student.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="received")
+    # A refusal's ground (``applications.REFUSAL_GROUNDS``) and the reason sent to the
+    # citizen, in the region's language.
+    refusal_ground: Mapped[str | None] = mapped_column(sa.String(30))
+    reason: Mapped[str] = mapped_column(sa.String(1000), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[date]  # the last working day of the term
+    taken_at: Mapped[datetime | None]
+    taken_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    guardian_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("guardian.id", ondelete="SET NULL")
+    )
+
+    school: Mapped[School] = relationship()
+    student: Mapped[Student | None] = relationship()
+    taken_by: Mapped[StaffMember | None] = relationship(foreign_keys=[taken_by_id])
+    decided_by: Mapped[StaffMember | None] = relationship(foreign_keys=[decided_by_id])
+    guardian: Mapped[Guardian | None] = relationship()
+
+    def __repr__(self) -> str:  # no names: they are personal data
+        return f"<Application {self.id}>"
+
+    @property
+    def applicant_name(self) -> str:
+        return full_name(
+            self.applicant_family_name, self.applicant_given_name, self.applicant_middle_name
+        )
+
+    @property
+    def child_name(self) -> str:
+        return full_name(self.child_family_name, self.child_given_name, self.child_middle_name)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_APPLICATION_STATUSES

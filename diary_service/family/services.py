@@ -85,19 +85,44 @@ AVERAGE_LABELS = {"weighted": _l("weighted average"), "arithmetic": _l("arithmet
 # --- whose diary ---------------------------------------------------------------------
 
 
+# The family's pages and the section each needs (``_diary.html``'s tabs say the same).
+PAGE_SECTIONS = {
+    "week": "schedule",
+    "marks": "marks",
+    "attendance": "attendance",
+    "news": "schedule",
+}
+
+
 @dataclass
 class Child:
-    """A student on the viewer's list, with the class they are in today."""
+    """A student on the viewer's list, with the class they are in today and what the
+    viewer sees of them; ``is_trusted`` when they see them as a trusted person (until
+    ``trusted_until``, None: until revoked)."""
 
     student: Student
     school_class: SchoolClass | None
     is_self: bool
+    sections: frozenset[str] = frozenset()
+    is_trusted: bool = False
+    trusted_until: date | None = None
+
+    @property
+    def pages(self) -> list[str]:
+        """The family pages the viewer may open for this child, in tab order."""
+        return [page for page, section in PAGE_SECTIONS.items() if section in self.sections]
+
+    def page(self, wanted: str) -> str | None:
+        """``wanted`` if the viewer may open it for this child, else their first page
+        (a switcher never leads to a refusal); None when no page is theirs."""
+        pages = self.pages
+        return wanted if wanted in pages else next(iter(pages), None)
 
 
 def children_of(viewer: Viewer, today: date | None = None) -> list[Child]:
-    """The viewer's children (active guardian links) and their own student record,
-    across schools, by name."""
-    ids = viewer.guardian_of | viewer.own_student_ids
+    """The viewer's children (as parent, or as trusted person with an open grant) and
+    their own student record, across schools, by name."""
+    ids = viewer.family_ids
     if not ids:
         return []
     students = db.session.execute(
@@ -110,6 +135,9 @@ def children_of(viewer: Viewer, today: date | None = None) -> list[Child]:
             student=student,
             school_class=class_of(student, today),
             is_self=student.id in viewer.own_student_ids,
+            sections=sections_for(viewer, student),
+            is_trusted=viewer.is_trusted_of(student.id),
+            trusted_until=viewer.trusted_until.get(student.id),
         )
         for student in students
     ]
@@ -135,7 +163,8 @@ def sections_for(viewer: Viewer, student: Student) -> frozenset[str]:
 
 
 def can_acknowledge(viewer: Viewer, student: Student) -> bool:
-    """Only a guardian acknowledges a week: not the student, not the staff."""
+    """Only a parent acknowledges a week: not a trusted person, not the student, not
+    the staff."""
     return viewer.person is not None and student.id in viewer.guardian_of
 
 
@@ -543,7 +572,8 @@ class StudentReads:
 
 def class_acknowledgements(school_class: SchoolClass, day: date) -> list[StudentReads]:
     """For the class teacher: each student enrolled in the class during the week of
-    ``day``, each of their guardians and whether (and when) they acknowledged it."""
+    ``day``, each of their parents and whether (and when) they acknowledged it (trusted
+    persons do not acknowledge, so are not listed)."""
     monday = monday_of(day)
     saturday = monday + timedelta(days=WEEK_LENGTH - 1)
     students = list(
@@ -563,7 +593,11 @@ def class_acknowledgements(school_class: SchoolClass, day: date) -> list[Student
     guardians: dict[int, list[Guardian]] = {}
     for guardian in db.session.execute(
         sa.select(Guardian)
-        .where(Guardian.student_id.in_(ids), Guardian.revoked_at.is_(None))
+        .where(
+            Guardian.student_id.in_(ids),
+            Guardian.kind == "parent",
+            Guardian.revoked_at.is_(None),
+        )
         .order_by(Guardian.family_name, Guardian.id)
     ).scalars():
         guardians.setdefault(guardian.student_id, []).append(guardian)

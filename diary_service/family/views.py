@@ -23,7 +23,12 @@ from flask_babel import gettext as _
 from diary_service.access import can_lead_class, can_manage_school, class_of, require
 from diary_service.auth.current import current_person, current_viewer, login_required
 from diary_service.extensions import limiter
-from diary_service.family import audit, links, services
+from diary_service.family import (
+    audit,
+    links,
+    services,
+    trusted_events,  # noqa: F401  (registers the portal's "trusted.revoked" handler)
+)
 from diary_service.family.forms import (
     SLOT_LABELS,
     AcknowledgeForm,
@@ -96,8 +101,9 @@ def index():
     viewer = current_viewer()
     children = services.children_of(viewer)
     unlinked = links.unlinked_children(current_person(), viewer)
-    if len(children) == 1 and not unlinked:
-        return redirect(url_for("family.week", student_id=children[0].student.id))
+    first = children[0].page("week") if len(children) == 1 else None
+    if first is not None and not unlinked:
+        return redirect(url_for(f"family.{first}", student_id=children[0].student.id))
     return render_template(
         "family/index.html", children=children, person=current_person(), unlinked=unlinked
     )

@@ -1349,7 +1349,8 @@ def can_set_final_marks(viewer: Viewer, school_class: SchoolClass, subject_id: i
 
 
 def _is_family_of(viewer: Viewer, student: Student) -> bool:
-    return student.id in viewer.guardian_of or student.id in viewer.own_student_ids
+    """Parent, trusted person or the student: ``can_view_student`` says which section."""
+    return student.id in viewer.family_ids
 
 
 def can_view_lesson_record(viewer: Viewer, lesson: Lesson, student: Student, section: str) -> bool:
@@ -1383,7 +1384,7 @@ def can_download_attachment(viewer: Viewer, attachment: HomeworkAttachment) -> b
     lesson = attachment.homework.lesson
     if can_view_journal(viewer, lesson.school_class, lesson.subject_id):
         return True
-    family = viewer.guardian_of | viewer.own_student_ids
+    family = viewer.family_ids
     if not family:
         return False
     return any(

@@ -153,10 +153,12 @@ def queue(
     return rows
 
 
-def family_of(student: Student) -> list[DiaryPerson]:
-    """Who hears about a student: each active guardian who has signed in, and the
+def family_of(student: Student, event: str) -> list[DiaryPerson]:
+    """Who hears of ``event`` about a student: each active parent who has signed in,
+    each trusted person whose open grant shows what the event is about, and the
     student's own account."""
-    ids = [g.person_id for g in services.guardians_of({student.id})]
+    section = services.EVENT_SECTIONS[event]
+    ids = [g.person_id for g in services.guardians_of({student.id}, section)]
     if student.person_id is not None:
         ids.append(student.person_id)
     if not ids:
@@ -178,7 +180,7 @@ def queue_for_students(
     with force_locale(LOCALE):
         for student in students:
             subject, body = texts(student)
-            for person in family_of(student):
+            for person in family_of(student, event):
                 setting = services.setting_for(person.id, student.id)
                 rows += queue(person, setting, event, student.id, subject, body, now)
     db.session.commit()
@@ -265,7 +267,7 @@ def notify_homework(homework: Homework, now: datetime | None = None) -> list[Not
 
 def message_readers(thread: Thread, author_id: int) -> list[tuple[DiaryPerson, int | None]]:
     """Who is told of a new message, each with the child whose setting applies (None:
-    their own, as staff): a direct thread's other participants; the guardians of the
+    their own, as staff): a direct thread's other participants; the parents of the
     class for an announcement; and for the parents' conversation also its moderator,
     the class teacher. The school's administrators may read class threads but are not
     told of every message in them."""
@@ -295,7 +297,8 @@ def message_readers(thread: Thread, author_id: int) -> list[tuple[DiaryPerson, i
                 readers[pid] = None
     else:
         students = services.students_of_classes({thread.class_id})
-        for guardian in services.guardians_of({s.id for s in students}):
+        readers_of = services.guardians_of({s.id for s in students}, parents_only=True)
+        for guardian in readers_of:
             readers.setdefault(guardian.person_id, guardian.student_id)
         if thread.kind == "class_parents":
             school_class = db.session.get(SchoolClass, thread.class_id)

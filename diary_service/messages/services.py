@@ -2,12 +2,18 @@
 moderation, unread marks, notification settings and the outbox sender.
 
 Direct threads are read by their participants only. The class-wide threads (the class
-teacher's announcements and the class parents' conversation) are read by the guardians
+teacher's announcements and the class parents' conversation) are read by the parents
 of the class's current students, the class teacher and the school's administrators;
 never by students, whose own account sees only the direct threads they are in. Staff
 may write to the guardians of the students of the classes they teach or lead (any of
 their school's if they administer it): ``access.can_view_student(..., "messages")`` is
 for family pages and says no to staff by design, so the rule for writing lives here.
+
+A trusted person (issue 6) takes part only when the parent's grant includes
+``messages``, and while it is open: then they write to the child's teachers and read
+the direct threads about the child they are in, like a parent; the class-wide threads
+stay the parents' (the other families' conversation is not theirs to read). Their
+notifications follow their sections too: marks only if they see the marks, and so on.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from diary_service.access import Viewer, can_lead_class, class_of, require
+from diary_service.access import Viewer, can_lead_class, class_of, link_sections, require
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
@@ -58,6 +64,14 @@ ALL_GUARDIANS = "guardians"
 # is about messages only; a child's covers everything that happens to the child.
 CHILD_EVENTS = ("mark", "absence", "homework", "message")
 OWN_EVENTS = ("message",)
+# The section of the student's record (access.SECTIONS) each event tells about: a
+# trusted person hears of what they may see, and only that.
+EVENT_SECTIONS = {
+    "mark": "marks",
+    "absence": "attendance",
+    "homework": "homework",
+    "message": "messages",
+}
 
 
 class FieldError(ValidationError):
@@ -93,22 +107,42 @@ def students_of_classes(class_ids: set[int], on: date | None = None) -> list[Stu
     )
 
 
-def guardians_of(student_ids: set[int]) -> list[Guardian]:
+def guardians_of(
+    student_ids: set[int], section: str = "messages", *, parents_only: bool = False
+) -> list[Guardian]:
     """Active guardian links of these students whose guardian has signed in (a link
-    still waiting for its parent has nobody to write to)."""
+    still waiting for its parent has nobody to write to) and sees ``section`` of the
+    student now: the parents, and the trusted persons whose open grant includes it
+    (none with ``parents_only``)."""
     if not student_ids:
         return []
-    return list(
-        db.session.execute(
-            sa.select(Guardian)
-            .where(
-                Guardian.student_id.in_(student_ids),
-                Guardian.person_id.is_not(None),
-                Guardian.revoked_at.is_(None),
-            )
-            .order_by(Guardian.id)
-        ).scalars()
+    query = sa.select(Guardian).where(
+        Guardian.student_id.in_(student_ids),
+        Guardian.person_id.is_not(None),
+        Guardian.revoked_at.is_(None),
     )
+    if parents_only:
+        query = query.where(Guardian.kind == "parent")
+    links = db.session.execute(query.order_by(Guardian.id)).scalars()
+    now, today = utcnow(), date.today()
+    return [link for link in links if section in link_sections(link, now, today)]
+
+
+def message_family_ids(viewer: Viewer) -> set[int]:
+    """The students the viewer writes and reads direct messages about as family: their
+    children as a parent, their own record, and a trusted person's children whose
+    grant includes messages."""
+    trusted = {sid for sid, sections in viewer.trusted_sections.items() if "messages" in sections}
+    return viewer.guardian_of | viewer.own_student_ids | trusted
+
+
+def child_events(viewer: Viewer, student_id: int) -> tuple[str, ...]:
+    """The events a person may be told of about a student: all of them for a parent and
+    the student; a trusted person's only for the sections their grant gives."""
+    if student_id in viewer.guardian_of or student_id in viewer.own_student_ids:
+        return CHILD_EVENTS
+    sections = viewer.trusted_sections.get(student_id, frozenset())
+    return tuple(event for event in CHILD_EVENTS if EVENT_SECTIONS[event] in sections)
 
 
 def children_in_class(viewer: Viewer, class_id: int) -> list[int]:
@@ -158,11 +192,12 @@ def can_read_thread(viewer: Viewer, thread: Thread) -> bool:
         )
     if not _participant(thread.id, viewer.person.id):
         return False
-    # A guardian whose link was revoked (or a student who is no longer theirs) loses the
-    # correspondence about that child; staff keep what they wrote.
+    # A guardian whose link was revoked (or a student who is no longer theirs, or a
+    # trusted person whose grant no longer gives messages) loses the correspondence
+    # about that child; staff keep what they wrote.
     if viewer.is_staff or thread.student_id is None:
         return True
-    return thread.student_id in viewer.guardian_of | viewer.own_student_ids
+    return thread.student_id in message_family_ids(viewer)
 
 
 def can_post(viewer: Viewer, thread: Thread) -> bool:
@@ -197,7 +232,7 @@ def writable_students(viewer: Viewer) -> list[tuple[int, str]]:
     """The students a new direct thread may be about: the viewer's children and own
     record (to write to their teachers), and for staff the students of the classes they
     teach or lead or of the schools they administer (to write to their guardians)."""
-    ids = set(viewer.guardian_of | viewer.own_student_ids)
+    ids = set(message_family_ids(viewer))
     if viewer.is_staff:
         class_ids = viewer.class_teacher_of | {class_id for class_id, _ in viewer.teaches}
         if viewer.school_admin_of:
@@ -275,7 +310,7 @@ def recipient_choices(viewer: Viewer, student: Student) -> list[tuple[str, str]]
     """Whom the viewer may write to about the student, as (key, label): the teachers of
     the student's class for its guardians and the student; the student's guardians (one
     or all of them) for staff who may message them. Forbidden for anyone else."""
-    family = student.id in viewer.guardian_of or student.id in viewer.own_student_ids
+    family = student.id in message_family_ids(viewer)
     staff = can_message_guardians_of(viewer, student)
     require(family or staff)
     me = viewer.person.id
@@ -576,7 +611,7 @@ def threads_for(viewer: Viewer) -> list[ThreadRow]:
             .limit(THREAD_LIST_LIMIT)
         ).scalars()
     )
-    related = viewer.guardian_of | viewer.own_student_ids
+    related = message_family_ids(viewer)
     direct = [
         t for t in direct if viewer.is_staff or t.student_id is None or t.student_id in related
     ]
@@ -705,7 +740,7 @@ def setting_contexts(viewer: Viewer) -> list[SettingContext]:
     """One setting per child (and per own student record), and for staff one for the
     messages they receive themselves."""
     me = viewer.person.id
-    ids = viewer.guardian_of | viewer.own_student_ids
+    ids = {sid for sid in viewer.family_ids if child_events(viewer, sid)}
     students = (
         db.session.execute(
             sa.select(Student)
@@ -715,21 +750,25 @@ def setting_contexts(viewer: Viewer) -> list[SettingContext]:
         if ids
         else []
     )
-    contexts = [SettingContext(s, setting_for(me, s.id)) for s in students]
+    contexts = [
+        SettingContext(s, setting_for(me, s.id), child_events(viewer, s.id)) for s in students
+    ]
     if viewer.is_staff:
         contexts.append(SettingContext(None, setting_for(me, None), OWN_EVENTS))
     return contexts
 
 
 def check_setting_access(viewer: Viewer, student_id: int | None) -> tuple[str, ...]:
-    """A person sets notifications for their own children and own record, and staff for
-    their own messages; returns the events that setting covers."""
+    """A person sets notifications for their own children and own record (a trusted
+    person for the events of their sections), and staff for their own messages; returns
+    the events that setting covers."""
     if student_id is None:
         require(viewer.is_staff)
         return OWN_EVENTS
     get_student(student_id)
-    require(student_id in viewer.guardian_of | viewer.own_student_ids)
-    return CHILD_EVENTS
+    events = child_events(viewer, student_id)
+    require(bool(events))
+    return events
 
 
 def save_setting(

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from diary_service.access import Viewer
+from diary_service.access import Viewer, can_view_student
 from diary_service.extensions import db
 from diary_service.journal.models import (
     Attendance,
@@ -1131,8 +1131,9 @@ def overview(viewer: Viewer, today: date) -> Overview:
     result.schools = list(
         db.session.execute(schools_query.order_by(School.municipality_id, School.name)).scalars()
     )
-    family = viewer.guardian_of | viewer.own_student_ids
+    family = viewer.family_ids
     if family:
+        # A trusted person's child only when their grant includes the marks.
         result.ratings = [
             student
             for student in db.session.execute(
@@ -1140,7 +1141,7 @@ def overview(viewer: Viewer, today: date) -> Overview:
                 .where(Student.id.in_(family))
                 .order_by(Student.family_name, Student.given_name)
             ).scalars()
-            if rating_enabled_for(student)
+            if rating_enabled_for(student) and can_view_student(viewer, student, "marks")
         ]
     if result.classes:
         taught = db.session.execute(

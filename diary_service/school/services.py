@@ -1276,6 +1276,8 @@ def link_guardian(
     current, _revoked = guardians_of(student.id)
     person = person_with_snils(index)
     for link in current:
+        if link.kind != "parent":  # a trusted person may also be made a parent
+            continue
         if link.snils_index == index or (person is not None and link.person_id == person.id):
             raise invalid("snils", _l("This parent is already linked to the student."))
     guardian = Guardian(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.identity.models import Citizen
 from shared.sessions import utcnow
 
 
@@ -67,3 +68,48 @@ class ParentLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     child: Mapped[Child] = relationship(back_populates="parents")
+
+
+class TrustedGrant(db.Model):
+    """A parent's grant of one verified child's diary to another citizen (a relative, a
+    nanny): it waits for the invitee to accept, opens ``TRUSTED_ACCESS_DELAY`` seconds
+    after acceptance and lasts until ``until`` (inclusive) or until a parent revokes it.
+
+    ``public_id`` is the ``grant`` of the ``trusted`` claim and of the ``trusted.revoked``
+    message: the diaries know the grant by it, never by the row id.
+    """
+
+    __tablename__ = "trusted_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        sa.String(36), unique=True, default=lambda: str(uuid.uuid4())
+    )
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id", ondelete="CASCADE"), index=True)
+    granter_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="CASCADE"), index=True
+    )
+    grantee_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="CASCADE"), index=True
+    )
+    # The diary's words: schedule, homework, marks, attendance, remarks, messages.
+    sections: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    declined_at: Mapped[datetime | None]
+    opens_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    # "parent" (a parent pressed Revoke) or "link_removed" (the granter is no longer
+    # linked to the child).
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(16))
+    revoked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="SET NULL")
+    )
+
+    child: Mapped[Child] = relationship()
+    granter: Mapped[Citizen] = relationship(foreign_keys=[granter_id])
+    grantee: Mapped[Citizen] = relationship(foreign_keys=[grantee_id])
+
+    def __repr__(self) -> str:
+        return f"<TrustedGrant {self.id}>"

@@ -13,6 +13,7 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.family import trusted
 from portal.family.models import Child, ParentLink
 from portal.identity import notifications
 from portal.identity.models import Citizen
@@ -275,6 +276,8 @@ def remove_child(parent: Citizen, child_id: int, origin: Origin) -> None:
     db.session.delete(link)
     record_event(parent, "child_removed", origin)
     db.session.commit()
+    # A parent who is no longer the child's parent here can no longer share the diary.
+    trusted.revoke_grants_of(parent, child_id, trusted.LINK_REMOVED)
 
 
 SNILS_CONFIRMED.append(link_own_account)

@@ -17,7 +17,10 @@ id_doc   id_doc                             standard   id_doc (only when МВД 
 kids     kid_fullname, kid_birthdate,       standard   kids (only verified children)
          kid_gender, kid_snils,
          kid_birth_cert_doc
-trusted  (none)                             standard   trusted (empty until trusted persons)
+trusted  (none)                             standard   trusted (children whose diary a
+                                                       parent granted this citizen:
+                                                       accepted, not revoked, not past
+                                                       ``until``; see ``_trusted``)
 ======== ================================== ========== ==================================
 
 Levels are the ``acr`` values: ``urn:gosdiary:acr:<level>``.
@@ -39,6 +42,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.family.models import Child
 from portal.family.services import verified_children
+from portal.family.trusted import released_grants
 from portal.identity.models import Citizen
 from portal.proofing.models import Document
 from portal.proofing.services import LEVELS, is_at_least, latest_check
@@ -305,10 +309,34 @@ def _kids(citizen: Citizen) -> dict[str, Any]:
 
 
 def _trusted(citizen: Citizen) -> dict[str, Any]:
-    # Always an empty list for now: the trusted-persons feature (a parent granting another
-    # adult access to a child's diary) does not exist yet. When it lands, this lists the
-    # children whose diary the citizen was granted, in the shape of a ``kids`` entry.
-    return {"trusted": []}
+    # Every grant to this citizen that is accepted, not revoked and not past ``until``,
+    # including those not open yet: the diary enforces ``opens_at`` and ``until`` itself,
+    # so access opens and ends on time without a new sign-in. The child's identity is
+    # the ``kids`` entry's (same ``id``, so a diary matches the same student record)
+    # without the birth certificate, which a trusted person has no need of.
+    entries = []
+    for grant in released_grants(citizen):
+        child = grant.child
+        entries.append(
+            {
+                "grant": grant.public_id,
+                **_present(
+                    {
+                        "id": child.public_id,
+                        "family_name": child.surname,
+                        "given_name": child.given_name,
+                        "middle_name": child.patronymic,
+                        "birthdate": child.birth_date.isoformat(),
+                        "gender": _GENDERS.get(child.gender),
+                        "snils": format_snils(pii().decrypt(child.snils_encrypted, field="snils")),
+                    }
+                ),
+                "sections": list(grant.sections),
+                "opens_at": grant.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # stored in UTC
+                "until": grant.until.isoformat() if grant.until else None,
+            }
+        )
+    return {"trusted": entries}
 
 
 _RELEASE: dict[str, Callable[[Citizen], dict[str, Any]]] = {

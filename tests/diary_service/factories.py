@@ -31,6 +31,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableEntry,
 )
+from shared.sessions import utcnow
 
 BELLS = [
     (time(8, 30), time(9, 15)),
@@ -262,3 +263,57 @@ def build_world(today: date | None = None) -> World:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+# --- trusted persons (issue 6) ----------------------------------------------------------
+
+# What the portal's presets grant (the diary's section words).
+EVERYTHING_BUT_MESSAGES = ["schedule", "homework", "marks", "attendance", "remarks"]
+SCHEDULE_AND_HOMEWORK = ["schedule", "homework"]
+EVERYTHING = [*EVERYTHING_BUT_MESSAGES, "messages"]
+
+# name → (surname, given name, sections, opens in days from now, last day in days from
+# today or None, revoked)
+TRUSTED_PEOPLE = {
+    "trusted": ("Кузнецова", "Анна", EVERYTHING_BUT_MESSAGES, -1, None, False),
+    "trusted_light": ("Петрова", "Галина", SCHEDULE_AND_HOMEWORK, -1, 30, False),
+    "trusted_full": ("Смирнов", "Аркадий", EVERYTHING, -1, None, False),
+    "trusted_revoked": ("Волкова", "Зоя", EVERYTHING_BUT_MESSAGES, -10, None, True),
+    "trusted_pending": ("Зайцева", "Лидия", EVERYTHING_BUT_MESSAGES, 1, None, False),
+    "trusted_expired": ("Лебедева", "Нина", EVERYTHING_BUT_MESSAGES, -30, -1, False),
+}
+
+
+def add_trusted_people(world: World) -> dict[str, Guardian]:
+    """Trusted persons of Пётр (6А, school 1), as the portal's grants would have linked
+    them at their sign-in (``world.people[name]``, their links by name): ``trusted``
+    (everything but messages), ``trusted_light`` (schedule and homework, for 30 more
+    days), ``trusted_full`` (everything), ``trusted_revoked`` (revoked by the parent),
+    ``trusted_pending`` (opens tomorrow: the portal's delay after acceptance) and
+    ``trusted_expired`` (its last day was yesterday). Kept out of ``build_world``: the
+    tests of parents count Пётр's guardians."""
+    now = utcnow()
+    petr = world.one.students["petr"]
+    links = {}
+    for n, (name, (family, given, sections, opens, until, revoked)) in enumerate(
+        TRUSTED_PEOPLE.items(), start=1
+    ):
+        who = world.people[name] = person(name, family, given)
+        db.session.flush()
+        links[name] = Guardian(
+            student=petr,
+            person_id=who.id,
+            family_name=family,
+            given_name=given,
+            kind="trusted",
+            source="trusted",
+            grant_id=f"00000000-0000-4000-8000-{n:012d}",
+            sections=list(sections),
+            opens_at=now + timedelta(days=opens),
+            valid_until=date.today() + timedelta(days=until) if until is not None else None,
+            revoked_at=now - timedelta(days=1) if revoked else None,
+            reason="test world: trusted person",
+        )
+        db.session.add(links[name])
+    db.session.commit()
+    return links

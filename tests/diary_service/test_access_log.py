@@ -11,6 +11,7 @@ from diary_service.access import viewer_for
 from diary_service.extensions import db
 from diary_service.family.audit import record_access
 from diary_service.family.models import Guardian, StudentAccess
+from shared.sessions import utcnow
 from tests.helpers import text_of
 
 
@@ -72,7 +73,16 @@ def test_staff_views_of_family_pages_and_histories_are_logged(world, login):
 def test_trusted_person_is_logged(world, login):
     petr = world.one.students["petr"]
     nobody = world.people["nobody"]
-    db.session.add(Guardian(student=petr, person_id=nobody.id, kind="trusted", source="trusted"))
+    db.session.add(
+        Guardian(
+            student=petr,
+            person_id=nobody.id,
+            kind="trusted",
+            source="trusted",
+            sections=["schedule", "homework"],
+            opens_at=utcnow() - timedelta(hours=1),
+        )
+    )
     db.session.commit()
     assert login(nobody).get(f"/students/{petr.id}/week").status_code == 200
     assert [(row.role, row.what) for row in entries(petr.id)] == [("trusted", "week")]

@@ -7,14 +7,18 @@ cannot ship without deciding who sees it.
 Roles (tests/diary_service/factories.py): ``parent`` of Пётр (6А) and Алиса (9Б),
 ``parent2`` of Маша (6А), ``alisa`` the 9Б student herself, ``teacher`` (maths in 6А and
 9Б, class teacher of 6А), ``teacher2`` (Russian in both), ``admin`` and ``nurse`` of
-school 1, ``department``, ``nobody`` (signed in, no role), and school 2's ``two_admin``,
-``two_teacher`` and ``two_parent``. Posts carry the session's CSRF token and an empty form:
-this test is about who, the forms' own tests are about what.
+school 1, ``department``, ``nobody`` (signed in, no role), school 2's ``two_admin``,
+``two_teacher`` and ``two_parent``, and Пётр's trusted persons (``add_trusted_people``):
+``trusted`` (everything but messages), ``trusted_light`` (schedule and homework),
+``trusted_full`` (everything), ``trusted_revoked``, ``trusted_pending`` (not open yet) and
+``trusted_expired``. Posts carry the session's CSRF token and an empty form: this test is
+about who, the forms' own tests are about what.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,7 +28,7 @@ import pytest
 
 from diary_service.answers.models import AnswerRequest
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
+from diary_service.family.models import Application, Guardian
 from diary_service.journal.models import (
     Attendance,
     FinalMark,
@@ -41,7 +45,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableChange,
 )
-from tests.diary_service.factories import World
+from tests.diary_service.factories import World, add_trusted_people
 
 ROLES = (
     "anonymous",
@@ -57,6 +61,12 @@ ROLES = (
     "two_admin",
     "two_teacher",
     "two_parent",
+    "trusted",
+    "trusted_light",
+    "trusted_full",
+    "trusted_revoked",
+    "trusted_pending",
+    "trusted_expired",
 )
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
 STAFF = frozenset(
@@ -74,6 +84,7 @@ def last_weekday(day: date) -> date:
 def build_objects(world: World) -> SimpleNamespace:
     """One of each object the routes take, in school 1 (and a few in school 2)."""
     one, two = world.one, world.two
+    add_trusted_people(world)
     cls = one.classes["6А"]
     math = world.subjects["math"]
     teacher = one.staff["teacher"]
@@ -207,27 +218,51 @@ def r(endpoint, method, url, allowed, **data) -> Route:
 
 
 PETR_FAMILY_AND_STAFF = {"parent", "teacher", "teacher2", "admin"}
+# Пётр's trusted persons whose grant is open and gives the section; the revoked, the not
+# yet open and the expired one see nothing.
+PETR_TRUSTED = {
+    "schedule": {"trusted", "trusted_light", "trusted_full"},
+    "homework": {"trusted", "trusted_light", "trusted_full"},
+    "marks": {"trusted", "trusted_full"},
+    "attendance": {"trusted", "trusted_full"},
+    "messages": {"trusted_full"},
+}
 CLASS_6A_JOURNAL = {"teacher", "admin"}
 SCHOOL_ADMIN = {"admin"}
 
 TABLE = [
     # --- the family's pages (Пётр, 6А) ---
     r("family.index", "GET", lambda o: "/students/", SIGNED_IN),
-    r("family.week", "GET", lambda o: f"/students/{o.petr}/week", PETR_FAMILY_AND_STAFF),
+    r(
+        "family.week",
+        "GET",
+        lambda o: f"/students/{o.petr}/week",
+        PETR_FAMILY_AND_STAFF | PETR_TRUSTED["schedule"],
+    ),
     r(
         "family.week_print",
         "GET",
         lambda o: f"/students/{o.petr}/week/print",
-        PETR_FAMILY_AND_STAFF,
+        PETR_FAMILY_AND_STAFF | PETR_TRUSTED["schedule"],
     ),
-    r("family.marks", "GET", lambda o: f"/students/{o.petr}/marks", PETR_FAMILY_AND_STAFF),
+    r(
+        "family.marks",
+        "GET",
+        lambda o: f"/students/{o.petr}/marks",
+        PETR_FAMILY_AND_STAFF | PETR_TRUSTED["marks"],
+    ),
     r(
         "family.attendance",
         "GET",
         lambda o: f"/students/{o.petr}/attendance",
-        PETR_FAMILY_AND_STAFF | {"nurse"},
+        PETR_FAMILY_AND_STAFF | {"nurse"} | PETR_TRUSTED["attendance"],
     ),
-    r("family.news", "GET", lambda o: f"/students/{o.petr}/news", PETR_FAMILY_AND_STAFF),
+    r(
+        "family.news",
+        "GET",
+        lambda o: f"/students/{o.petr}/news",
+        PETR_FAMILY_AND_STAFF | PETR_TRUSTED["schedule"],
+    ),
     r("family.access_log", "GET", lambda o: f"/students/{o.petr}/access-log", {"parent"}),
     r("family.acknowledge", "POST", lambda o: f"/students/{o.petr}/acknowledge", {"parent"}),
     r(
@@ -278,7 +313,7 @@ TABLE = [
         "journal.attachment",
         "GET",
         lambda o: f"/journal/attachments/{o.attachment}",
-        {"parent", "parent2", "teacher", "admin"},
+        {"parent", "parent2", "teacher", "admin"} | PETR_TRUSTED["homework"],
     ),
     r(
         "journal.delete_attachment",
@@ -290,7 +325,7 @@ TABLE = [
         "journal.mark_history",
         "GET",
         lambda o: f"/journal/marks/{o.mark}/history",
-        {"parent", "teacher", "admin"},
+        {"parent", "teacher", "admin"} | PETR_TRUSTED["marks"],
     ),
     r(
         "journal.attendance_history",
@@ -302,7 +337,7 @@ TABLE = [
         "journal.final_mark_history",
         "GET",
         lambda o: f"/journal/final-marks/{o.final}/history",
-        {"parent", "teacher", "admin"},
+        {"parent", "teacher", "admin"} | PETR_TRUSTED["marks"],
     ),
     r("journal.final_marks", "GET", lambda o: f"/journal/{o.cls}/{o.math}/final", CLASS_6A_JOURNAL),
     r(
@@ -318,10 +353,16 @@ TABLE = [
         "messages.new",
         "POST",
         lambda o: f"/messages/new?student={o.petr}",
-        {"parent", "teacher", "teacher2", "admin"},
+        {"parent", "teacher", "teacher2", "admin"} | PETR_TRUSTED["messages"],
     ),
     r("messages.settings", "GET", lambda o: "/messages/settings", SIGNED_IN),
-    r("messages.save_settings", "POST", lambda o: f"/messages/settings/{o.petr}", {"parent"}),
+    # A trusted person sets the notifications of what their grant shows.
+    r(
+        "messages.save_settings",
+        "POST",
+        lambda o: f"/messages/settings/{o.petr}",
+        {"parent"} | PETR_TRUSTED["homework"],
+    ),
     r("messages.thread", "GET", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
     r("messages.reply", "POST", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
     r(
@@ -388,7 +429,7 @@ TABLE = [
         "reports.student_rating",
         "GET",
         lambda o: f"/reports/students/{o.petr}/rating",
-        PETR_FAMILY_AND_STAFF,
+        PETR_FAMILY_AND_STAFF | PETR_TRUSTED["marks"],
     ),
     # --- the school's administration (school 1) ---
     r("school.index", "GET", lambda o: "/school/", {"admin", "nurse", "department", "two_admin"}),
@@ -506,6 +547,61 @@ TABLE += [
     ),
 ]
 
+
+# --- service applications from the portal (one for school 1, new) ---
+def application_of(o: SimpleNamespace) -> int:
+    """The application the rows use, made on first use (one per test's objects)."""
+    if not hasattr(o, "application"):
+        application = Application(
+            portal_id=str(uuid.uuid4()),
+            school_id=o.school,
+            submitted_at=datetime(2026, 12, 3, 9, 0),
+            applicant_sub="sub-applicant",
+            applicant_family_name="Иванов",
+            applicant_given_name="Сергей",
+            applicant_snils_index="0" * 64,
+            child_portal_id="portal-child",
+            child_family_name="Иванов",
+            child_given_name="Пётр",
+            child_birth_date=date(2014, 9, 2),
+            child_gender="male",
+            deadline=date(2026, 12, 8),
+        )
+        db.session.add(application)
+        db.session.commit()
+        o.application = application.id
+    return o.application
+
+
+TABLE += [
+    r("applications.index", "GET", lambda o: "/applications/", {"admin", "two_admin"}),
+    r(
+        "applications.school_list",
+        "GET",
+        lambda o: f"/school/{o.school}/applications",
+        SCHOOL_ADMIN,
+    ),
+    r("applications.detail", "GET", lambda o: f"/applications/{application_of(o)}", SCHOOL_ADMIN),
+    r(
+        "applications.take",
+        "POST",
+        lambda o: f"/applications/{application_of(o)}/take",
+        SCHOOL_ADMIN,
+    ),
+    r(
+        "applications.approve",
+        "POST",
+        lambda o: f"/applications/{application_of(o)}/approve",
+        SCHOOL_ADMIN,
+    ),
+    r(
+        "applications.refuse",
+        "POST",
+        lambda o: f"/applications/{application_of(o)}/refuse",
+        SCHOOL_ADMIN,
+    ),
+]
+
 # Not about a role: the frame's own routes, open to everyone or only to the portal.
 FRAME = {
     "home.index",
@@ -513,6 +609,10 @@ FRAME = {
     "auth.callback",
     "auth.logout",
     "auth.backchannel_logout",
+    # Server to server: the portal's signed messages (tests/shared/test_federation_messages.py)
+    # and the public school directory its application form lists.
+    "federation.events",
+    "federation.schools",
     "health.healthz",
     "health.readyz",
     "i18n.switch_language",
@@ -610,6 +710,7 @@ CROSS = [
     "/students/{o.two_student}/week",
     "/codes/classes/{o.two_class}",
     "/codes/schools/{o.two_school}/staff",
+    "/school/{o.two_school}/applications",
 ]
 CROSS_POST = [
     "/school/{o.school}/students/{o.two_student}/transfer",

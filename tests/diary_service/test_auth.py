@@ -55,7 +55,7 @@ from tests.portal.test_proofing import make_standard, wait_for
 PASSWORD = "violet-harbour-lamp"  # make_citizen's
 PHONE = "+79161112233"
 CLIENT_ID = "diary-test-region"
-SCOPES = ["openid", "profile", "email", "phone", "snils", "kids"]
+SCOPES = ["openid", "profile", "email", "phone", "snils", "kids", "trusted"]
 DIARY_BLIND_INDEX_KEY = "test-diary-blind-index-key-0001"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -308,7 +308,7 @@ def test_a_citizen_signs_in_through_the_portal_and_sees_their_name(
     assert request["response_type"] == "code"
     assert request["client_id"] == CLIENT_ID
     assert request["redirect_uri"] == diary.url + "/auth/callback"
-    assert request["scope"] == "openid profile email phone snils kids"
+    assert request["scope"] == "openid profile email phone snils kids trusted"
     assert request["code_challenge_method"] == "S256" and len(request["code_challenge"]) == 43
     assert len(request["state"]) >= 20 and len(request["nonce"]) >= 20
     anonymous = person.cookie("diary_session")

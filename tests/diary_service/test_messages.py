@@ -171,7 +171,14 @@ def test_teacher_writes_to_the_guardians_of_a_student_they_teach(world, people, 
 def test_admin_writes_to_all_guardians_of_a_student(world, people, login):
     petr = world.one.students["petr"]
     db.session.add(
-        Guardian(student_id=petr.id, person_id=people["parent2"].id, kind="trusted", reason="test")
+        Guardian(
+            student_id=petr.id,
+            person_id=people["parent2"].id,
+            kind="trusted",
+            reason="test",
+            sections=["schedule", "messages"],  # a trusted person is written to if granted
+            opens_at=utcnow(),
+        )
     )
     db.session.commit()
     client = login(people["admin"])

@@ -187,7 +187,7 @@ def test_a_standard_citizen_gets_snils_passport_and_verified_kids(proofing, make
             "registry_office": "Отдел ЗАГС Пресненского района",
         },
     }
-    assert released["trusted"] == []  # until the trusted-persons feature lands
+    assert released["trusted"] == []  # nobody made Мария a trusted person
     # Every claim released belongs to a scope that lists it.
     listed = {claim for spec in claims.SCOPES.values() for claim in spec.claims}
     assert set(released) <= listed and "sub" not in released

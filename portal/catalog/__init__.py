@@ -1,0 +1,1 @@
+"""The service catalog and the citizen's service applications."""

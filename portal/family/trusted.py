@@ -1,0 +1,483 @@
+"""Trusted persons: a parent gives a relative or a nanny access to one child's diary.
+
+The parent must have a *verified* link to the child (ЗАГС and СФР confirmed it) and a
+standard account. The invitee is found by their verified SNILS, or by their confirmed
+mobile phone plus surname, and must have a standard account of their own (the
+``trusted`` scope that carries the grant to the diary needs one). The invitee accepts or
+declines in their cabinet; access opens ``TRUSTED_ACCESS_DELAY`` seconds after
+acceptance and lasts until the chosen date (inclusive) or until revoked.
+
+Who may revoke: the granting parent, and also any other parent with a verified link to
+the same child. Both parents have equal rights (Family Code of the RF, art. 61), and a
+parent who finds a stranger in their child's diary must be able to end it at once
+without asking the other one. Revoking is the only thing the other parent can do with
+a grant they did not make.
+
+A grant whose parent loses the link to the child ends with it (``revoke_grants_of``);
+the ``trusted`` claim also checks the link on every release, so a grant never outlives
+the link even before that runs.
+
+A search that finds nobody says only that: it does not tell an unknown SNILS from a
+simplified account or from a phone whose owner has another surname.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, get_timezone, gettext
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.family.models import Child, ParentLink, TrustedGrant
+from portal.federation import services as federation
+from portal.identity import notifications
+from portal.identity.models import Citizen
+from portal.identity.services import Origin, record_event
+from portal.proofing.services import LevelTooLow, is_at_least, latest_check
+from shared import validators
+from shared.crypto import pii
+from shared.errors import NotFound, ValidationError
+from shared.sessions import utcnow
+
+# The diary's sections, in the diary's words and order.
+SECTIONS = ("schedule", "homework", "marks", "attendance", "remarks", "messages")
+PRESETS = {
+    "schedule_homework": ["schedule", "homework"],
+    "no_messages": ["schedule", "homework", "marks", "attendance", "remarks"],
+    "everything": list(SECTIONS),
+}
+SECTION_NAMES = {
+    "schedule": _l("schedule"),
+    "homework": _l("homework"),
+    "marks": _l("marks"),
+    "attendance": _l("attendance"),
+    "remarks": _l("teachers' remarks"),
+    "messages": _l("messages"),
+}
+
+# What a grant is now, for the people who see it.
+WAITING, DECLINED, OPENS, ACTIVE, EXPIRED, REVOKED = (
+    "waiting",
+    "declined",
+    "opens",
+    "active",
+    "expired",
+    "revoked",
+)
+
+# Why a grant was revoked.
+BY_PARENT, LINK_REMOVED = "parent", "link_removed"
+
+
+SNILS_ERRORS = {
+    "snils_format": _l("Enter the SNILS as 11 digits: 123-456-789 01."),
+    "snils_checksum": _l("The SNILS has a wrong check number. Check the digits."),
+}
+
+
+class TrustedError(ValidationError):
+    """A refused grant; ``field`` names the form field the message belongs to."""
+
+    field = ""
+
+
+class NobodyFound(TrustedError):
+    field = "lookup"
+    default_message = _l(
+        "Nobody with a standard account was found by these data. Check them; the person "
+        "needs their own standard account on the portal (SNILS and passport verified)."
+    )
+
+
+class LookupIncomplete(TrustedError):
+    field = "lookup"
+    default_message = _l("Enter the person's SNILS, or their mobile phone and surname.")
+
+
+class BadUntil(TrustedError):
+    field = "until"
+    default_message = _l("The end date of the access must be in the future.")
+
+
+class NoSections(TrustedError):
+    field = "preset"
+    default_message = _l("Choose what the person will see.")
+
+
+class GrantClosed(ValidationError):
+    default_message = _l("This invitation is no longer waiting for an answer.")
+
+
+def today() -> date:
+    """The date in the portal's time zone (Moscow): ``until`` is a calendar day there."""
+    return datetime.now(get_timezone()).date()
+
+
+def status_of(grant: TrustedGrant, now: datetime | None = None) -> str:
+    """``waiting`` (for the invitee's answer), ``declined``, ``opens`` (accepted, not open
+    yet), ``active``, ``expired`` (past ``until``) or ``revoked``."""
+    now = now or utcnow()
+    if grant.revoked_at is not None:
+        return REVOKED
+    if grant.declined_at is not None:
+        return DECLINED
+    if grant.until is not None and grant.until < today():
+        return EXPIRED
+    if grant.accepted_at is None:
+        return WAITING
+    if grant.opens_at is not None and grant.opens_at > now:
+        return OPENS
+    return ACTIVE
+
+
+def _is_open(grant: TrustedGrant) -> bool:
+    return status_of(grant) in (WAITING, OPENS, ACTIVE)
+
+
+def _verified_link(parent_id: int, child_id: int) -> ParentLink | None:
+    """The parent's link to the child if ЗАГС and СФР confirmed it, else None."""
+    return db.session.execute(
+        sa.select(ParentLink)
+        .join(Child, Child.id == ParentLink.child_id)
+        .where(
+            ParentLink.parent_id == parent_id,
+            ParentLink.child_id == child_id,
+            ParentLink.relation_verified_at.is_not(None),
+            Child.snils_verified_at.is_not(None),
+        )
+    ).scalar_one_or_none()
+
+
+def _fold(name: str | None) -> str:
+    """A surname as people type it: case, spacing and ё/е do not matter."""
+    return " ".join((name or "").split()).casefold().replace("ё", "е")
+
+
+def find_invitee(snils: str = "", phone: str = "", surname: str = "") -> Citizen:
+    """The citizen with this verified SNILS, or with this confirmed mobile phone and
+    surname, who has a standard account. ``NobodyFound`` otherwise, whatever the reason."""
+    snils, phone, surname = (snils or "").strip(), (phone or "").strip(), (surname or "").strip()
+    if snils:
+        try:
+            digits = validators.normalize_snils(snils)
+        except ValueError as exc:
+            raise TrustedError(SNILS_ERRORS.get(str(exc), SNILS_ERRORS["snils_format"])) from exc
+        index = pii().blind_index(digits, field="snils")
+        found = db.session.execute(
+            sa.select(Citizen).where(Citizen.snils_index == index)
+        ).scalar_one_or_none()
+        # Only a SNILS the Social Fund confirmed names a person.
+        check = latest_check(found, "snils") if found is not None else None
+        if check is None or check.status != "approved":
+            found = None
+    elif phone and surname:
+        try:
+            number = validators.normalize_phone(phone)
+        except ValueError as exc:
+            raise TrustedError(_l("Enter a mobile number like +7 912 345-67-89.")) from exc
+        found = db.session.execute(
+            sa.select(Citizen).where(
+                Citizen.phone == number, Citizen.phone_verified_at.is_not(None)
+            )
+        ).scalar_one_or_none()
+        if found is not None and _fold(found.surname) != _fold(surname):
+            found = None
+    else:
+        raise LookupIncomplete()
+    if found is None or not found.is_active or not is_at_least(found, "standard"):
+        raise NobodyFound()
+    return found
+
+
+def _clean_sections(sections: list[str] | None) -> list[str]:
+    wanted = set(sections or [])
+    if not wanted or not wanted <= set(SECTIONS):
+        raise NoSections()
+    return [name for name in SECTIONS if name in wanted]
+
+
+def _delay() -> timedelta:
+    return timedelta(seconds=int(current_app.config["TRUSTED_ACCESS_DELAY"]))
+
+
+def grant(
+    parent: Citizen,
+    child_id: int,
+    *,
+    sections: list[str],
+    until: date | None = None,
+    snils: str = "",
+    phone: str = "",
+    surname: str = "",
+    origin: Origin,
+) -> TrustedGrant:
+    """Invite a person to one child's diary; they are told and answer in their cabinet."""
+    if not is_at_least(parent, "standard"):
+        raise LevelTooLow()
+    if _verified_link(parent.id, child_id) is None:
+        raise NotFound()
+    clean_sections = _clean_sections(sections)
+    if until is not None and until <= today():
+        raise BadUntil()
+    invitee = find_invitee(snils=snils, phone=phone, surname=surname)
+    child = db.session.get(Child, child_id)
+    if invitee.id == parent.id:
+        raise TrustedError(_l("You cannot give access to yourself."))
+    if child.account_id == invitee.id:
+        raise TrustedError(_l("This is the child's own account."))
+    if _verified_link(invitee.id, child_id) is not None:
+        raise TrustedError(_l("This person is the child's parent and sees the diary already."))
+    if any(_is_open(g) for g in _grants_of_child(child_id) if g.grantee_id == invitee.id):
+        raise TrustedError(
+            _l("This person already has access to the child's diary or an invitation to it.")
+        )
+    new = TrustedGrant(
+        child_id=child_id,
+        granter_id=parent.id,
+        grantee_id=invitee.id,
+        sections=clean_sections,
+        until=until,
+    )
+    db.session.add(new)
+    db.session.flush()
+    record_event(parent, "trusted_granted", origin, grant=new.public_id)
+    db.session.commit()
+    with force_locale(invitee.locale):
+        notifications.tell_owner(
+            invitee,
+            gettext("Access to a child's electronic diary"),
+            gettext(
+                "%(parent)s invites you to see the electronic diary of %(child)s. "
+                "Open “Access given to me” in your cabinet to accept or decline.",
+                parent=parent.full_name,
+                child=_short_name(child),
+            ),
+        )
+    return new
+
+
+def _short_name(child: Child) -> str:
+    return f"{child.given_name} {child.surname}"
+
+
+def _grants_of_child(child_id: int) -> list[TrustedGrant]:
+    return list(
+        db.session.execute(
+            sa.select(TrustedGrant)
+            .where(TrustedGrant.child_id == child_id)
+            .order_by(TrustedGrant.created_at.desc(), TrustedGrant.id.desc())
+        ).scalars()
+    )
+
+
+def _grant_by_public_id(public_id: str) -> TrustedGrant | None:
+    return db.session.execute(
+        sa.select(TrustedGrant).where(TrustedGrant.public_id == str(public_id))
+    ).scalar_one_or_none()
+
+
+def _invitation(grantee: Citizen, public_id: str) -> TrustedGrant:
+    """The grant to this citizen; anyone else's is "not found" (it does not exist for them)."""
+    found = _grant_by_public_id(public_id)
+    if found is None or found.grantee_id != grantee.id:
+        raise NotFound()
+    if status_of(found) != WAITING:
+        raise GrantClosed()
+    return found
+
+
+def accept(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
+    """Accept an invitation; access opens after ``TRUSTED_ACCESS_DELAY``."""
+    found = _invitation(grantee, public_id)
+    found.accepted_at = utcnow()
+    found.opens_at = found.accepted_at + _delay()
+    record_event(grantee, "trusted_accepted", origin, grant=found.public_id)
+    db.session.commit()
+    _tell_granter(found, "accepted")
+    return found
+
+
+def decline(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
+    found = _invitation(grantee, public_id)
+    found.declined_at = utcnow()
+    record_event(grantee, "trusted_declined", origin, grant=found.public_id)
+    db.session.commit()
+    _tell_granter(found, "declined")
+    return found
+
+
+def _tell_granter(found: TrustedGrant, what: str) -> None:
+    granter, child = found.granter, found.child
+    with force_locale(granter.locale):
+        if what == "accepted":
+            body = gettext(
+                "%(person)s accepted access to the electronic diary of %(child)s. "
+                "It opens %(hours)d h after acceptance; you can revoke it at any time.",
+                person=found.grantee.full_name,
+                child=_short_name(child),
+                hours=int(_delay().total_seconds() // 3600),
+            )
+        else:
+            body = gettext(
+                "%(person)s declined access to the electronic diary of %(child)s.",
+                person=found.grantee.full_name,
+                child=_short_name(child),
+            )
+        notifications.tell_owner(granter, gettext("Trusted persons"), body)
+
+
+def revoke(parent: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
+    """End a grant: the granting parent or another verified parent of the child may."""
+    found = _grant_by_public_id(public_id)
+    if found is None or (
+        found.granter_id != parent.id and _verified_link(parent.id, found.child_id) is None
+    ):
+        raise NotFound()
+    if found.revoked_at is not None or found.declined_at is not None:
+        raise ValidationError(_l("This access has already ended."))
+    _end(found, BY_PARENT, parent)
+    record_event(parent, "trusted_revoked", origin, grant=found.public_id)
+    db.session.commit()
+    _announce_revoked([found])
+    return found
+
+
+def revoke_grants_of(parent: Citizen, child_id: int, reason: str = LINK_REMOVED) -> int:
+    """End every grant this parent made for this child (their link to it is going away).
+    Commits, with whatever the caller changed. Returns how many grants ended."""
+    ended = [
+        g
+        for g in _grants_of_child(child_id)
+        if g.granter_id == parent.id and g.revoked_at is None and g.declined_at is None
+    ]
+    for found in ended:
+        _end(found, reason, parent)
+    db.session.commit()
+    _announce_revoked(ended)
+    return len(ended)
+
+
+def _end(found: TrustedGrant, reason: str, by: Citizen) -> None:
+    found.revoked_at = utcnow()
+    found.revoked_reason = reason
+    found.revoked_by_id = by.id
+
+
+def _announce_revoked(ended: list[TrustedGrant]) -> None:
+    """Tell every region's diary (the portal does not know where the child studies) and
+    the trusted person. A grant never accepted never reached a diary: nothing to tell it."""
+    for found in ended:
+        if found.accepted_at is not None:
+            for region in federation.regions():
+                federation.send_to_diary(
+                    "trusted.revoked",
+                    region.client_id,
+                    key=str(found.id),
+                    data={"grant": found.public_id},
+                )
+        grantee = found.grantee
+        with force_locale(grantee.locale):
+            notifications.tell_owner(
+                grantee,
+                gettext("Access to a child's electronic diary"),
+                gettext(
+                    "Your access to the electronic diary of %(child)s has ended.",
+                    child=_short_name(found.child),
+                ),
+            )
+
+
+# --- what people see ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantView:
+    grant: TrustedGrant
+    status: str
+    can_revoke: bool
+
+    @property
+    def section_names(self) -> list[str]:
+        return [str(SECTION_NAMES[name]) for name in self.grant.sections if name in SECTION_NAMES]
+
+
+def _view(found: TrustedGrant, can_revoke: bool = False) -> GrantView:
+    status = status_of(found)
+    return GrantView(found, status, can_revoke and status in (WAITING, OPENS, ACTIVE, EXPIRED))
+
+
+def verified_child(parent: Citizen, child_id: int) -> Child:
+    """One of the parent's verified children, for the grant form; anyone else's is not found."""
+    if _verified_link(parent.id, child_id) is None:
+        raise NotFound()
+    return db.session.get(Child, child_id)
+
+
+def grants_for_parent(parent: Citizen) -> list[tuple[Child, list[GrantView]]]:
+    """Each verified child of the parent with every grant for it, whichever parent made it
+    (both may revoke), newest first."""
+    children = db.session.execute(
+        sa.select(Child)
+        .join(ParentLink, ParentLink.child_id == Child.id)
+        .where(
+            ParentLink.parent_id == parent.id,
+            ParentLink.relation_verified_at.is_not(None),
+            Child.snils_verified_at.is_not(None),
+        )
+        .order_by(Child.birth_date, Child.id)
+    ).scalars()
+    return [
+        (child, [_view(g, can_revoke=True) for g in _grants_of_child(child.id)])
+        for child in children
+    ]
+
+
+def grants_for_invitee(grantee: Citizen) -> tuple[list[GrantView], list[GrantView]]:
+    """``(invitations waiting for an answer, accesses accepted and not ended)``."""
+    views = [
+        _view(g)
+        for g in db.session.execute(
+            sa.select(TrustedGrant)
+            .where(TrustedGrant.grantee_id == grantee.id)
+            .order_by(TrustedGrant.created_at.desc(), TrustedGrant.id.desc())
+        ).scalars()
+    ]
+    return (
+        [v for v in views if v.status == WAITING],
+        [v for v in views if v.status in (OPENS, ACTIVE)],
+    )
+
+
+def released_grants(grantee: Citizen) -> list[TrustedGrant]:
+    """What the ``trusted`` claim releases: every grant to this citizen that is accepted,
+    not revoked and not past ``until`` (open or not yet: the diary enforces ``opens_at``
+    and ``until`` itself), whose parent still has a verified link to the child."""
+    still_parent = (
+        sa.select(ParentLink.id)
+        .where(
+            ParentLink.parent_id == TrustedGrant.granter_id,
+            ParentLink.child_id == TrustedGrant.child_id,
+            ParentLink.relation_verified_at.is_not(None),
+        )
+        .exists()
+    )
+    return list(
+        db.session.execute(
+            sa.select(TrustedGrant)
+            .join(Child, Child.id == TrustedGrant.child_id)
+            .where(
+                TrustedGrant.grantee_id == grantee.id,
+                TrustedGrant.accepted_at.is_not(None),
+                TrustedGrant.revoked_at.is_(None),
+                TrustedGrant.declined_at.is_(None),
+                sa.or_(TrustedGrant.until.is_(None), TrustedGrant.until >= today()),
+                Child.snils_verified_at.is_not(None),
+                still_parent,
+            )
+            .order_by(TrustedGrant.accepted_at, TrustedGrant.id)
+        ).scalars()
+    )
