@@ -20,8 +20,11 @@ sign-in (portal/demo.py, portal/simulator/registries/population.py). Region 1
 («Средняя общеобразовательная школа № 1» of its first municipality): Пётр in 6А, his
 parents Мария and Сергей as guardians, Ольга (class teacher of 6А, mathematics in 6А
 and 9Б), the administrator Николай, the nurse Вера, and Елена of the region's education
-department. Region 2 («Лицей № 1» of г. Заречный): Алиса in 9А with Мария as her
-guardian, so one parent has children in two regions. Everyone else is generated and
+department; in 6А too, for the README's walk of issue 6, Ксения Соколова (her SNILS on
+record, no guardians: her father's verified child links by itself, her mother by a
+code) and Максим Кириллов (no SNILS on record, no guardians: his father applies through
+the portal's catalog). Region 2 («Лицей № 1» of г. Заречный): Алиса in 9А with Мария as
+her guardian, so one parent has children in two regions. Everyone else is generated and
 carries a random 64-hex index that no SNILS hashes to, so no one signing in is ever
 matched to them.
 """
@@ -123,11 +126,14 @@ class DemoPerson:
     family: str
     given: str
     middle: str
-    snils: str
+    snils: str | None  # None: the school's records have no SNILS for them
     born: date | None = None
 
 
 PETR = DemoPerson("Иванов", "Пётр", "Сергеевич", "050-234-316 00", date(2014, 9, 2))
+KSENIA = DemoPerson("Соколова", "Ксения", "Дмитриевна", "071-458-293 70", date(2014, 3, 11))
+# The population knows his SNILS (081-569-304 79); the school never recorded it.
+MAKSIM = DemoPerson("Кириллов", "Максим", "Тимурович", None, date(2014, 7, 23))
 ALISA = DemoPerson("Иванова", "Алиса", "Сергеевна", "016-103-396 00", date(2011, 5, 17))
 MARIA = DemoPerson("Иванова", "Мария", "Петровна", "112-233-445 95")
 SERGEY = DemoPerson("Петров", "Сергей", "Николаевич", "987-654-321 83")
@@ -149,7 +155,7 @@ class DemoRegion:
     # class size, mark policy); kind "village" is a village school. The first is the
     # demo school; the rest are the small scale's other schools.
     schools: list[tuple[str, int, int, tuple[int, int], str]]
-    students: dict[str, DemoPerson]  # class → the demo student (its first pupil)
+    students: dict[str, tuple[DemoPerson, ...]]  # class → its demo students (first pupils)
     guardians: dict[DemoPerson, tuple[DemoPerson, ...]]  # the school's links to parents
     # The demo mathematics teacher, the classes she teaches it in and the one she leads.
     teacher: DemoPerson | None = None
@@ -181,7 +187,7 @@ REGIONS = {
             ("Гимназия", 0, 1, (20, 25), "arithmetic"),
             ("village", 1, 1, (18, 22), "rounding"),
         ],
-        students={"6А": PETR},
+        students={"6А": (PETR, KSENIA, MAKSIM)},
         guardians={PETR: (MARIA, SERGEY)},
         teacher=OLGA,
         teacher_classes=("6А", "9Б"),
@@ -207,7 +213,7 @@ REGIONS = {
             ("СОШ", 0, 1, (22, 25), "weighted"),
             ("village", 1, 1, (14, 20), "rounding"),
         ],
-        students={"9А": ALISA},
+        students={"9А": (ALISA,)},
         guardians={ALISA: (MARIA,)},
         corrected=(ALISA, "Алгебра"),
         changes=(
@@ -657,8 +663,8 @@ class RegionSeed:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def index(self, person: DemoPerson) -> str:
-        return snils_index(person.snils, self.key)
+    def index(self, person: DemoPerson) -> str | None:
+        return snils_index(person.snils, self.key) if person.snils else None
 
     def placeholder_index(self) -> str:
         """A 64-hex value shaped like a SNILS index that no SNILS hashes to (it is not an
@@ -1106,10 +1112,11 @@ class RegionSeed:
     ) -> None:
         w, rng, cal = self.w, self.rng, self.calendar
         size = rng.randint(*spec.class_size)
-        demo = self.region.students.get(cls.name) if plan.demo else None
+        demos = self.region.students.get(cls.name, ()) if plan.demo else ()
         # A first-grader is 6½–8 on 1 September of their first year.
         first_september = date(cal.starts.year - cls.grade + 1, 9, 1)
-        names: set[tuple[str, str]] = set()
+        # No classmate shares a demo student's name: the README's walks pick them by it.
+        names = {(demo.family, demo.given) for demo in demos}
         for position in range(size):
             gender = rng.choice("MF")
             family_male = rng.choice(SURNAMES)
@@ -1124,7 +1131,8 @@ class RegionSeed:
             index = self.placeholder_index()
             ability = min(4.9, max(2.7, rng.gauss(3.95, 0.5)))
             exempt = rng.random() < 0.03
-            if demo is not None and position == 0:
+            demo = demos[position] if position < len(demos) else None
+            if demo is not None:
                 family, given, middle, born = demo.family, demo.given, demo.middle, demo.born
                 index = self.index(demo)
                 ability, exempt = 4.2, False
@@ -1149,7 +1157,7 @@ class RegionSeed:
                 note="",
             )
             cls.pupils.append(Pupil(student_id, ability, exempt))
-            if demo is not None and position == 0:
+            if demo is not None:
                 for parent in self.region.guardians.get(demo, ()):
                     self.guardian(student_id, plan, created, parent=parent)
                 corrected = self.region.corrected

@@ -2,11 +2,13 @@
 
 Their profiles and documents match people of the simulator's reference population, so
 their checks go to the registries like anyone's: Мария, Сергей, Ольга, Алиса (a student
-of 15), Николай (a school administrator), Елена (the education department) and Вера (a
-school nurse) become *standard* within seconds of `make run`; Анна's passport is
-registered as lost and is refused, which shows a rejection with its reason. The demo
-diaries (``flask --app diary_service seed --region 1`` and ``--region 2``) know the same
-people by their SNILS.
+of 15), Николай (a school administrator), Елена (the education department), Вера (a
+school nurse), Галина (Мария's mother, who becomes a trusted person for Пётр) and Тимур
+(whose son's school has no SNILS for him: he applies through the catalog) become
+*standard* within seconds of `make run`; Анна's passport is registered as lost and is
+refused, which shows a rejection with its reason. The demo diaries
+(``flask --app diary_service seed --region 1`` and ``--region 2``) know the same people
+by their SNILS.
 
 The two demo regions' diaries are registered as clients with embedded-default secrets:
 «Демонстрационная область» (127.0.0.1:8001) with ``DEMO_DIARY_CLIENT_SECRET``, which the
@@ -180,6 +182,46 @@ DEMO_CITIZENS = [
             "issuer_code": "770-007",
         },
     },
+    # Мария's mother: no role in any diary; Мария grants her access to Пётр's diary as a
+    # trusted person (found by SNILS, or by phone and surname).
+    {
+        "surname": "Иванова",
+        "given_name": "Галина",
+        "patronymic": "Фёдоровна",
+        "phone": "+79160000010",
+        "password": "Demo-Trusted-2026",
+        "gender": "F",
+        "birth_date": date(1958, 8, 9),
+        "snils": "124-578-036 61",
+        "passport": {
+            "series": "4503",
+            "number": "581326",
+            "issue_date": date(2003, 9, 1),
+            "issuer": "ОВД района Пресненский г. Москвы",
+            "issuer_code": "770-011",
+        },
+    },
+    # Максим's father: Максим studies in 6А of the first region's school 1, whose records
+    # have no SNILS for him, so no link is made by itself; Тимур adds him under «Дети»
+    # and applies for access through the catalog.
+    {
+        "surname": "Кириллов",
+        "given_name": "Тимур",
+        "patronymic": "Артёмович",
+        "phone": "+79160000011",
+        "email": "timur.kirillov@example.ru",
+        "password": "Demo-Parent-2026",
+        "gender": "M",
+        "birth_date": date(1983, 6, 27),
+        "snils": "178-456-093 13",
+        "passport": {
+            "series": "4503",
+            "number": "472583",
+            "issue_date": date(2003, 7, 15),
+            "issuer": "ОВД района Хамовники г. Москвы",
+            "issuer_code": "770-010",
+        },
+    },
 ]
 DEMO_OPERATOR = {
     "surname": "Операторова",
@@ -199,7 +241,7 @@ def demo_diary_client(client_id: str, region: str, url: str) -> dict:
         "redirect_uris": [f"{url}/auth/callback"],
         "post_logout_redirect_uris": [f"{url}/"],
         "backchannel_logout_uri": f"{url}/auth/backchannel-logout",
-        "scopes": ["openid", "profile", "email", "phone", "snils", "kids"],
+        "scopes": ["openid", "profile", "email", "phone", "snils", "kids", "trusted"],
     }
 
 
@@ -218,10 +260,17 @@ DEMO_DIARY_CLIENTS = [
 
 def seed_demo_diary_client(spec: dict, secret: str) -> bool:
     """Register a demo diary with its embedded-default secret; False when it is
-    registered already (left as it is)."""
-    if db.session.execute(
-        sa.select(OAuthClient.id).where(OAuthClient.client_id == spec["client_id"])
-    ).first():
+    registered already (left as it is, except that it may now ask for the scopes a newer
+    diary asks for)."""
+    existing = db.session.execute(
+        sa.select(OAuthClient).where(OAuthClient.client_id == spec["client_id"])
+    ).scalar_one_or_none()
+    if existing is not None:
+        scopes = existing.scope.split()
+        missing = [scope for scope in spec["scopes"] if scope not in scopes]
+        if missing:
+            existing.scope = " ".join(scopes + missing)
+            db.session.commit()
         return False
     new = oidc.create_client(**spec)
     # create_client generates a secret; the demo's is fixed so the diary can know it.

@@ -1,7 +1,8 @@
 """The demo regions ``flask --app diary_service seed`` loads: the small ones ``make run``
 shows (once, however often it runs; region 1 at :8001, region 2 at :8003), the portal's
-demo people where the README says they are, no SNILS anywhere, the same region from the
-same seed, and the region-scale code path on two schools.
+demo people where the README says they are (with the children of issue 6's walk, whose
+parents sign in as the README tells), no SNILS anywhere, the same region from the same
+seed, and the region-scale code path on two schools.
 
 Region 1 is seeded once for the module into the suite's diary database and wiped after
 it; region 2 into a database of its own; the determinism and region tests use another,
@@ -20,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service import create_app
-from diary_service.auth.services import snils_index
+from diary_service.auth.services import PortalIdentity, record_sign_in, snils_index
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
@@ -45,7 +46,10 @@ from diary_service.school.models import (
     TimetableEntry,
 )
 from diary_service.seed import Calendar, seed_command
-from tests.conftest import ROOT, SECRETS, migrate_app, wipe
+from portal.simulator.registries.population import FIXED_PEOPLE
+from shared.sessions import utcnow
+from tests.conftest import ROOT, SECRETS, IsolatedClient, migrate_app, wipe
+from tests.helpers import text_of
 
 # "Today" for the seed: late November of the academic year containing the real today
 # (the first quarter over, the second under way), so the region is the same whatever
@@ -61,6 +65,13 @@ SNILS = {
     "nikolay": "146-752-983 02",
     "elena": "237-418-560 78",
     "vera": "358-129-674 09",
+    # Issue 6's walk (README): the Соколовы and the Кирилловы, and Мария's mother.
+    "ksenia": "071-458-293 70",
+    "dmitry": "156-234-871 72",
+    "irina": "167-345-982 07",
+    "maksim": "081-569-304 79",
+    "timur": "178-456-093 13",
+    "galina": "124-578-036 61",
 }
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SNILS_LIKE = re.compile(r"\d{3}-?\d{3}-?\d{3}[ -]?\d{2}")
@@ -291,6 +302,49 @@ def test_the_demo_people_are_where_the_readme_says(seeded):
     )
 
 
+def test_the_walks_children_of_issue_6_are_in_6a_without_parents(seeded):
+    """Ксения (SNILS on record: her father's verified child links by itself) and Максим
+    (no SNILS on record: only an application links him) study in 6А with Пётр, with the
+    names and birth dates the registries know them by, with no guardian links, and with
+    marks to see once linked."""
+    school_id = student_by_index(index(seeded, "petr")).school_id
+    registries = {person.snils: person for person in FIXED_PEOPLE}
+
+    def same_as_registries(student: Student, who: str) -> None:
+        person = registries[SNILS[who].replace("-", "").replace(" ", "")]
+        assert (student.full_name, student.birth_date, student.school_id) == (
+            f"{person.surname} {person.given_name} {person.patronymic}",
+            person.birth_date,
+            school_id,
+        )
+        assert class_name_of(student) == "6А"
+        assert count(Guardian, Guardian.student_id == student.id) == 0
+        assert count(Mark, Mark.student_id == student.id, Mark.is_current.is_(True)) > 20
+
+    ksenia = student_by_index(index(seeded, "ksenia"))
+    same_as_registries(ksenia, "ksenia")
+    maksim = db.session.execute(
+        sa.select(Student).where(Student.family_name == "Кириллов", Student.given_name == "Максим")
+    ).scalar_one()
+    same_as_registries(maksim, "maksim")
+    assert maksim.snils_index is None
+    assert count(Student, Student.snils_index == index(seeded, "maksim")) == 0
+    # Their parents and Галина are nobody here until they sign in.
+    for who in ("dmitry", "irina", "timur", "galina"):
+        value = index(seeded, who)
+        assert count(Guardian, Guardian.snils_index == value) == 0, who
+        assert count(StaffMember, StaffMember.snils_index == value) == 0, who
+        assert count(Student, Student.snils_index == value) == 0, who
+    # Пётр is still 6А's first pupil.
+    first = db.session.execute(
+        sa.select(Enrolment.student_id)
+        .where(Enrolment.class_id == the_class(school_id, "6А").id)
+        .order_by(Enrolment.student_id)
+        .limit(1)
+    ).scalar_one()
+    assert first == student_by_index(index(seeded, "petr")).id
+
+
 def test_the_small_region_has_what_a_school_year_needs(seeded):
     assert count(Municipality) == 2
     schools = db.session.execute(sa.select(School).order_by(School.id)).scalars().all()
@@ -460,11 +514,12 @@ def test_this_week_has_changes_notices_and_a_meeting(seeded):
 
 
 def test_no_snils_is_stored_anywhere(seeded):
-    assert_no_snils()
+    assert_no_snils(unrecorded={"Кириллов Максим Тимурович"})
 
 
-def assert_no_snils() -> None:
-    """Only 64-hex keyed indexes: no SNILS in any text column of any table."""
+def assert_no_snils(unrecorded: frozenset[str] | set[str] = frozenset()) -> None:
+    """Only 64-hex keyed indexes: no SNILS in any text column of any table; the only
+    students without an index are the ``unrecorded`` (names)."""
     for table in db.metadata.sorted_tables:
         text_columns = [c for c in table.c if isinstance(c.type, sa.String | sa.Text)]
         if not text_columns:
@@ -477,7 +532,85 @@ def assert_no_snils() -> None:
                     assert HEX64.match(value), (table.name, column.name)
                 else:
                     assert not SNILS_LIKE.search(value), (table.name, column.name)
-    assert count(Student, Student.snils_index.is_(None)) == 0
+    missing = db.session.execute(sa.select(Student).where(Student.snils_index.is_(None))).scalars()
+    assert {student.full_name for student in missing} == set(unrecorded)
+
+
+def sign_in(app, sub: str, names: tuple[str, str, str], who: str, *kids: str) -> Student:
+    """A sign-in through the portal, as the parent's verified ``kids``, from the
+    registries' records (what the portal would release)."""
+    registries = {person.snils: person for person in FIXED_PEOPLE}
+
+    def claims(name: str) -> dict:
+        person = registries[SNILS[name].replace("-", "").replace(" ", "")]
+        return {
+            "id": f"kid-{name}",
+            "family_name": person.surname,
+            "given_name": person.given_name,
+            "middle_name": person.patronymic,
+            "birthdate": person.birth_date.isoformat(),
+            "snils": SNILS[name],
+        }
+
+    family, given, middle = names
+    identity = PortalIdentity(
+        sub=sub,
+        acr="urn:gosdiary:acr:standard",
+        sid=f"sid-{sub}",
+        claims={
+            "family_name": family,
+            "given_name": given,
+            "middle_name": middle,
+            "snils": SNILS[who],
+            "kids": [claims(name) for name in kids],
+        },
+    )
+    return record_sign_in(
+        identity,
+        index_key=app.config["BLIND_INDEX_KEY"],
+        forget_sessions_before=utcnow() - timedelta(hours=12),
+    )
+
+
+def client_of(app, person) -> IsolatedClient:
+    """A browser signed in as ``person`` (as the portal sign-in leaves the session)."""
+    client = IsolatedClient(app, app.response_class, use_cookies=True)
+    with client.session_transaction() as session:
+        session["user_id"] = person.id
+        session["sub"] = person.sub
+        session["acr"] = "urn:gosdiary:acr:standard"
+        session["portal_sid"] = f"sid-{person.id}"
+    return client
+
+
+def test_the_walks_parents_sign_in_to_the_seeded_region(spare):
+    """Steps 1 and 3 of the README's walk on the region ``make run`` loads: Дмитрий's
+    verified Ксения links at sign-in and her marks show, with no code; Тимур's Максим
+    matches nobody (the school has no SNILS for him) and waits for the next step."""
+    with spare.app_context():
+        try:
+            seed(spare, *SMALL)
+            dmitry = sign_in(
+                spare, "portal-dmitry", ("Соколов", "Дмитрий", "Андреевич"), "dmitry", "ksenia"
+            )
+            timur = sign_in(
+                spare, "portal-timur", ("Кириллов", "Тимур", "Артёмович"), "timur", "maksim"
+            )
+            ksenia = student_by_index(index(spare, "ksenia"))
+            links = db.session.execute(
+                sa.select(Guardian.person_id, Guardian.student_id, Guardian.source)
+            ).all()
+            assert [(s, src) for p, s, src in links if p == dmitry.id] == [(ksenia.id, "portal")]
+            assert [s for p, s, _src in links if p == timur.id] == []
+
+            page = client_of(spare, dmitry).get(f"/students/{ksenia.id}/marks")
+            assert page.status_code == 200
+            assert "Соколова Ксения" in text_of(page) and "Математика" in text_of(page)
+            waiting = text_of(client_of(spare, timur).get("/students/"))
+            assert "Кириллов Максим Тимурович" in waiting and "ещё не привязан" in waiting
+        finally:
+            db.session.remove()
+            wipe(db)
 
 
 # --- region 2: Алиса's ---------------------------------------------------------------
@@ -525,7 +658,7 @@ def test_region_2_holds_alisa_and_her_mothers_link(region2):
 
     # Nobody else of the portal's demo people is here; the staff are all generated, and
     # every school has an administrator, the region a department.
-    for who in ("petr", "sergey", "olga", "nikolay", "elena", "vera"):
+    for who in ("petr", "sergey", "olga", "nikolay", "elena", "vera", "ksenia", "dmitry"):
         value = index(region2, who)
         assert count(Student, Student.snils_index == value) == 0, who
         assert count(StaffMember, StaffMember.snils_index == value) == 0, who

@@ -1,8 +1,9 @@
 """The reference population the registries check against: generated, and deterministic.
 
 ``build_population(size, seed)`` is a pure function (same arguments, same people), so
-testers on different stands find the same data. The people the portal's demo citizens
-are (``FIXED_PEOPLE``) are always included with exactly these documents.
+testers on different stands find the same data. The people the README names
+(``FIXED_PEOPLE``, ``FIXED_CERTIFICATES``) are always included with exactly these
+documents: the portal's demo citizens, and the families a tester registers by hand.
 
 What is generated, and why it looks the way it does:
 - households: couples with children, single mothers (no father on the certificate),
@@ -161,6 +162,83 @@ FIXED_PEOPLE = [
         "35812967409",
         [PassportData("4508", "778899", date(2008, 2, 15), "770-007")],
     ),
+    # Мария's mother, a demo citizen with no role in the diary: Мария makes her a trusted
+    # person for Пётр.
+    PersonData(
+        "ivanova-galina",
+        "Иванова",
+        "Галина",
+        "Фёдоровна",
+        "female",
+        date(1958, 8, 9),
+        "12457803661",
+        # Replaced at 45, as due; valid for life since.
+        [PassportData("4503", "581326", date(2003, 9, 1), "770-011")],
+    ),
+    # Not demo citizens: the README's walk of issue 6 registers them. Ксения studies in
+    # 6А of the first demo region's school 1 with her SNILS on record (her father's
+    # verified child links by itself; her mother links by a code).
+    PersonData(
+        "sokolov-dmitry",
+        "Соколов",
+        "Дмитрий",
+        "Андреевич",
+        "male",
+        date(1984, 10, 5),
+        "15623487172",
+        [PassportData("4504", "210987", date(2004, 10, 21), "770-008")],
+    ),
+    PersonData(
+        "sokolova-irina",
+        "Соколова",
+        "Ирина",
+        "Олеговна",
+        "female",
+        date(1987, 2, 19),
+        "16734598207",
+        [PassportData("4507", "345612", date(2007, 3, 5), "770-009")],
+    ),
+    PersonData(
+        "sokolova-ksenia",
+        "Соколова",
+        "Ксения",
+        "Дмитриевна",
+        "female",
+        date(2014, 3, 11),
+        "07145829370",
+    ),
+    # Максим studies in the same class, but the school never recorded his SNILS: his
+    # father gets access by a service application the school approves. Тимур is a demo
+    # citizen (portal/demo.py); Максим's mother is only here, for his certificate.
+    PersonData(
+        "kirillov-timur",
+        "Кириллов",
+        "Тимур",
+        "Артёмович",
+        "male",
+        date(1983, 6, 27),
+        "17845609313",
+        [PassportData("4503", "472583", date(2003, 7, 15), "770-010")],
+    ),
+    PersonData(
+        "kirillova-svetlana",
+        "Кириллова",
+        "Светлана",
+        "Игоревна",
+        "female",
+        date(1986, 1, 30),
+        "18956721434",
+        [PassportData("4506", "518274", date(2006, 2, 14), "770-012")],
+    ),
+    PersonData(
+        "kirillov-maksim",
+        "Кириллов",
+        "Максим",
+        "Тимурович",
+        "male",
+        date(2014, 7, 23),
+        "08156930479",
+    ),
 ]
 PRESNENSKY = "Отдел ЗАГС Пресненского района"
 FIXED_CERTIFICATES = [
@@ -181,6 +259,24 @@ FIXED_CERTIFICATES = [
         "ivanova-alisa",
         "ivanova-maria",
         "petrov-sergey",
+    ),
+    CertificateData(
+        "IV-МЮ",
+        "623451",
+        date(2014, 3, 25),
+        "Отдел ЗАГС Тверского района",
+        "sokolova-ksenia",
+        "sokolova-irina",
+        "sokolov-dmitry",
+    ),
+    CertificateData(
+        "IV-МЮ",
+        "634518",
+        date(2014, 8, 5),
+        "Отдел ЗАГС Хамовнического района",
+        "kirillov-maksim",
+        "kirillova-svetlana",
+        "kirillov-timur",
     ),
 ]
 
