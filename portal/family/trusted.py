@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, get_timezone, gettext
+from flask_babel import force_locale, format_timedelta, get_timezone, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
@@ -70,7 +70,7 @@ WAITING, DECLINED, OPENS, ACTIVE, EXPIRED, REVOKED = (
 )
 
 # Why a grant was revoked.
-BY_PARENT, LINK_REMOVED = "parent", "link_removed"
+BY_PARENT, LINK_REMOVED, BY_TRUSTED_PERSON = "parent", "link_removed", "trusted_person"
 
 
 SNILS_ERRORS = {
@@ -316,10 +316,16 @@ def _tell_granter(found: TrustedGrant, what: str) -> None:
         if what == "accepted":
             body = gettext(
                 "%(person)s accepted access to the electronic diary of %(child)s. "
-                "It opens %(hours)d h after acceptance; you can revoke it at any time.",
+                "It opens %(delay)s after acceptance; you can revoke it at any time.",
                 person=found.grantee.full_name,
                 child=_short_name(child),
-                hours=int(_delay().total_seconds() // 3600),
+                delay=format_timedelta(_delay(), threshold=1),
+            )
+        elif what == "given_up":
+            body = gettext(
+                "%(person)s gave up access to the electronic diary of %(child)s.",
+                person=found.grantee.full_name,
+                child=_short_name(child),
             )
         else:
             body = gettext(
@@ -328,6 +334,22 @@ def _tell_granter(found: TrustedGrant, what: str) -> None:
                 child=_short_name(child),
             )
         notifications.tell_owner(granter, gettext("Trusted persons"), body)
+
+
+def give_up(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
+    """The trusted person ends an access they accepted (they no longer want it): as a
+    revocation, the diaries are told and the child's parent learns of it."""
+    found = _grant_by_public_id(public_id)
+    if found is None or found.grantee_id != grantee.id:
+        raise NotFound()
+    if found.accepted_at is None or found.revoked_at is not None:
+        raise ValidationError(_l("This access has already ended."))
+    _end(found, BY_TRUSTED_PERSON, grantee)
+    record_event(grantee, "trusted_given_up", origin, grant=found.public_id)
+    db.session.commit()
+    _announce_revoked([found], tell_grantee=False)
+    _tell_granter(found, "given_up")
+    return found
 
 
 def revoke(parent: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
@@ -367,7 +389,7 @@ def _end(found: TrustedGrant, reason: str, by: Citizen) -> None:
     found.revoked_by_id = by.id
 
 
-def _announce_revoked(ended: list[TrustedGrant]) -> None:
+def _announce_revoked(ended: list[TrustedGrant], tell_grantee: bool = True) -> None:
     """Tell every region's diary (the portal does not know where the child studies) and
     the trusted person. A grant never accepted never reached a diary: nothing to tell it."""
     for found in ended:
@@ -380,6 +402,8 @@ def _announce_revoked(ended: list[TrustedGrant]) -> None:
                     data={"grant": found.public_id},
                 )
         grantee = found.grantee
+        if not tell_grantee:
+            continue
         with force_locale(grantee.locale):
             notifications.tell_owner(
                 grantee,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import limiter
@@ -38,6 +41,10 @@ def index():
         citizen_id=citizen.id,
         is_standard=is_at_least(citizen, "standard"),
         form=EmptyForm(),
+        # As configured (a day by default): "1 день", or seconds on a test stand.
+        delay=format_timedelta(
+            timedelta(seconds=int(current_app.config["TRUSTED_ACCESS_DELAY"])), threshold=1
+        ),
     )
 
 
@@ -113,6 +120,19 @@ def accept(grant_id: str):
             flash(error.message, "error")
         else:
             flash(_l("Accepted. The diary opens for you at the time shown."), "info")
+    return redirect(url_for("trusted.given"))
+
+
+@bp.post("/<grant_id>/give-up")
+@login_required
+def give_up(grant_id: str):
+    if EmptyForm().validate_on_submit():
+        try:
+            trusted.give_up(current_citizen(), grant_id, origin())
+        except ValidationError as error:
+            flash(error.message, "error")
+        else:
+            flash(_l("You no longer see this child's diary."), "info")
     return redirect(url_for("trusted.given"))
 
 

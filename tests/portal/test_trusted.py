@@ -257,6 +257,38 @@ def test_revoking_tells_every_region_and_the_trusted_person(app, people, inbox, 
         trusted.revoke(maria, grant.public_id, ORIGIN)
 
 
+def test_the_trusted_person_may_give_up_an_access_they_accepted(app, people, inbox, monkeypatch):
+    maria, olga, child_id = people
+    monkeypatch.setitem(
+        app.config,
+        "DIARY_REGIONS",
+        [{"code": "a", "name": "A", "url": "http://127.0.0.1:9/", "client_id": "diary-a"}],
+    )
+    grant = invite(maria, child_id)
+    with pytest.raises(ValidationError):  # nothing accepted yet: decline instead
+        trusted.give_up(olga, grant.public_id, ORIGIN)
+    trusted.accept(olga, grant.public_id, ORIGIN)
+    with pytest.raises(NotFound):  # only the trusted person themselves
+        trusted.give_up(maria, grant.public_id, ORIGIN)
+    assert [entry["grant"] for entry in released(olga)] == [grant.public_id]
+
+    http = signed_in(app, OLGA_PHONE)
+    page = http.get("/cabinet/trusted/given-to-me")
+    assert "Отказаться от доступа" in text_of(page)
+    answer = http.post(
+        f"/cabinet/trusted/{grant.public_id}/give-up",
+        data={"csrf_token": csrf_of(http, "/cabinet/trusted/given-to-me")},
+    )
+    assert answer.status_code == 302
+    db.session.refresh(grant)
+    assert grant.revoked_reason == "trusted_person" and released(olga) == []
+    (message,) = db.session.execute(sa.select(FederationMessage)).scalars()
+    assert (message.event, message.payload) == ("trusted.revoked", {"grant": grant.public_id})
+    assert any("отказался" in m["body"] for m in inbox.wait_for("maria@example.ru", count=2))
+    with pytest.raises(ValidationError):
+        trusted.give_up(olga, grant.public_id, ORIGIN)
+
+
 def test_the_other_parent_may_revoke_and_losing_the_child_ends_the_grants(people, make_citizen):
     maria, olga, child_id = people
     sergey = make_standard(
