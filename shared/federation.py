@@ -33,7 +33,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -317,3 +319,25 @@ class Handlers:
 
     def get(self, event: str) -> Callable[..., Any] | None:
         return self._functions.get(event)
+
+
+def outbox_cli(name: str, deliver_due: Callable[[], int], *, to: str, help: str) -> AppGroup:
+    """The ``<name> send [--loop N]`` command that sends an app's due messages: what
+    Celery beat does in production, and the dev stack's loop without Redis."""
+    group = AppGroup(name, help=help)
+
+    @group.command("send")
+    @click.option(
+        "--loop", "interval", type=float, default=0, help="Repeat every N seconds until stopped."
+    )
+    def send_command(interval: float) -> None:
+        """Send the queued messages whose next attempt is due."""
+        while True:
+            delivered = deliver_due()
+            if delivered or not interval:
+                click.echo(f"delivered {delivered} message(s) to {to}")
+            if not interval:
+                return
+            time.sleep(interval)
+
+    return group

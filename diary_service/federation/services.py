@@ -14,15 +14,12 @@ with ``OIDC_CLIENT_ID`` and ``OIDC_CLIENT_SECRET``).
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from typing import Any
 
-import click
 import sqlalchemy as sa
 from celery import Celery
 from flask import current_app
-from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
@@ -185,20 +182,6 @@ def register_tasks(celery: Celery) -> None:
     }
 
 
-federation_cli = AppGroup("federation", help="Messages to the portal.")
-
-
-@federation_cli.command("send")
-@click.option(
-    "--loop", "interval", type=float, default=0, help="Repeat every N seconds until stopped."
+federation_cli = federation.outbox_cli(
+    "federation", deliver_due, to="the portal", help="Messages to the portal."
 )
-def send_command(interval: float) -> None:
-    """Send queued messages to the portal whose next attempt is due (Celery beat does
-    this in production)."""
-    while True:
-        delivered = deliver_due()
-        if delivered or not interval:
-            click.echo(f"delivered {delivered} message(s) to the portal")
-        if not interval:
-            return
-        time.sleep(interval)

@@ -49,6 +49,7 @@ from portal.federation.services import (
 )
 from portal.identity import notifications
 from portal.identity.models import Citizen
+from portal.oidc.claims import child_identity
 from portal.proofing.services import LevelTooLow, is_at_least
 from shared.crypto import pii
 from shared.errors import NotFound, ValidationError
@@ -68,7 +69,6 @@ REASON_LENGTH = 1000
 _RANK = {SENT: 0, UNDELIVERED: 0, RECEIVED: 1, IN_PROGRESS: 2, DONE: 3, REFUSED: 3}
 # What the diary may report by message; "received" comes only as its answer.
 _REPORTED = (IN_PROGRESS, DONE, REFUSED)
-_GENDERS = {"M": "male", "F": "female"}
 
 STATUS_LABELS = {
     SENT: _l("sent"),
@@ -331,15 +331,7 @@ def _submitted_message(
             "phone": citizen.phone if citizen.phone_verified_at else None,
             "email": citizen.email if citizen.email_verified_at else None,
         },
-        "child": {
-            "id": child.public_id,
-            "family_name": child.surname,
-            "given_name": child.given_name,
-            "middle_name": child.patronymic,
-            "birthdate": child.birth_date.isoformat(),
-            "gender": _GENDERS.get(child.gender),
-            "snils": format_snils(pii().decrypt(child.snils_encrypted, field="snils")),
-        },
+        "child": child_identity(child),
     }
 
 

@@ -13,17 +13,14 @@ and calls the ``handles`` handler of the event.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-import click
 import sqlalchemy as sa
 from celery import Celery
 from flask import current_app
-from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
@@ -276,20 +273,6 @@ def register_tasks(celery: Celery) -> None:
     }
 
 
-federation_cli = AppGroup("federation", help="Messages to the regional diaries.")
-
-
-@federation_cli.command("send")
-@click.option(
-    "--loop", "interval", type=float, default=0, help="Repeat every N seconds until stopped."
+federation_cli = federation.outbox_cli(
+    "federation", deliver_due, to="the diaries", help="Messages to the diaries."
 )
-def send_command(interval: float) -> None:
-    """Send queued messages to the diaries whose next attempt is due (Celery beat does
-    this in production)."""
-    while True:
-        delivered = deliver_due()
-        if delivered or not interval:
-            click.echo(f"delivered {delivered} message(s) to the diaries")
-        if not interval:
-            return
-        time.sleep(interval)

@@ -279,12 +279,12 @@ def _id_doc(citizen: Citizen) -> dict[str, Any]:
     }
 
 
-def _kid(child: Child) -> dict[str, Any]:
-    series, number = pii().decrypt(child.certificate_encrypted, field="birth_certificate").split()
-    details = child.certificate_details
+def child_identity(child: Child) -> dict[str, Any]:
+    """Who a verified child is, as every message about them leaves the portal (``kids``,
+    ``trusted``, a service application): the child record's id (stable, the same for
+    both parents), names, birth date, gender and SNILS; absent values left out."""
     return _present(
         {
-            # The child record's id: stable, the same for both parents.
             "id": child.public_id,
             "family_name": child.surname,
             "given_name": child.given_name,
@@ -292,14 +292,22 @@ def _kid(child: Child) -> dict[str, Any]:
             "birthdate": child.birth_date.isoformat(),
             "gender": _GENDERS.get(child.gender),
             "snils": format_snils(pii().decrypt(child.snils_encrypted, field="snils")),
-            "birth_cert": {
-                "series": series,
-                "number": number,
-                "issue_date": details.get("issue_date"),
-                "registry_office": details.get("registry_office"),
-            },
         }
     )
+
+
+def _kid(child: Child) -> dict[str, Any]:
+    series, number = pii().decrypt(child.certificate_encrypted, field="birth_certificate").split()
+    details = child.certificate_details
+    return {
+        **child_identity(child),
+        "birth_cert": {
+            "series": series,
+            "number": number,
+            "issue_date": details.get("issue_date"),
+            "registry_office": details.get("registry_office"),
+        },
+    }
 
 
 def _kids(citizen: Citizen) -> dict[str, Any]:
@@ -316,21 +324,10 @@ def _trusted(citizen: Citizen) -> dict[str, Any]:
     # without the birth certificate, which a trusted person has no need of.
     entries = []
     for grant in released_grants(citizen):
-        child = grant.child
         entries.append(
             {
                 "grant": grant.public_id,
-                **_present(
-                    {
-                        "id": child.public_id,
-                        "family_name": child.surname,
-                        "given_name": child.given_name,
-                        "middle_name": child.patronymic,
-                        "birthdate": child.birth_date.isoformat(),
-                        "gender": _GENDERS.get(child.gender),
-                        "snils": format_snils(pii().decrypt(child.snils_encrypted, field="snils")),
-                    }
-                ),
+                **child_identity(grant.child),
                 "sections": list(grant.sections),
                 "opens_at": grant.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # stored in UTC
                 "until": grant.until.isoformat() if grant.until else None,

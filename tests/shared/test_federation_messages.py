@@ -358,3 +358,31 @@ def test_a_region_whose_diary_is_down_says_so(app, monkeypatch):
     with pytest.raises(portal_federation.RegionUnavailable):
         portal_federation.fetch_schools("x")
     assert portal_db.session.execute(sa.select(sa.func.count(FederationMessage.id))).scalar() == 0
+
+
+def test_the_send_commands_deliver_what_is_due(app, region, echo_handlers):
+    """`flask … federation send` (the dev stack's loop, Celery beat's job in production)."""
+    message = FederationMessage(
+        event="test.echo", target=CLIENT_ID, key="k-cli", next_attempt_at=utcnow()
+    )
+    message.payload = {"say": "из очереди"}
+    portal_db.session.add(message)
+    portal_db.session.commit()
+    result = app.test_cli_runner().invoke(args=["federation", "send"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "delivered 1 message(s) to the diaries"
+    assert echo_handlers["diary"] == [{"say": "из очереди"}]
+    with region.app.app_context():
+        diary_db.session.add(
+            PortalMessage(
+                event="test.echo", target="portal", key="k-cli", data={}, next_attempt_at=utcnow()
+            )
+        )
+        diary_db.session.commit()
+        diary_db.session.remove()
+    with region.app.app_context():  # the portal's context is the test's current one
+        result = region.app.test_cli_runner().invoke(args=["federation", "send"])
+        diary_db.session.remove()
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.output.strip() == "delivered 1 message(s) to the portal"
+    assert echo_handlers["portal"] == [(CLIENT_ID, {})]
