@@ -155,6 +155,8 @@ def _trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant
             TrustedGrant(
                 grant_id=grant_id,
                 child_portal_id=_text(entry, "id", 64),
+                granted_by=_text(entry, "granted_by", 64),
+                given_name=_text(entry, "given_name"),
                 snils_index=index,
                 birth_date=birth_date,
                 sections=tuple(section for section in SECTIONS if section in granted),

@@ -43,6 +43,8 @@ class TrustedGrant:
 
     grant_id: str
     child_portal_id: str | None  # the portal's id of the child
+    granted_by: str | None  # the granting parent's portal subject
+    given_name: str | None  # the child's, as the civil registry confirmed it
     snils_index: str
     birth_date: date
     sections: tuple[str, ...]
@@ -72,17 +74,32 @@ def _reason(grant_id: str) -> str:
 
 
 def _matching_students(grant: TrustedGrant, person: DiaryPerson) -> list[int]:
-    """The students the grant's child is: by SNILS and birth date, or, where the register
-    has no SNILS for them, the student a school administrator matched to this portal
-    child when approving a parent's application (a fact the school verified)."""
-    by_application = sa.select(Application.student_id).where(
-        Application.child_portal_id == grant.child_portal_id,
-        Application.status == "done",
-        Application.student_id.is_not(None),
-    )
+    """The students the grant's child is: by SNILS and birth date; or, where the register
+    has no SNILS for them, from what the school itself verified: the student an
+    administrator matched to this portal child when approving a parent's application,
+    or a student the granting parent is a parent of here (linked by a code or by the
+    school) with the child's birth date and given name."""
     same_child = Student.snils_index == grant.snils_index
     if grant.child_portal_id:
+        by_application = sa.select(Application.student_id).where(
+            Application.child_portal_id == grant.child_portal_id,
+            Application.status == "done",
+            Application.student_id.is_not(None),
+        )
         same_child = same_child | Student.id.in_(by_application)
+    if grant.granted_by and grant.given_name:
+        of_granter = (
+            sa.select(Guardian.student_id)
+            .join(DiaryPerson, DiaryPerson.id == Guardian.person_id)
+            .where(
+                DiaryPerson.sub == grant.granted_by,
+                Guardian.kind == "parent",
+                Guardian.revoked_at.is_(None),
+            )
+        )
+        same_child = same_child | (
+            Student.id.in_(of_granter) & (Student.given_name == grant.given_name)
+        )
     return list(
         db.session.execute(
             sa.select(Student.id)

@@ -328,6 +328,9 @@ def _trusted(citizen: Citizen) -> dict[str, Any]:
             {
                 "grant": grant.public_id,
                 **child_identity(grant.child),
+                # The granting parent: a diary that knows the child only through this
+                # parent's own link (a code, the school) finds the student that way.
+                "granted_by": grant.granter.public_id,
                 "sections": list(grant.sections),
                 "opens_at": grant.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # stored in UTC
                 "until": grant.until.isoformat() if grant.until else None,

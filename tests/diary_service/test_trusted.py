@@ -197,6 +197,24 @@ def test_a_malformed_claim_links_nothing(claim, diary, register):
     assert links_of(sign_in_grandma(diary, claim=claim)) == []
 
 
+def test_without_a_snils_on_record_the_granting_parents_own_link_finds_the_child(diary, world):
+    """The register has no SNILS for Пётр (his parents were linked by the school or a
+    code): the grant is matched through the granting parent's link to a student with
+    the child's birth date and given name, and only so."""
+    parent, parent2 = world.people["parent"], world.people["parent2"]
+    petr = world.one.students["petr"]
+    grandma = sign_in_grandma(diary, grant(granted_by="someone-unknown"))
+    assert links_of(grandma) == []
+    # Маша's parent is nobody of Пётр's: a grant naming them finds nothing.
+    grandma = sign_in_grandma(diary, grant(granted_by=parent2.sub))
+    assert links_of(grandma) == []
+    # Пётр's parent, but the registry's name is not the student's: nothing either.
+    grandma = sign_in_grandma(diary, grant(granted_by=parent.sub, given_name="Павел"))
+    assert links_of(grandma) == []
+    grandma = sign_in_grandma(diary, grant(granted_by=parent.sub))
+    assert [(link.student_id, link.kind) for link in links_of(grandma)] == [(petr.id, "trusted")]
+
+
 def test_the_next_sign_in_follows_the_portal(diary, register):
     """A grant still listed is updated in place; one no longer listed is revoked, and
     the child is gone at the next request; no claim at all revokes them all."""
