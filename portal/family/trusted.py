@@ -69,6 +69,9 @@ WAITING, DECLINED, OPENS, ACTIVE, EXPIRED, REVOKED = (
     "revoked",
 )
 
+# How long an invitation waits for the invitee's answer.
+INVITATION_LIFETIME = timedelta(days=30)
+
 # Why a grant was revoked.
 BY_PARENT, LINK_REMOVED, BY_TRUSTED_PERSON = "parent", "link_removed", "trusted_person"
 
@@ -119,7 +122,8 @@ def today() -> date:
 
 def status_of(grant: TrustedGrant, now: datetime | None = None) -> str:
     """``waiting`` (for the invitee's answer), ``declined``, ``opens`` (accepted, not open
-    yet), ``active``, ``expired`` (past ``until``) or ``revoked``."""
+    yet), ``active``, ``expired`` (past ``until``, or an invitation unanswered for
+    ``INVITATION_LIFETIME``) or ``revoked``."""
     now = now or utcnow()
     if grant.revoked_at is not None:
         return REVOKED
@@ -128,7 +132,8 @@ def status_of(grant: TrustedGrant, now: datetime | None = None) -> str:
     if grant.until is not None and grant.until < today():
         return EXPIRED
     if grant.accepted_at is None:
-        return WAITING
+        # An invitation nobody answers does not wait for ever: the parent invites again.
+        return EXPIRED if grant.created_at + INVITATION_LIFETIME < now else WAITING
     if grant.opens_at is not None and grant.opens_at > now:
         return OPENS
     return ACTIVE

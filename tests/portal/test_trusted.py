@@ -258,6 +258,20 @@ def test_revoking_tells_every_region_and_the_trusted_person(app, people, inbox, 
         trusted.revoke(maria, grant.public_id, ORIGIN)
 
 
+def test_an_invitation_nobody_answers_expires_and_can_be_sent_again(people):
+    maria, olga, child_id = people
+    old = invite(maria, child_id)
+    old.created_at -= trusted.INVITATION_LIFETIME + timedelta(minutes=1)
+    db.session.commit()
+    assert trusted.status_of(old) == trusted.EXPIRED
+    with pytest.raises(ValidationError):
+        trusted.accept(olga, old.public_id, ORIGIN)
+    assert trusted.grants_for_invitee(olga)[0] == []  # no longer offered
+    again = invite(maria, child_id)  # an expired invitation does not block a new one
+    trusted.accept(olga, again.public_id, ORIGIN)
+    assert [entry["grant"] for entry in released(olga)] == [again.public_id]
+
+
 def test_the_trusted_person_may_give_up_an_access_they_accepted(app, people, inbox, monkeypatch):
     maria, olga, child_id = people
     monkeypatch.setitem(
