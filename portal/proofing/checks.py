@@ -109,8 +109,12 @@ def send_check(public_id: str) -> str:
     if check is None or check.status != "queued":
         return "skipped"
     check.attempts += 1
+    subject = KINDS[check.kind].subject(check)
+    # No transaction stays open during the call: a fast registry answers (the callback,
+    # another request) before ``submit`` returns, and must find the check as it is.
+    db.session.commit()
     try:
-        registry.submit(check.registry_code, check.public_id, KINDS[check.kind].subject(check))
+        registry.submit(check.registry_code, check.public_id, subject)
     except registry.RegistryUnavailable as exc:
         check.last_error = str(exc)[:200]
         check.next_attempt_at = utcnow() + backoff(check.attempts)
@@ -119,10 +123,13 @@ def send_check(public_id: str) -> str:
             "registry %s unavailable; check %s retried later", check.registry_code, check.id
         )
         return "retry"
-    check.status = "pending"
-    check.sent_at = utcnow()
-    check.next_attempt_at = None
-    check.last_error = None
+    # Only a check still queued becomes pending: one the registry has already answered
+    # keeps its answer (an unconditional write here was a lost update).
+    db.session.execute(
+        sa.update(VerificationCheck)
+        .where(VerificationCheck.id == check.id, VerificationCheck.status == "queued")
+        .values(status="pending", sent_at=utcnow(), next_attempt_at=None, last_error=None)
+    )
     db.session.commit()
     return "sent"
 

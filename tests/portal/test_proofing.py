@@ -116,6 +116,28 @@ def test_snils_and_passport_verified_make_the_account_standard(proofing, make_ci
     )
 
 
+def test_an_answer_that_arrives_before_the_sending_is_recorded_is_kept(
+    proofing, make_citizen, monkeypatch
+):
+    """A fast registry answers (the callback, another request on the portal's server)
+    before ``submit`` has returned. Recording the sending afterwards must not turn the
+    answered check back into a pending one (it did: the account never became standard)."""
+    real_submit = checks.registry.submit
+
+    def answered(public_id: str) -> bool:
+        return db.session.execute(
+            sa.select(VerificationCheck.status).where(VerificationCheck.public_id == public_id)
+        ).scalar_one() in ("approved", "rejected")
+
+    def submit_and_wait_for_the_answer(registry_code, public_id, subject):
+        real_submit(registry_code, public_id, subject)
+        assert wait_for(lambda: answered(public_id))
+
+    monkeypatch.setattr(checks.registry, "submit", submit_and_wait_for_the_answer)
+    citizen = make_standard(make_citizen)
+    assert status(citizen, "snils") == status(citizen, "passport") == "approved"
+
+
 def test_name_mismatch_is_rejected_with_a_reason_the_citizen_can_act_on(
     proofing, client, make_citizen
 ):
