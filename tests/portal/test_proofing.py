@@ -86,7 +86,16 @@ def status(citizen, kind) -> str | None:
 
 
 def level(citizen) -> str:
-    return db.session.execute(sa.select(Citizen.level).where(Citizen.id == citizen.id)).scalar_one()
+    """The citizen's level as committed now. Reading ``citizen.id`` after a commit reloads
+    the whole (expired) object first, and on PostgreSQL the next statement may already
+    see a newer level than that reload did: the object is expired again so that the test
+    never goes on with the older level in it (``add_child`` then refused a citizen this
+    had just seen standard)."""
+    found = db.session.execute(
+        sa.select(Citizen.level).where(Citizen.id == citizen.id)
+    ).scalar_one()
+    db.session.expire(citizen)
+    return found
 
 
 def make_standard(
