@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -70,6 +70,39 @@ class Event:
 
     def __repr__(self) -> str:  # data may carry personal data: never in a log line
         return f"<Event {self.name} {self.jti}>"
+
+
+# --- moments and days in messages ------------------------------------------------------
+
+
+def utc_text(moment: datetime) -> str:
+    """A stored moment (naive UTC) as the messages and claims carry it:
+    ``2026-12-04T12:00:00Z``."""
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def parse_utc(value: Any) -> datetime | None:
+    """An ISO 8601 moment from a message as naive UTC, as both apps store moments (one
+    without an offset is taken as UTC); None when absent or malformed."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def parse_day(value: Any) -> date | None:
+    """A ``YYYY-MM-DD`` day from a message or claim; None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 # --- signing and reading (portal → diary) --------------------------------------------

@@ -9,8 +9,9 @@ this module only asks it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -40,3 +41,24 @@ def add_working_days(start: date, days: int) -> date:
         if is_working_day(day):
             days -= 1
     return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days fall in (``start``, ``end``]; 0 when ``end`` is not after
+    ``start``."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_working_day(day)
+    return count
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    """The day a moment (naive UTC) falls on in the time zone ``zone``."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()
+
+
+def term_end(received_at: datetime, days: int, zone: str) -> date:
+    """The last day of a term of ``days`` working days for something received at
+    ``received_at`` (naive UTC): counted from the day after its date in ``zone``."""
+    return add_working_days(local_day(received_at, zone), days)

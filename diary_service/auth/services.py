@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from diary_service.family.models import Guardian
 from diary_service.family.trusted import TrustedGrant, follow_trusted_grants, grant_id_of
 from diary_service.models import diary_session
 from diary_service.school.models import StaffMember, Student
+from shared.federation import parse_day, parse_utc
 from shared.sessions import utcnow
 from shared.validators import normalize_snils
 
@@ -87,7 +88,7 @@ def _children(claims: dict[str, Any], index_key: str) -> list[dict[str, Any]]:
                 "given_name": _text(kid, "given_name") or "",
                 "middle_name": _text(kid, "middle_name"),
                 "snils_index": _snils_index_of(kid.get("snils"), index_key),
-                "birth_date": _date(kid.get("birthdate")),
+                "birth_date": parse_day(kid.get("birthdate")),
             },
         )
     return [{"portal_id": key, **value} for key, value in children.items()]
@@ -100,30 +101,6 @@ def _snils_index_of(snils: Any, index_key: str) -> str | None:
         return snils_index(snils, index_key)
     except ValueError:
         return None  # the portal checked it; a malformed copy is not kept
-
-
-def _date(value: Any) -> date | None:
-    """An OIDC ``birthdate`` (``YYYY-MM-DD``, Core §5.1); None when absent or partial."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _moment(value: Any) -> datetime | None:
-    """An ISO 8601 moment (``2026-12-04T12:00:00Z``) as naive UTC, as the diary stores
-    moments; a moment without an offset is taken as UTC. None when absent or malformed."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant]:
@@ -143,10 +120,10 @@ def _trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant
         granted = set(raw) & set(SECTIONS) if isinstance(raw, list) else set()
         grant_id = grant_id_of(entry.get("grant"))
         index = _snils_index_of(entry.get("snils"), index_key)
-        birth_date = _date(entry.get("birthdate"))
-        opens_at = _moment(entry.get("opens_at"))
+        birth_date = parse_day(entry.get("birthdate"))
+        opens_at = parse_utc(entry.get("opens_at"))
         until = entry.get("until")
-        valid_until = _date(until)
+        valid_until = parse_day(until)
         if not (grant_id and index and birth_date and opens_at and granted):
             continue
         if until is not None and valid_until is None:

@@ -26,6 +26,7 @@ from diary_service.family.models import Application
 from diary_service.school.models import StaffMember
 from shared.errors import ValidationError
 from shared.sessions import utcnow
+from shared.workdays import local_day
 
 bp = Blueprint("applications", __name__)
 
@@ -45,7 +46,7 @@ def open_applications_count() -> int:
 
 def _today() -> date:
     """Today in the region: terms are counted in its working days."""
-    return applications.local_date(utcnow(), current_app.config["NOTIFY_TIMEZONE"])
+    return local_day(utcnow(), current_app.config["NOTIFY_TIMEZONE"])
 
 
 def _application(application_id: int) -> Application:

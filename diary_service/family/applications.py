@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -52,9 +51,10 @@ from diary_service.family.models import (
 from diary_service.federation.services import handles, send_to_portal
 from diary_service.school.models import School, SchoolClass, StaffMember, Student
 from shared.errors import NotFound, ValidationError
+from shared.federation import utc_text
 from shared.i18n import DEFAULT_LANGUAGE
 from shared.sessions import utcnow
-from shared.workdays import add_working_days, is_working_day
+from shared.workdays import term_end, working_days_between
 
 SUBMITTED = "application.submitted"
 STATUS = "application.status"
@@ -100,37 +100,18 @@ def _in_region_language(message: LazyString | str) -> str:
         return str(message)
 
 
-def _iso(moment: datetime) -> str:
-    """A stored UTC moment as ISO-8601 with ``Z``."""
-    return moment.replace(microsecond=0).isoformat() + "Z"
-
-
-def local_date(moment: datetime, zone: str) -> date:
-    """The day a UTC moment falls on in the region's time zone."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()
-
-
 def deadline_for(received_at: datetime, zone: str) -> date:
     """The last day of the term: ``TERM_WORKING_DAYS`` working days after the day the
-    application arrived (counting starts the next day)."""
-    return add_working_days(local_date(received_at, zone), TERM_WORKING_DAYS)
+    application arrived in the region (counting starts the next day)."""
+    return term_end(received_at, TERM_WORKING_DAYS, zone)
 
 
 def working_days_left(today: date, deadline: date) -> int:
     """Working days after today up to the deadline: 0 when today is the last day;
     negative by how many working days it is overdue (0 on a day off right after it)."""
     if deadline >= today:
-        return _working_days_between(today, deadline)
-    return -_working_days_between(deadline, today)
-
-
-def _working_days_between(start: date, end: date) -> int:
-    """Working days in (start, end]."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day)
-    return count
+        return working_days_between(today, deadline)
+    return -working_days_between(deadline, today)
 
 
 def is_overdue(application: Application, today: date) -> bool:
@@ -245,7 +226,7 @@ def answer_of(application: Application) -> dict[str, Any]:
     term, and the reason once refused."""
     answer: dict[str, Any] = {
         "status": application.status,
-        "received_at": _iso(application.received_at),
+        "received_at": utc_text(application.received_at),
         "deadline": application.deadline.isoformat(),
     }
     if application.status == "refused":
@@ -373,14 +354,7 @@ def school_applications(school_id: int, today: date, limit: int = 500) -> list[R
 
 def open_count(school_ids: set[int] | frozenset[int]) -> int:
     """How many applications of these schools wait for a decision."""
-    if not school_ids:
-        return 0
-    return db.session.execute(
-        sa.select(sa.func.count(Application.id)).where(
-            Application.school_id.in_(school_ids),
-            Application.status.in_(OPEN_APPLICATION_STATUSES),
-        )
-    ).scalar_one()
+    return sum(open_counts(school_ids).values())
 
 
 def open_counts(school_ids: set[int] | frozenset[int]) -> dict[int, int]:
@@ -435,7 +409,7 @@ def _status_data(application: Application, at: datetime) -> dict[str, Any]:
         "id": application.portal_id,
         "status": application.status,
         "reason": application.reason or None,
-        "at": _iso(at),
+        "at": utc_text(at),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,9 +53,10 @@ from portal.oidc.claims import child_identity
 from portal.proofing.services import LevelTooLow, is_at_least
 from shared.crypto import pii
 from shared.errors import NotFound, ValidationError
+from shared.federation import parse_day, parse_utc, utc_text
 from shared.sessions import utcnow
 from shared.validators import format_snils
-from shared.workdays import add_working_days
+from shared.workdays import term_end
 
 SUBMITTED = "application.submitted"
 STATUS = "application.status"
@@ -308,10 +309,6 @@ def submit_application(
     return application
 
 
-def _iso(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat() + "Z"
-
-
 def _submitted_message(
     application: ServiceApplication, citizen: Citizen, child: Child
 ) -> dict[str, Any]:
@@ -320,7 +317,7 @@ def _submitted_message(
     return {
         "id": application.public_id,
         "service": application.service,
-        "submitted_at": _iso(application.created_at),
+        "submitted_at": utc_text(application.created_at),
         "school_id": application.school_id,
         "applicant": {
             "sub": citizen.public_id,
@@ -341,30 +338,7 @@ def _submitted_message(
 def expected_deadline(received_at: datetime) -> date:
     """The last day of the term: 3 working days after the day the diary received the
     application (Moscow date), by the production calendar."""
-    moscow = received_at.replace(tzinfo=UTC).astimezone(TERM_TIMEZONE).date()
-    return add_working_days(moscow, TERM_WORKING_DAYS)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 moment as naive UTC (our columns); None when absent or malformed."""
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def _parse_date(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) != 10:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    return term_end(received_at, TERM_WORKING_DAYS, TERM_TIMEZONE.key)
 
 
 def _reason(value: Any) -> str | None:
@@ -416,16 +390,16 @@ def diary_answered(message: FederationMessage, answer: dict[str, Any]) -> None:
         return
     status = answer.get("status")
     if status in (RECEIVED, IN_PROGRESS, DONE):
-        received_at = _parse_time(answer.get("received_at")) or utcnow()
+        received_at = parse_utc(answer.get("received_at")) or utcnow()
         if application.received_at is None:
             application.received_at = received_at
             application.deadline = _deadline(application, answer.get("deadline"))
         _advance(application, RECEIVED, received_at)  # nothing when already further
         if status != RECEIVED:
-            _advance(application, status, _parse_time(answer.get("at")) or utcnow())
+            _advance(application, status, parse_utc(answer.get("at")) or utcnow())
     elif status == REFUSED:
         reason = _reason(answer.get("reason")) or gettext("The school refused the application.")
-        _advance(application, REFUSED, _parse_time(answer.get("at")) or utcnow(), reason)
+        _advance(application, REFUSED, parse_utc(answer.get("at")) or utcnow(), reason)
     else:
         current_app.logger.warning(
             "application %s: the diary answered an unknown status", application.id
@@ -434,7 +408,7 @@ def diary_answered(message: FederationMessage, answer: dict[str, Any]) -> None:
 
 def _deadline(application: ServiceApplication, given: Any) -> date:
     expected = expected_deadline(application.received_at)
-    deadline = _parse_date(given) or expected
+    deadline = parse_day(given) or expected
     if deadline != expected:
         # The school's term is what binds it; ours is only a cross-check.
         current_app.logger.warning(
@@ -469,7 +443,7 @@ def status_reported(client_id: str, data: dict[str, Any]) -> dict[str, Any]:
     reason = _reason(data.get("reason"))
     if status == REFUSED and reason is None:
         raise ValidationError(_l("A refusal needs a reason."))
-    at = _parse_time(data.get("at")) if data.get("at") is not None else utcnow()
+    at = parse_utc(data.get("at")) if data.get("at") is not None else utcnow()
     if at is None:
         raise ValidationError(_l("The time of the status is not ISO 8601."))
     _advance(application, status, at, reason)

@@ -32,6 +32,7 @@ from flask_babel import force_locale, format_timedelta, get_timezone, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.family import services as family
 from portal.family.models import Child, ParentLink, TrustedGrant
 from portal.federation import services as federation
 from portal.identity import notifications
@@ -449,20 +450,17 @@ def verified_child(parent: Citizen, child_id: int) -> Child:
 def grants_for_parent(parent: Citizen) -> list[tuple[Child, list[GrantView]]]:
     """Each verified child of the parent with every grant for it, whichever parent made it
     (both may revoke), newest first."""
-    children = db.session.execute(
-        sa.select(Child)
-        .join(ParentLink, ParentLink.child_id == Child.id)
-        .where(
-            ParentLink.parent_id == parent.id,
-            ParentLink.relation_verified_at.is_not(None),
-            Child.snils_verified_at.is_not(None),
-        )
-        .order_by(Child.birth_date, Child.id)
-    ).scalars()
-    return [
-        (child, [_view(g, can_revoke=True) for g in _grants_of_child(child.id)])
-        for child in children
-    ]
+    children = sorted(
+        family.verified_children(parent), key=lambda child: (child.birth_date, child.id)
+    )
+    grants: dict[int, list[GrantView]] = {child.id: [] for child in children}
+    for found in db.session.execute(
+        sa.select(TrustedGrant)
+        .where(TrustedGrant.child_id.in_(list(grants)))
+        .order_by(TrustedGrant.created_at.desc(), TrustedGrant.id.desc())
+    ).scalars():
+        grants[found.child_id].append(_view(found, can_revoke=True))
+    return [(child, grants[child.id]) for child in children]
 
 
 def grants_for_invitee(grantee: Citizen) -> tuple[list[GrantView], list[GrantView]]:

@@ -47,6 +47,7 @@ from portal.identity.models import Citizen
 from portal.proofing.models import Document
 from portal.proofing.services import LEVELS, is_at_least, latest_check
 from shared.crypto import pii
+from shared.federation import utc_text
 from shared.validators import format_snils
 
 # --- levels of assurance (acr) ------------------------------------------------------
@@ -332,7 +333,7 @@ def _trusted(citizen: Citizen) -> dict[str, Any]:
                 # parent's own link (a code, the school) finds the student that way.
                 "granted_by": grant.granter.public_id,
                 "sections": list(grant.sections),
-                "opens_at": grant.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),  # stored in UTC
+                "opens_at": utc_text(grant.opens_at),
                 "until": grant.until.isoformat() if grant.until else None,
             }
         )

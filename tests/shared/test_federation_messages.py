@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -386,3 +386,15 @@ def test_the_send_commands_deliver_what_is_due(app, region, echo_handlers):
     assert result.exit_code == 0, (result.output, result.exception)
     assert result.output.strip() == "delivered 1 message(s) to the portal"
     assert echo_handlers["portal"] == [(CLIENT_ID, {})]
+
+
+def test_moments_and_days_read_from_messages_as_stored():
+    moment = datetime(2026, 12, 4, 12, 0, 5, 123456)
+    assert federation.utc_text(moment) == "2026-12-04T12:00:05Z"
+    assert federation.parse_utc("2026-12-04T12:00:05Z") == moment.replace(microsecond=0)
+    assert federation.parse_utc("2026-12-04T15:00:05+03:00") == moment.replace(microsecond=0)
+    assert federation.parse_utc("2026-12-04T12:00:05") == moment.replace(microsecond=0)
+    for bad in (None, 7, "", "04.12.2026", "x" * 50):
+        assert federation.parse_utc(bad) is None
+    assert federation.parse_day("2014-09-02") == date(2014, 9, 2)
+    assert federation.parse_day("2014-02-30") is None and federation.parse_day(None) is None

@@ -3,11 +3,11 @@ off the Government moves by decree and the Saturdays it makes working."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
-from shared.workdays import add_working_days, is_working_day
+from shared.workdays import add_working_days, is_working_day, term_end, working_days_between
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,18 @@ def test_add_working_days(start, days, end):
 def test_a_negative_term_is_refused():
     with pytest.raises(ValueError):
         add_working_days(date(2026, 12, 4), -1)
+
+
+def test_working_days_between_counts_after_the_start_up_to_the_end():
+    # Tue 29.12.2026 → Tue 12.01.2027: the 30th, then the 11th and 12th (31.12 moved off).
+    assert working_days_between(date(2026, 12, 29), date(2027, 1, 12)) == 3
+    assert working_days_between(date(2026, 12, 4), date(2026, 12, 7)) == 1  # Fri → Mon
+    assert working_days_between(date(2026, 12, 7), date(2026, 12, 7)) == 0
+    assert working_days_between(date(2026, 12, 8), date(2026, 12, 7)) == 0
+
+
+def test_a_term_starts_from_the_local_day_it_was_received():
+    # 22:30 UTC on Sunday 6 December is already Monday the 7th in Moscow.
+    late_sunday = datetime(2026, 12, 6, 22, 30)
+    assert term_end(late_sunday, 3, "Europe/Moscow") == date(2026, 12, 10)
+    assert term_end(late_sunday, 3, "UTC") == date(2026, 12, 9)
