@@ -67,8 +67,10 @@ BENCH_SCHOOLS ?= 20
 bench: install
 	$(PY) -m tests.bench.bench_diary --schools $(BENCH_SCHOOLS)
 
+## The suite runs on every core (pytest-xdist; each worker has its own databases).
+PYTEST_WORKERS ?= auto
 test: install-test translations browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff format --check .

@@ -13,7 +13,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+import redis
 import sqlalchemy as sa
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -43,6 +45,53 @@ SECRETS = {
     "CODE_KEY": "test-code-key-0001",
     "REGISTRY_KEY": "test-registry-key-0001",
 }
+
+
+WORKER_URLS = ("TEST_PORTAL_DATABASE_URL", "TEST_DIARY_DATABASE_URL")
+
+
+def _server_url(url: str) -> str:
+    """The maintenance database of the server a database URL points at."""
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _recreate(url: str, name: str, *, create: bool) -> None:
+    with psycopg.connect(_server_url(url), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist each worker gets databases and a Redis database of its own.
+
+    The suite's fixtures wipe tables and reset rate limits between tests; two workers
+    sharing one database would wipe each other's rows mid-test. Every test reads the
+    TEST_* variables, so the worker rewrites them here, before any fixture runs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    number = int(worker.removeprefix("gw"))
+    for env_name in WORKER_URLS:
+        url = os.environ.get(env_name, "")
+        if url.startswith("postgresql"):
+            name = f"{url.rsplit('/', 1)[1]}_{worker}"
+            _recreate(url, name, create=True)
+            os.environ[env_name] = f"{url.rsplit('/', 1)[0]}/{name}"
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    if redis_url:
+        base, _, db = redis_url.rpartition("/")
+        os.environ["TEST_REDIS_URL"] = f"{base}/{(int(db or 0) - number) % 16}"
+        redis.Redis.from_url(os.environ["TEST_REDIS_URL"]).flushdb()
+
+
+def pytest_unconfigure(config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for env_name in WORKER_URLS:
+        url = os.environ.get(env_name, "")
+        if url.startswith("postgresql"):
+            _recreate(url, url.rsplit("/", 1)[1], create=False)
 
 
 def database_url(env_name: str, tmp: Path, name: str) -> str:
