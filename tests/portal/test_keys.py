@@ -4,6 +4,7 @@ new key in every table that holds it, and a database of the column-bound form up
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import re
 import uuid
@@ -231,6 +232,13 @@ def scratch_portal(tmp_path, simulator):
     """A portal with a database of its own (a schema of its own on PostgreSQL), which the
     test may migrate up and down without touching the suite's database."""
     _sim, box = simulator
+    # Alembic's logging setup (fileConfig) disables every logger that exists: give the
+    # rest of the suite back the ones this test's migrations turn off.
+    enabled = [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.disabled
+    ]
     base = os.environ.get("TEST_PORTAL_DATABASE_URL")
     schema = None
     if base:
@@ -254,6 +262,8 @@ def scratch_portal(tmp_path, simulator):
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+    for logger in enabled:
+        logger.disabled = False
 
 
 def test_an_existing_database_upgrades_to_row_bound_values_without_losing_data(scratch_portal):
