@@ -2,13 +2,14 @@
 
 After adding a key to ``PORTAL_PII_KEYS`` and pointing ``PORTAL_PII_ACTIVE_KEY`` at it,
 ``flask --app portal pii reencrypt`` rewrites every value still under an older key; the
-old key can be removed once it reports nothing left to do.
+old key can be removed once it reports nothing left to do. Each value is decrypted and
+encrypted again at its own place (table, column, row), so a value that was moved from
+another row stops the command with that place named instead of being made valid.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -17,22 +18,23 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.family.models import Child
-from portal.federation.models import SEALED_FIELD, FederationMessage
+from portal.federation.models import FederationMessage
 from portal.identity.models import Citizen
 from portal.oidc.key_models import SigningKey
 from portal.proofing.models import Document, LetterCode
-from shared.crypto import pii
+from shared.crypto import pii, seal, unseal
 
-# (model, column, the field its value is bound to: a name or a function of the row)
-ENCRYPTED: list[tuple[type, str, str | Callable[[object], str]]] = [
-    (Citizen, "snils_encrypted", "snils"),
-    (Citizen, "totp_secret_encrypted", "totp"),
-    (Document, "number_encrypted", lambda row: f"document:{row.kind}"),
-    (Child, "snils_encrypted", "snils"),
-    (Child, "certificate_encrypted", "birth_certificate"),
-    (LetterCode, "code_encrypted", "letter"),
-    (SigningKey, "private_jwk_encrypted", "signing_key"),
-    (FederationMessage, "sealed", SEALED_FIELD),
+# Every encrypted column of the portal: (model, column). The migration that bound values
+# to their rows (d4e6f8a0b2c4) names the same columns.
+ENCRYPTED: list[tuple[type, str]] = [
+    (Citizen, "snils_encrypted"),
+    (Citizen, "totp_secret_encrypted"),
+    (Document, "number_encrypted"),
+    (Child, "snils_encrypted"),
+    (Child, "certificate_encrypted"),
+    (LetterCode, "code_encrypted"),
+    (SigningKey, "private_jwk_encrypted"),
+    (FederationMessage, "sealed"),
 ]
 
 
@@ -40,7 +42,7 @@ def reencrypt_personal_data(batch: int = 500) -> int:
     """Re-encrypt every value not under the active key; return how many were changed."""
     cipher = pii()
     changed = 0
-    for model, column, field in ENCRYPTED:
+    for model, column in ENCRYPTED:
         last_id = 0
         while True:
             rows = list(
@@ -53,10 +55,7 @@ def reencrypt_personal_data(batch: int = 500) -> int:
             for row in rows:
                 stored = getattr(row, column)
                 if stored and cipher.needs_reencryption(stored):
-                    name = field(row) if callable(field) else field
-                    setattr(
-                        row, column, cipher.encrypt(cipher.decrypt(stored, field=name), field=name)
-                    )
+                    seal(row, **{column: unseal(row, column)})
                     changed += 1
             last_id = rows[-1].id
             db.session.commit()

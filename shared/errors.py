@@ -67,6 +67,7 @@ class Throttled(DomainError):
 
 ERROR_TITLES = {
     400: lazy_gettext("Bad request"),
+    401: lazy_gettext("Authorization required"),
     403: lazy_gettext("Access denied"),
     404: lazy_gettext("Page not found"),
     405: lazy_gettext("Method not allowed"),
@@ -76,6 +77,7 @@ ERROR_TITLES = {
 }
 ERROR_TEXTS = {
     400: lazy_gettext("The request could not be understood. Go back and try again."),
+    401: lazy_gettext("This page is open only to those who give their credentials."),
     403: lazy_gettext("You do not have access to this page."),
     404: lazy_gettext("There is no such page. Check the address or start from the home page."),
     405: lazy_gettext("This address does not accept that kind of request."),
@@ -85,6 +87,7 @@ ERROR_TEXTS = {
 }
 OAUTH_CODES = {
     400: "invalid_request",
+    401: "invalid_token",
     403: "access_denied",
     404: "not_found",
     405: "invalid_request",

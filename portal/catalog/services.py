@@ -51,7 +51,7 @@ from portal.identity import notifications
 from portal.identity.models import Citizen
 from portal.oidc.claims import child_identity
 from portal.proofing.services import LevelTooLow, is_at_least
-from shared.crypto import pii
+from shared.crypto import unseal
 from shared.errors import NotFound, ValidationError
 from shared.federation import parse_day, parse_utc, utc_text
 from shared.sessions import utcnow
@@ -324,7 +324,7 @@ def _submitted_message(
             "family_name": citizen.surname,
             "given_name": citizen.given_name,
             "middle_name": citizen.patronymic,
-            "snils": format_snils(pii().decrypt(citizen.snils_encrypted, field="snils")),
+            "snils": format_snils(unseal(citizen, "snils_encrypted")),
             "phone": citizen.phone if citizen.phone_verified_at else None,
             "email": citizen.email if citizen.email_verified_at else None,
         },

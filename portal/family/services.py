@@ -28,7 +28,7 @@ from portal.proofing.services import (
     reason_text,
 )
 from shared import validators
-from shared.crypto import pii
+from shared.crypto import pii, seal, unseal
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
 
@@ -99,15 +99,13 @@ def add_child(parent: Citizen, data: dict[str, Any], origin: Origin) -> ParentLi
             patronymic=patronymic,
             birth_date=birth_date,
             gender=data["gender"],
-            snils_encrypted=pii().encrypt(snils, field="snils"),
             snils_index=index,
-            certificate_encrypted=pii().encrypt(certificate, field="birth_certificate"),
             certificate_details=details,
         )
         db.session.add(child)
-        db.session.flush()
+        seal(child, snils_encrypted=snils, certificate_encrypted=certificate)
     elif (
-        pii().decrypt(child.certificate_encrypted, field="birth_certificate") != certificate
+        unseal(child, "certificate_encrypted") != certificate
         or child.birth_date != birth_date
         or (child.surname, child.given_name, child.patronymic) != (surname, given_name, patronymic)
     ):
@@ -154,7 +152,7 @@ def _child_person(child: Child) -> dict[str, Any]:
 def _relation_subject(check: VerificationCheck) -> dict[str, Any]:
     child = db.session.get(Child, check.child_id)
     parent = db.session.get(Citizen, check.citizen_id)
-    series, number = pii().decrypt(child.certificate_encrypted, field="birth_certificate").split()
+    series, number = unseal(child, "certificate_encrypted").split()
     return {
         "certificate": {
             "series": series,
@@ -170,7 +168,7 @@ def _relation_subject(check: VerificationCheck) -> dict[str, Any]:
 
 def _child_snils_subject(check: VerificationCheck) -> dict[str, Any]:
     child = db.session.get(Child, check.child_id)
-    return {"snils": pii().decrypt(child.snils_encrypted, field="snils"), **_child_person(child)}
+    return {"snils": unseal(child, "snils_encrypted"), **_child_person(child)}
 
 
 def _after_child_check(check: VerificationCheck) -> None:
@@ -238,7 +236,7 @@ def children_of(parent: Citizen) -> list[dict[str, Any]]:
         shown.append(
             {
                 "child": child,
-                "snils": validators.mask_snils(pii().decrypt(child.snils_encrypted, field="snils")),
+                "snils": validators.mask_snils(unseal(child, "snils_encrypted")),
                 "relation": relation,
                 "snils_check": _child_snils_check(child),
                 "verified": is_verified(link, child),

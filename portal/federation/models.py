@@ -9,10 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from shared.crypto import pii
+from shared.crypto import seal, unseal
 from shared.federation import OutboxMixin
-
-SEALED_FIELD = "federation"  # what the ciphertext is bound to (AES-GCM associated data)
 
 
 class FederationMessage(OutboxMixin, db.Model):
@@ -20,9 +18,10 @@ class FederationMessage(OutboxMixin, db.Model):
 
     Its data can carry personal data (an application names the parent and the child with
     their SNILS), so it is kept encrypted like every other SNILS at the portal (``sealed``,
-    re-encrypted by ``flask --app portal pii reencrypt``), and the mixin's ``data`` stays
-    empty. It is erased once the message is delivered or given up: the diary has it, or
-    nobody needs it any more.
+    bound to its row, re-encrypted by ``flask --app portal pii reencrypt``), and the
+    mixin's ``data`` stays empty. Setting ``payload`` inserts a new message (see
+    ``shared.crypto.seal``). It is erased once the message is delivered or given up: the
+    diary has it, or nobody needs it any more.
     """
 
     __tablename__ = "federation_message"
@@ -34,9 +33,9 @@ class FederationMessage(OutboxMixin, db.Model):
     def payload(self) -> dict[str, Any]:
         if not self.sealed:
             return {}
-        return json.loads(pii().decrypt(self.sealed, field=SEALED_FIELD))
+        return json.loads(unseal(self, "sealed"))
 
     @payload.setter
     def payload(self, value: dict[str, Any]) -> None:
         self.data = {}
-        self.sealed = pii().encrypt(json.dumps(value, ensure_ascii=False), field=SEALED_FIELD)
+        seal(self, sealed=json.dumps(value, ensure_ascii=False))

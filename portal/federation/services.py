@@ -149,9 +149,9 @@ def send_to_diary(event: str, client_id: str, key: str, data: dict[str, Any]) ->
         # Due now, in case the first attempt's job is lost (the broker was down).
         next_attempt_at=utcnow(),
     )
-    message.payload = data
     db.session.add(message)
     try:
+        message.payload = data  # encrypted for this row: inserts it
         db.session.commit()
     except IntegrityError:
         # Queued by another process at the same moment: that one is ours too.

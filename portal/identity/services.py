@@ -40,7 +40,7 @@ from portal.identity.passwords import (
     needs_rehash,
     verify_password,
 )
-from shared.crypto import pii
+from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
 from shared.validators import normalize_email, normalize_phone, normalize_snils
@@ -279,12 +279,12 @@ def create_citizen(
             citizen.email, citizen.email_verified_at = normalize_email(email), now
     except ValueError as exc:
         raise ValidationError(CONTACT_ERRORS[str(exc)]) from exc
+    digits = None
     if snils:
         try:
             digits = normalize_snils(snils)
         except ValueError as exc:
             raise ValidationError(_l("The SNILS number is not valid.")) from exc
-        citizen.snils_encrypted = pii().encrypt(digits, field="snils")
         citizen.snils_index = pii().blind_index(digits, field="snils")
     if check_policy:
         check_password_policy(password, [phone, email, surname, given_name])
@@ -292,6 +292,8 @@ def create_citizen(
     citizen.consents.append(Consent(policy_version=current_app.config["CONSENT_POLICY_VERSION"]))
     db.session.add(citizen)
     try:
+        if digits:
+            seal(citizen, snils_encrypted=digits)  # bound to the row: inserts it first
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
@@ -418,7 +420,7 @@ def verify_second_factor(
     code = (code or "").strip()
     method: str | None = None
     if citizen.mfa_method == "totp" and citizen.totp_secret_encrypted:
-        secret = pii().decrypt(citizen.totp_secret_encrypted, field="totp")
+        secret = unseal(citizen, "totp_secret_encrypted")
         if _check_totp(citizen, secret, code):
             method = "otp"
     elif citizen.mfa_method == "sms" and challenge_id:
@@ -452,7 +454,7 @@ def totp_uri(citizen: Citizen, secret: str) -> str:
 def enable_totp(citizen: Citizen, secret: str, code: str, origin: Origin) -> list[str]:
     if not _check_totp(citizen, secret, code):
         raise SecondFactorFailed()
-    citizen.totp_secret_encrypted = pii().encrypt(secret, field="totp")
+    seal(citizen, totp_secret_encrypted=secret)
     citizen.mfa_method = "totp"
     return _finish_enabling(citizen, "totp", origin)
 

@@ -46,7 +46,7 @@ from portal.family.trusted import released_grants
 from portal.identity.models import Citizen
 from portal.proofing.models import Document
 from portal.proofing.services import LEVELS, is_at_least, latest_check
-from shared.crypto import pii
+from shared.crypto import unseal
 from shared.federation import utc_text
 from shared.validators import format_snils
 
@@ -255,7 +255,7 @@ def _snils(citizen: Citizen) -> dict[str, Any]:
     # A SNILS the Social Fund has not (or not yet, or no longer) confirmed is not released.
     if not citizen.snils_encrypted or not _is_approved(citizen, "snils"):
         return {}
-    return {"snils": format_snils(pii().decrypt(citizen.snils_encrypted, field="snils"))}
+    return {"snils": format_snils(unseal(citizen, "snils_encrypted"))}
 
 
 def _id_doc(citizen: Citizen) -> dict[str, Any]:
@@ -266,7 +266,7 @@ def _id_doc(citizen: Citizen) -> dict[str, Any]:
     ).scalar_one_or_none()
     if document is None:
         return {}
-    series, number = pii().decrypt(document.number_encrypted, field="document:passport").split()
+    series, number = unseal(document, "number_encrypted").split()
     details = document.details
     return {
         "id_doc": {
@@ -292,13 +292,13 @@ def child_identity(child: Child) -> dict[str, Any]:
             "middle_name": child.patronymic,
             "birthdate": child.birth_date.isoformat(),
             "gender": _GENDERS.get(child.gender),
-            "snils": format_snils(pii().decrypt(child.snils_encrypted, field="snils")),
+            "snils": format_snils(unseal(child, "snils_encrypted")),
         }
     )
 
 
 def _kid(child: Child) -> dict[str, Any]:
-    series, number = pii().decrypt(child.certificate_encrypted, field="birth_certificate").split()
+    series, number = unseal(child, "certificate_encrypted").split()
     details = child.certificate_details
     return {
         **child_identity(child),

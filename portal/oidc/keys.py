@@ -27,14 +27,11 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.oidc.key_models import SigningKey
-from shared.crypto import pii
+from shared.crypto import seal, unseal
 from shared.errors import DomainError
 from shared.sessions import utcnow
 
 SUPPORTED_ALGS = ("RS256", "ES256")
-
-# The field the private JWK's ciphertext is bound to (see shared.crypto).
-PRIVATE_JWK_FIELD = "signing_key"
 
 # RS256 with 2048-bit RSA (NIST SP 800-131A: acceptable through 2030); ES256 on P-256
 # (RFC 7518 §3.4 fixes the curve).
@@ -67,17 +64,14 @@ def _find_active(alg: str) -> SigningKey | None:
 
 
 def _new_key(alg: str, now: datetime) -> SigningKey:
+    """A new key pair, inserted (an ``IntegrityError`` if another active key of ``alg``
+    appeared meanwhile) with its private half encrypted, bound to the new row."""
     key = _GENERATORS[alg]({"alg": alg, "use": "sig"})
     key.ensure_kid()  # RFC 7638 thumbprint
-    return SigningKey(
-        kid=key.kid,
-        alg=alg,
-        private_jwk_encrypted=pii().encrypt(
-            json.dumps(key.as_dict(private=True)), field=PRIVATE_JWK_FIELD
-        ),
-        public_jwk=key.as_dict(private=False),
-        created_at=now,
-    )
+    row = SigningKey(kid=key.kid, alg=alg, public_jwk=key.as_dict(private=False), created_at=now)
+    db.session.add(row)
+    seal(row, private_jwk_encrypted=json.dumps(key.as_dict(private=True)))
+    return row
 
 
 def _active_row(alg: str) -> SigningKey:
@@ -85,9 +79,8 @@ def _active_row(alg: str) -> SigningKey:
     row = _find_active(alg)
     if row is not None:
         return row
-    row = _new_key(alg, utcnow())
-    db.session.add(row)
     try:
+        row = _new_key(alg, utcnow())
         db.session.commit()
     except IntegrityError:
         # Another process created the key first (the partial unique index refused ours):
@@ -101,9 +94,7 @@ def _active_row(alg: str) -> SigningKey:
 
 
 def _private_key(row: SigningKey) -> Key:
-    key = jwk.import_key(
-        json.loads(pii().decrypt(row.private_jwk_encrypted, field=PRIVATE_JWK_FIELD))
-    )
+    key = jwk.import_key(json.loads(unseal(row, "private_jwk_encrypted")))
     # A key that does not match its kid would sign tokens no one can verify.
     if key.thumbprint() != row.kid:
         raise RuntimeError(f"signing key {row.kid} does not match its thumbprint")
@@ -193,10 +184,8 @@ def rotate_keys(now: datetime | None = None, publish_for: timedelta | None = Non
     # The retirements reach the database before the new keys: the partial unique index
     # allows one unretired key per algorithm at any moment.
     db.session.flush()
-    new_rows = [_new_key(alg, now) for alg in SUPPORTED_ALGS]
-    new_kids = [row.kid for row in new_rows]
-    db.session.add_all(new_rows)
     try:
+        new_kids = [_new_key(alg, now).kid for alg in SUPPORTED_ALGS]
         db.session.commit()
     except IntegrityError as exc:  # another process rotated (or created) at the same time
         db.session.rollback()

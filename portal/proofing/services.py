@@ -26,7 +26,7 @@ from portal.identity.services import Origin, record_event
 from portal.proofing import checks
 from portal.proofing.models import Document, LetterCode, VerificationCheck
 from shared import validators
-from shared.crypto import pii
+from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, Forbidden, NotFound, ValidationError
 from shared.sessions import utcnow
 
@@ -163,7 +163,7 @@ def set_snils(citizen: Citizen, raw: str, origin: Origin) -> None:
         and check.status != "rejected"
     ):
         return  # the same number again: nothing to re-check
-    citizen.snils_encrypted = pii().encrypt(digits, field="snils")
+    seal(citizen, snils_encrypted=digits)
     citizen.snils_index = index
     record_event(citizen, "document_changed", origin, document="snils")
     db.session.commit()
@@ -225,15 +225,15 @@ def _document(citizen: Citizen, kind: str) -> Document | None:
 
 
 def _decrypt(document: Document) -> str:
-    return pii().decrypt(document.number_encrypted, field=f"document:{document.kind}")
+    return unseal(document, "number_encrypted")
 
 
 def _store_document(citizen: Citizen, kind: str, value: str, details: dict) -> Document:
     document = _document(citizen, kind) or Document(citizen_id=citizen.id, kind=kind)
-    document.number_encrypted = pii().encrypt(value, field=f"document:{kind}")
     document.number_index = pii().blind_index(value, field=f"document:{kind}")
     document.details = details
     db.session.add(document)
+    seal(document, number_encrypted=value)
     return document
 
 
@@ -241,7 +241,7 @@ def documents_of(citizen: Citizen, reveal: bool = False) -> dict[str, dict[str, 
     """What the owner sees of their documents: masked unless ``reveal``."""
     shown: dict[str, dict[str, Any]] = {}
     if citizen.snils_encrypted:
-        digits = pii().decrypt(citizen.snils_encrypted, field="snils")
+        digits = unseal(citizen, "snils_encrypted")
         shown["snils"] = {
             "number": validators.format_snils(digits) if reveal else validators.mask_snils(digits),
             "check": latest_check(citizen, "snils"),
@@ -287,7 +287,7 @@ def _citizen_person(citizen: Citizen) -> dict[str, Any]:
 def _snils_subject(check: VerificationCheck) -> dict[str, Any]:
     citizen = db.session.get(Citizen, check.citizen_id)
     return {
-        "snils": pii().decrypt(citizen.snils_encrypted, field="snils"),
+        "snils": unseal(citizen, "snils_encrypted"),
         **_citizen_person(citizen),
     }
 
@@ -312,7 +312,7 @@ def _letter_subject(check: VerificationCheck) -> dict[str, Any]:
         sa.select(LetterCode).where(LetterCode.check_id == check.id)
     ).scalar_one()
     return {
-        "code": pii().decrypt(letter.code_encrypted, field="letter"),
+        "code": unseal(letter, "code_encrypted"),
         "recipient": citizen.full_name,
         "address": letter.address,
     }
@@ -409,11 +409,11 @@ def request_letter(citizen: Citizen, origin: Origin) -> LetterCode:
     letter = LetterCode(
         citizen_id=citizen.id,
         check_id=check.id,
-        code_encrypted=pii().encrypt(code, field="letter"),
         address=address,
         expires_at=utcnow() + timedelta(days=days),
     )
     db.session.add(letter)
+    seal(letter, code_encrypted=code)
     record_event(citizen, "letter_requested", origin)
     db.session.commit()
     checks.dispatch(check)
@@ -444,7 +444,7 @@ def confirm_by_letter(citizen: Citizen, code: str, origin: Origin) -> None:
     if letter.attempts >= 5:
         raise ValidationError(_l("Too many wrong codes. Ask for a new letter."))
     typed = "".join(ch for ch in (code or "").upper() if ch.isalnum())
-    if not hmac.compare_digest(typed, pii().decrypt(letter.code_encrypted, field="letter")):
+    if not hmac.compare_digest(typed, unseal(letter, "code_encrypted")):
         letter.attempts += 1
         db.session.commit()
         raise ValidationError(_l("The code is wrong. Check it against the letter."))

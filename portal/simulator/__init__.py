@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from portal.simulator.access import init_tester_access
 from portal.simulator.cli import serve_command
 from portal.simulator.extensions import csrf, db, migrate
 from portal.simulator.inbox import bp as inbox_bp
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_i18n(app, HERE.parent / "translations")
     init_security(app)
     init_web(app)
+    init_tester_access(app)
     # Machine endpoints (the SMS gateway, registry requests, JSON APIs) carry no cookies
     # and so no CSRF tokens; the console's forms do.
     csrf.exempt(inbox_bp)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -745,20 +746,23 @@ def test_production_needs_the_client_and_its_secret(monkeypatch, tmp_path):
         monkeypatch.delenv(f"DIARY_{name}", raising=False)
     base = {
         "ENV": "production",
-        "SECRET_KEY": "x" * 40,
-        "BLIND_INDEX_KEY": "y" * 40,
-        "LINK_CODE_KEY": "w" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        "LINK_CODE_KEY": secrets.token_urlsafe(32),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "SMTP_HOST": "smtp.example.ru",
+        "SMS_GATEWAY_URL": "https://sms.example.ru/messages",
     }
+    client_secret = secrets.token_urlsafe(32)
     with pytest.raises(ConfigError, match="DIARY_OIDC_CLIENT_SECRET is not set"):
         create_diary(base)
     with pytest.raises(ConfigError, match="DIARY_PORTAL_URL is not set"):
-        create_diary({**base, "OIDC_CLIENT_SECRET": "z" * 40})
+        create_diary({**base, "OIDC_CLIENT_SECRET": client_secret})
     with pytest.raises(ConfigError, match="DIARY_OIDC_CLIENT_ID is not set"):
         create_diary(
             {
                 **base,
-                "OIDC_CLIENT_SECRET": "z" * 40,
+                "OIDC_CLIENT_SECRET": client_secret,
                 "PORTAL_URL": "https://esia.example.ru",
                 "PUBLIC_URL": "https://diary.example.ru",
             }

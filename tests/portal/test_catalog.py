@@ -28,7 +28,7 @@ from portal.oidc import services as oidc
 from portal.oidc.keys import jwks
 from portal.oidc.server import issuer
 from portal.proofing.services import LevelTooLow
-from shared.crypto import pii
+from shared.crypto import pii, seal
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from shared.validators import normalize_snils
@@ -134,14 +134,12 @@ def child_of(parent, snils: str = "050-234-316 00", verified: bool = True, **fie
         patronymic="Сергеевич",
         birth_date=date(2014, 9, 2),
         gender="M",
-        snils_encrypted=pii().encrypt(digits, field="snils"),
         snils_index=pii().blind_index(digits, field="snils"),
-        certificate_encrypted=pii().encrypt("IV-МЮ 512345", field="birth_certificate"),
         certificate_details={"issue_date": "2014-09-20", "registry_office": "ЗАГС"},
         snils_verified_at=utcnow(),
     )
     db.session.add(child)
-    db.session.flush()
+    seal(child, snils_encrypted=digits, certificate_encrypted="IV-МЮ 512345")
     db.session.add(
         ParentLink(
             parent_id=parent.id,

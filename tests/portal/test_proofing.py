@@ -16,7 +16,7 @@ from portal.identity import services as identity
 from portal.identity.models import Citizen, Operator
 from portal.proofing import checks, services
 from portal.proofing.models import Document, LetterCode, VerificationCheck
-from shared.crypto import pii
+from shared.crypto import unseal
 from shared.errors import Forbidden, ValidationError
 from shared.sessions import utcnow
 from shared.signing import sign
@@ -433,7 +433,7 @@ def test_letter_code_confirms_identity(proofing, make_citizen):
 def test_letter_code_expires(proofing, make_citizen):
     citizen = make_standard(make_citizen)
     letter = services.request_letter(citizen, ORIGIN)
-    code = pii().decrypt(letter.code_encrypted, field="letter")
+    code = unseal(letter, "code_encrypted")
     letter.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     with pytest.raises(ValidationError):

@@ -365,8 +365,8 @@ def test_the_send_commands_deliver_what_is_due(app, region, echo_handlers):
     message = FederationMessage(
         event="test.echo", target=CLIENT_ID, key="k-cli", next_attempt_at=utcnow()
     )
-    message.payload = {"say": "из очереди"}
     portal_db.session.add(message)
+    message.payload = {"say": "из очереди"}
     portal_db.session.commit()
     result = app.test_cli_runner().invoke(args=["federation", "send"])
     assert result.exit_code == 0, result.output
