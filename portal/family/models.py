@@ -36,6 +36,10 @@ class Child(db.Model):
         sa.JSON, default=dict
     )  # issue date, office
     snils_verified_at: Mapped[datetime | None]
+    # When ЗАГС first confirmed the certificate, names and birth date (for any parent).
+    # Until then the record is a draft that refuses no one; from then on it is the
+    # child's data, and data that differ are refused.
+    confirmed_at: Mapped[datetime | None]
     # The child's own portal account (14 and older), matched by SNILS.
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("citizen.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,13 @@
 """Children: a standard-level parent adds a child; the civil registry (ЗАГС) confirms
 the parent is named on the birth certificate and the Social Fund (СФР) confirms the
 child's SNILS. Then the child is a verified kid of that parent. Two parents can each
-add the same child (one record, two links); nobody the registry does not name can."""
+add the same child (one record, two links); nobody the registry does not name can.
+
+A record's data become the child's once ЗАГС has confirmed them (``confirmed_at``);
+from then on different data are refused. Before that the record is only a draft: a
+parent entering other data rewrites it (and the other parents' claims are checked again
+against the new data), and removing its last link removes it, so a typo, or data
+entered on purpose by someone who knows the SNILS, never locks out the true data."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.family import trusted
@@ -89,38 +96,22 @@ def add_child(parent: Citizen, data: dict[str, Any], origin: Origin) -> ParentLi
     surname, given_name = _name(data.get("surname"), True), _name(data.get("given_name"), True)
     patronymic = _name(data.get("patronymic"), False)
 
-    child = db.session.execute(
-        sa.select(Child).where(Child.snils_index == index)
-    ).scalar_one_or_none()
-    if child is None:
-        child = Child(
-            surname=surname,
-            given_name=given_name,
-            patronymic=patronymic,
-            birth_date=birth_date,
-            gender=data["gender"],
-            snils_index=index,
-            certificate_details=details,
-        )
-        db.session.add(child)
-        seal(child, snils_encrypted=snils, certificate_encrypted=certificate)
-    elif (
-        unseal(child, "certificate_encrypted") != certificate
-        or child.birth_date != birth_date
-        or (child.surname, child.given_name, child.patronymic) != (surname, given_name, patronymic)
-    ):
-        raise ChildDataMismatch()
-    link = db.session.execute(
-        sa.select(ParentLink).where(
-            ParentLink.parent_id == parent.id, ParentLink.child_id == child.id
-        )
-    ).scalar_one_or_none()
-    if link is not None:
-        raise ValidationError(_l("You have already added this child."))
+    claimed = {
+        "surname": surname,
+        "given_name": given_name,
+        "patronymic": patronymic,
+        "birth_date": birth_date,
+        "gender": data["gender"],
+    }
+    try:
+        child, started = _claim_record(parent, index, snils, certificate, details, claimed)
+    except IntegrityError:  # another parent created the record a moment ago: join it
+        db.session.rollback()
+        child, started = _claim_record(parent, index, snils, certificate, details, claimed)
     link = ParentLink(parent_id=parent.id, child_id=child.id)
     db.session.add(link)
     record_event(parent, "child_added", origin)
-    started = [checks.start_check(parent.id, "child_relation", child.id, flush_only=True)]
+    started.append(checks.start_check(parent.id, "child_relation", child.id, flush_only=True))
     snils_check = _child_snils_check(child)
     if child.snils_verified_at is None and (
         snils_check is None or snils_check.status == "rejected"
@@ -130,6 +121,93 @@ def add_child(parent: Citizen, data: dict[str, Any], origin: Origin) -> ParentLi
     for check in started:
         checks.dispatch(check)
     return link
+
+
+def _claim_record(
+    parent: Citizen,
+    index: str,
+    snils: str,
+    certificate: str,
+    details: dict[str, Any],
+    claimed: dict[str, Any],
+) -> tuple[Child, list[VerificationCheck]]:
+    """The record of the child with this SNILS for ``parent`` to link to: a new one; the
+    existing one if the data agree; or, if they differ, the existing draft rewritten
+    with this parent's data (a record with confirmed data refuses them instead). Returns
+    the record and the checks its rewrite started for the other parents. The caller
+    adds the link and commits. The record's row is locked: two parents at once queue."""
+    child = db.session.execute(
+        sa.select(Child).where(Child.snils_index == index).with_for_update()
+    ).scalar_one_or_none()
+    if child is None:
+        child = Child(**claimed, snils_index=index, certificate_details=details)
+        db.session.add(child)
+        seal(child, snils_encrypted=snils, certificate_encrypted=certificate)
+        return child, []
+    # What the registries check: ЗАГС the certificate (series, number, issue date) with
+    # the child's names and birth date, СФР the SNILS with the names and birth date.
+    same_person = (child.surname, child.given_name, child.patronymic, child.birth_date) == (
+        claimed["surname"],
+        claimed["given_name"],
+        claimed["patronymic"],
+        claimed["birth_date"],
+    )
+    same_certificate = (
+        unseal(child, "certificate_encrypted") == certificate
+        and child.certificate_details.get("issue_date") == details["issue_date"]
+    )
+    mine = db.session.execute(
+        sa.select(ParentLink).where(
+            ParentLink.parent_id == parent.id, ParentLink.child_id == child.id
+        )
+    ).scalar_one_or_none()
+    if same_person and same_certificate:
+        if mine is not None:
+            raise ValidationError(_l("You have already added this child."))
+        return child, []
+    if child.confirmed_at is not None:
+        raise ChildDataMismatch()
+    return child, _rewrite_draft(child, parent, mine, certificate, details, claimed, same_person)
+
+
+def _rewrite_draft(
+    child: Child,
+    parent: Citizen,
+    mine: ParentLink | None,
+    certificate: str,
+    details: dict[str, Any],
+    claimed: dict[str, Any],
+    same_person: bool,
+) -> list[VerificationCheck]:
+    """Put this parent's data in the draft. Each other parent's claim is checked again
+    against them (ЗАГС says whether that parent is named on this certificate); a SNILS
+    check of other names or another birth date no longer counts."""
+    for key, value in claimed.items():
+        setattr(child, key, value)
+    seal(child, certificate_encrypted=certificate)
+    child.certificate_details = details
+    if not same_person:
+        child.snils_verified_at = None
+        db.session.execute(
+            sa.update(VerificationCheck)
+            .where(
+                VerificationCheck.child_id == child.id,
+                VerificationCheck.kind == "child_snils",
+                VerificationCheck.status != "superseded",
+            )
+            .values(status="superseded")
+        )
+    if mine is not None:  # this parent corrects their own entry: the link stays
+        db.session.delete(mine)
+        db.session.flush()
+    others = db.session.execute(
+        sa.select(ParentLink.parent_id).where(
+            ParentLink.child_id == child.id, ParentLink.parent_id != parent.id
+        )
+    ).scalars()
+    return [
+        checks.start_check(other, "child_relation", child.id, flush_only=True) for other in others
+    ]
 
 
 def _child_snils_check(child: Child) -> VerificationCheck | None:
@@ -185,6 +263,7 @@ def _after_child_check(check: VerificationCheck) -> None:
         ).scalar_one_or_none()
         if link is not None:
             link.relation_verified_at = utcnow()
+        child.confirmed_at = child.confirmed_at or utcnow()
     link_child_account(child)
     db.session.commit()
     parent = db.session.get(Citizen, check.citizen_id)
@@ -271,7 +350,20 @@ def remove_child(parent: Citizen, child_id: int, origin: Origin) -> None:
     ).scalar_one_or_none()
     if link is None:
         raise NotFound()
+    # Locked like in add_child: a parent joining the record at this moment either comes
+    # first (and the record stays) or finds it gone (and starts a new one).
+    child = db.session.execute(
+        sa.select(Child).where(Child.id == child_id).with_for_update()
+    ).scalar_one()
     db.session.delete(link)
+    db.session.flush()
+    others = db.session.execute(
+        sa.select(sa.func.count()).select_from(ParentLink).where(ParentLink.child_id == child_id)
+    ).scalar_one()
+    if others == 0 and child.confirmed_at is None:
+        # A draft belongs to the parents who claim the child; with the last claim gone it
+        # goes too, so a typo in it never stands in the way of the true data.
+        db.session.delete(child)
     record_event(parent, "child_removed", origin)
     db.session.commit()
     # A parent who is no longer the child's parent here can no longer share the diary.

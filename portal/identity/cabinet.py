@@ -1,17 +1,32 @@
-"""The citizen's cabinet: overview, contacts, password, second factor, sessions, log."""
+"""The citizen's cabinet: overview, contacts, password, second factor, sessions, log,
+and the re-authentication that sensitive changes need."""
 
 from __future__ import annotations
 
+import time
+
 import segno
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 
-from portal.identity import codes, services
+from portal.extensions import limiter
+from portal.identity import changes, codes, services
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
     login_required,
+    mark_reauthenticated,
     origin,
+    reauth_required,
     sign_out,
 )
 from portal.identity.devices import describe_device
@@ -23,10 +38,19 @@ from portal.identity.forms import (
     EmptyForm,
 )
 from shared.errors import DomainError, NotFound
+from shared.security import safe_next
 
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet")
 
 INVALID = 422
+
+
+def _ip_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_PER_IP"]
+
+
+def _codes_limit() -> str:
+    return current_app.config["RATELIMIT_CODES_PER_IP"]
 
 
 @bp.get("/")
@@ -87,12 +111,12 @@ def events():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
+            changes.change_password(
                 current_citizen(),
                 form.current.data,
                 form.password.data,
@@ -108,12 +132,12 @@ def password():
 
 
 @bp.route("/contacts", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def contacts():
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            challenge = services.start_contact_change(current_citizen(), form.contact.data)
+            challenge = changes.start_contact_change(current_citizen(), form.contact.data)
         except DomainError as error:
             form.contact.errors.append(error.message)
         else:
@@ -125,7 +149,7 @@ def contacts():
 
 
 @bp.route("/contacts/confirm", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def contact_code():
     try:
         challenge = codes.get(session.get("contact"), "contact")
@@ -134,7 +158,7 @@ def contact_code():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            services.confirm_contact_change(
+            changes.confirm_contact_change(
                 current_citizen(), challenge.public_id, form.code.data, origin()
             )
         except DomainError as error:
@@ -159,13 +183,13 @@ def security():
         "cabinet/security.html",
         citizen=citizen,
         form=EmptyForm(),
-        disable_form=ConfirmPasswordForm(),
+        reauth_minutes=max(1, int(current_app.config["REAUTH_WINDOW"]) // 60),
         recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 
 
 @bp.route("/security/totp", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def totp_setup():
     citizen = current_citizen()
     secret = session.get("totp_secret")
@@ -174,7 +198,7 @@ def totp_setup():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            recovery = services.enable_totp(citizen, secret, form.code.data, origin())
+            recovery = changes.enable_totp(citizen, secret, form.code.data, origin())
         except DomainError as error:
             form.code.errors.append(error.message)
         else:
@@ -191,11 +215,11 @@ def totp_setup():
 
 
 @bp.post("/security/sms/send")
-@login_required
+@reauth_required(back="cabinet.security")
 def sms_setup_send():
     if EmptyForm().validate_on_submit():
         try:
-            session["sms_setup"] = services.start_sms_setup(current_citizen()).public_id
+            session["sms_setup"] = changes.start_sms_setup(current_citizen()).public_id
         except DomainError as error:
             flash(error.message, "error")
             return redirect(url_for("cabinet.security"))
@@ -203,7 +227,7 @@ def sms_setup_send():
 
 
 @bp.route("/security/sms", methods=["GET", "POST"])
-@login_required
+@reauth_required()
 def sms_setup():
     citizen = current_citizen()
     challenge_id = session.get("sms_setup")
@@ -212,7 +236,7 @@ def sms_setup():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            recovery = services.enable_sms_factor(citizen, challenge_id, form.code.data, origin())
+            recovery = changes.enable_sms_factor(citizen, challenge_id, form.code.data, origin())
         except DomainError as error:
             form.code.errors.append(error.message)
         else:
@@ -224,12 +248,11 @@ def sms_setup():
 
 
 @bp.post("/security/disable")
-@login_required
+@reauth_required(back="cabinet.security")
 def disable_second_factor():
-    form = ConfirmPasswordForm()
-    if form.validate_on_submit():
+    if EmptyForm().validate_on_submit():
         try:
-            services.disable_second_factor(current_citizen(), form.password.data, origin())
+            changes.disable_second_factor(current_citizen(), origin())
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -238,14 +261,96 @@ def disable_second_factor():
 
 
 @bp.post("/security/recovery-codes")
-@login_required
+@reauth_required(back="cabinet.security")
 def new_recovery_codes():
-    form = ConfirmPasswordForm()
-    if not form.validate_on_submit():
+    if not EmptyForm().validate_on_submit():
         return redirect(url_for("cabinet.security"))
     try:
-        recovery = services.renew_recovery_codes(current_citizen(), form.password.data, origin())
+        recovery = changes.renew_recovery_codes(current_citizen(), origin())
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("cabinet.security"))
     return render_template("cabinet/recovery_codes.html", codes=recovery)
+
+
+# --- re-authentication --------------------------------------------------------------
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+@login_required
+def reauth():
+    """Enter the password again (then the second factor, if on) and go back to ``next``."""
+    citizen = current_citizen()
+    target = safe_next(request.args.get("next"), url_for("cabinet.overview"))
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        try:
+            changes.reauthenticate(citizen, form.password.data, origin())
+        except DomainError as error:
+            form.password.errors.append(error.message)
+        else:
+            if not citizen.mfa_method:
+                mark_reauthenticated()
+                return redirect(target)
+            pending = {"next": target, "at": int(time.time())}
+            if citizen.mfa_method == "sms":
+                pending["challenge"] = changes.start_reauth_sms(citizen).public_id
+            session["reauth"] = pending
+            return redirect(url_for("cabinet.reauth_code"))
+    return render_template("cabinet/reauth.html", form=form), INVALID if form.errors else 200
+
+
+def _pending_reauth() -> dict | None:
+    """The password step of a re-authentication, if it was passed in this session
+    within the lifetime of a code."""
+    pending = session.get("reauth") or {}
+    fresh = time.time() - int(pending.get("at") or 0) <= int(current_app.config["CODE_LIFETIME"])
+    return pending if pending and fresh else None
+
+
+@bp.route("/reauth/code", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+@login_required
+def reauth_code():
+    citizen = current_citizen()
+    pending = _pending_reauth()
+    if pending is None or not citizen.mfa_method:
+        return redirect(url_for("cabinet.reauth"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            changes.reauthenticate_second_factor(
+                citizen, form.code.data, pending.get("challenge"), origin()
+            )
+        except DomainError as error:
+            form.code.errors.append(error.message)
+        else:
+            session.pop("reauth", None)
+            mark_reauthenticated()
+            return redirect(safe_next(pending.get("next"), url_for("cabinet.overview")))
+    return (
+        render_template(
+            "cabinet/reauth_code.html",
+            form=form,
+            method=citizen.mfa_method,
+            resend_form=EmptyForm(),
+        ),
+        INVALID if form.errors else 200,
+    )
+
+
+@bp.post("/reauth/code/resend")
+@limiter.limit(_codes_limit)
+@login_required
+def reauth_code_resend():
+    pending = _pending_reauth()
+    if pending is None or not pending.get("challenge") or not EmptyForm().validate_on_submit():
+        return redirect(url_for("cabinet.reauth"))
+    try:
+        services.resend_code(pending["challenge"], "reauth")
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(_l("A new code has been sent."), "info")
+    return redirect(url_for("cabinet.reauth_code"))

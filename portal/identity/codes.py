@@ -12,11 +12,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
 from portal.identity.models import CodeChallenge
@@ -111,38 +112,97 @@ def seconds_until_resend(challenge: CodeChallenge) -> int:
 
 
 def reissue(challenge: CodeChallenge) -> str:
-    """Replace the code for a resend; raises when it is too soon or too often."""
+    """Replace the code for a resend; raises when it is too soon or too often.
+
+    One UPDATE checks and counts the send, so two simultaneous resends cannot both pass
+    the limit."""
     if challenge.verified_at is not None:
         raise CodeUsed()
     wait = seconds_until_resend(challenge)
     if wait:
         raise ResendTooSoon(seconds=wait)
-    if challenge.send_count >= int(current_app.config["CODE_MAX_SENDS"]):
-        raise ResendLimit()
+    now = utcnow()
     code = new_code()
-    challenge.code_hash = _hash(code)
-    challenge.expires_at = utcnow() + _lifetime()
-    challenge.attempts = 0
-    challenge.send_count += 1
-    challenge.last_sent_at = utcnow()
+    sent = db.session.execute(
+        sa.update(CodeChallenge)
+        .where(
+            CodeChallenge.id == challenge.id,
+            CodeChallenge.verified_at.is_(None),
+            CodeChallenge.send_count < int(current_app.config["CODE_MAX_SENDS"]),
+            CodeChallenge.last_sent_at
+            <= now - timedelta(seconds=int(current_app.config["CODE_RESEND_INTERVAL"])),
+        )
+        .values(
+            code_hash=_hash(code),
+            expires_at=now + _lifetime(),
+            attempts=0,
+            send_count=CodeChallenge.send_count + 1,
+            last_sent_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not sent:
+        db.session.rollback()
+        if challenge.send_count >= int(current_app.config["CODE_MAX_SENDS"]):
+            raise ResendLimit()
+        raise ResendTooSoon(seconds=seconds_until_resend(challenge) or 1)
+    db.session.refresh(challenge)
     return code
 
 
-def check(challenge: CodeChallenge, code: str) -> None:
-    """Accept ``code`` once. Every refusal is committed (attempts count) before raising."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+def try_code(challenge: CodeChallenge, code: str) -> bool:
+    """One entry of ``code``: counted first, then compared.
+
+    True for the right code, which is consumed (the caller commits); False for a wrong
+    one, committed before returning. A used, expired or exhausted challenge raises
+    without comparing. Counting and consuming are single UPDATEs, so simultaneous
+    entries get no more than ``CODE_MAX_ATTEMPTS`` comparisons and one success.
+    """
+    digits = "".join(ch for ch in (code or "") if ch.isdigit())
     if challenge.verified_at is not None:
         raise CodeUsed()
     if utcnow() > challenge.expires_at:
         raise CodeExpired()
-    maximum = int(current_app.config["CODE_MAX_ATTEMPTS"])
-    if challenge.attempts >= maximum:
-        raise CodeAttemptsExhausted()
-    if not hmac.compare_digest(_hash(code), challenge.code_hash):
-        challenge.attempts += 1
+    counted = db.session.execute(
+        sa.update(CodeChallenge)
+        .where(
+            CodeChallenge.id == challenge.id,
+            CodeChallenge.verified_at.is_(None),
+            CodeChallenge.attempts < int(current_app.config["CODE_MAX_ATTEMPTS"]),
+        )
+        .values(attempts=CodeChallenge.attempts + 1)
+        .returning(CodeChallenge.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if counted is None:
         db.session.commit()
-        left = maximum - challenge.attempts
-        if left <= 0:
-            raise CodeAttemptsExhausted()
-        raise WrongCode(left=left)
-    challenge.verified_at = utcnow()
+        db.session.refresh(challenge)
+        raise CodeUsed() if challenge.verified_at is not None else CodeAttemptsExhausted()
+    if not hmac.compare_digest(_hash(digits), challenge.code_hash):
+        db.session.commit()
+        return False
+    now = utcnow()
+    consumed = db.session.execute(
+        sa.update(CodeChallenge)
+        .where(CodeChallenge.id == challenge.id, CodeChallenge.verified_at.is_(None))
+        .values(verified_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not consumed:
+        raise CodeUsed()
+    set_committed_value(challenge, "verified_at", now)
+    return True
+
+
+def refuse(challenge: CodeChallenge) -> NoReturn:
+    """The answer to a wrong code: how many attempts are left, or none."""
+    left = int(current_app.config["CODE_MAX_ATTEMPTS"]) - challenge.attempts
+    if left <= 0:
+        raise CodeAttemptsExhausted()
+    raise WrongCode(left=left)
+
+
+def check(challenge: CodeChallenge, code: str) -> None:
+    """Accept ``code`` once. Every refusal is committed (attempts count) before raising."""
+    if not try_code(challenge, code):
+        refuse(challenge)

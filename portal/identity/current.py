@@ -6,12 +6,13 @@ import functools
 import secrets
 import time
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.identity.models import Citizen
-from portal.identity.services import Origin, announce_sessions_ending
+from portal.identity.security_log import Origin
+from portal.identity.services import announce_sessions_ending
 from shared.security import client_address, user_agent
 
 
@@ -62,3 +63,39 @@ def login_required(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def mark_reauthenticated() -> None:
+    """Remember in the server-side session when the citizen last proved it is them."""
+    session["reauth_at"] = int(time.time())
+
+
+def is_recently_authenticated() -> bool:
+    """Whether the password (and the second factor, if on) was entered in this session,
+    at sign-in or at re-authentication, within ``REAUTH_WINDOW`` seconds."""
+    last = max(int(session.get("auth_time") or 0), int(session.get("reauth_at") or 0))
+    return time.time() - last <= int(current_app.config["REAUTH_WINDOW"])
+
+
+def reauth_required(back: str | None = None):
+    """A sensitive action: signed in, and recently authenticated, or sent to the
+    re-authentication page, which returns to the action's page (``back`` for a button
+    that only posts, else this address)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if current_citizen() is None:
+                return login_required(view)(*args, **kwargs)
+            if not is_recently_authenticated():
+                if request.method == "GET":
+                    target = request.full_path.rstrip("?")
+                else:
+                    target = url_for(back) if back else request.path
+                flash(_l("Confirm it is you to continue."), "info")
+                return redirect(url_for("cabinet.reauth", next=target))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

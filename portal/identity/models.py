@@ -179,3 +179,30 @@ class Administrator(db.Model):
         sa.ForeignKey("citizen.id", ondelete="CASCADE"), unique=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UndoLink(db.Model):
+    """The link in the notice of a sensitive change that lets the owner take it back.
+
+    Sent to the contacts the account had before the change; single use, valid
+    ``UNDO_LINK_LIFETIME`` seconds. Only the SHA-256 of its random token is stored.
+    ``action`` is ``contact``, ``password``, ``mfa_on``, ``mfa_off`` or
+    ``recovery_codes``; ``payload`` holds what undoing needs (the old contact, the
+    method turned on or off), never a secret in plain text.
+    """
+
+    __tablename__ = "undo_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    citizen_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("citizen.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<UndoLink {self.id} {self.action}>"

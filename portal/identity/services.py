@@ -13,7 +13,6 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
@@ -22,9 +21,10 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
-from portal.identity import codes, notifications
+from portal.identity import codes, lockout, notifications
 from portal.identity.models import (
     Citizen,
     CodeChallenge,
@@ -40,20 +40,13 @@ from portal.identity.passwords import (
     needs_rehash,
     verify_password,
 )
+from portal.identity.security_log import Origin, record_event
 from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
 from shared.validators import normalize_email, normalize_phone, normalize_snils
 
 PHONE, EMAIL = "sms", "email"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a request came from, for the security log and the sessions list."""
-
-    ip: str = ""
-    user_agent: str = ""
 
 
 class InvalidCredentials(DomainError):
@@ -133,18 +126,6 @@ def find_by_login(identifier: str) -> Citizen | None:
             ).scalar_one_or_none()
         )
     return next((c for c in candidates if c is not None), None)
-
-
-def record_event(citizen: Citizen, kind: str, origin: Origin, **detail: object) -> None:
-    db.session.add(
-        SecurityEvent(
-            citizen_id=citizen.id,
-            kind=kind,
-            ip=origin.ip[:64],
-            user_agent=origin.user_agent[:300],
-            detail=detail,
-        )
-    )
 
 
 def recent_events(citizen: Citizen, limit: int = 50) -> list[SecurityEvent]:
@@ -309,42 +290,29 @@ def create_citizen(
 def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
     """Check the password; the same ``InvalidCredentials`` for every failure.
 
-    Consecutive failures lock the account for ``LOCKOUT_BASE_SECONDS``, doubling with each
-    further lockout up to ``LOCKOUT_MAX_SECONDS``; the owner is told. During a lockout
-    the password is not even checked.
+    The password is a guess under the account's lockout (``lockout.guess``): during a
+    lockout it is not even checked. For an account with a second factor a right password
+    does not clear the failure counter; only the second factor does.
     """
-    cfg = current_app.config
     citizen = find_by_login(identifier)
     if citizen is None or not citizen.is_active:
         burn_verification_time(password)
         raise InvalidCredentials()
-    now = utcnow()
-    if citizen.locked_until and citizen.locked_until > now:
+    try:
+        right = lockout.guess(
+            citizen,
+            origin,
+            lambda: verify_password(citizen.password_hash, password),
+            failure="login_failed",
+            completes=citizen.mfa_method is None,
+        )
+    except lockout.AccountLocked as locked:
         burn_verification_time(password)
-        record_event(citizen, "login_blocked", origin)
-        db.session.commit()
-        raise InvalidCredentials()
-    if not verify_password(citizen.password_hash, password):
-        citizen.failed_logins += 1
-        record_event(citizen, "login_failed", origin)
-        if citizen.failed_logins >= int(cfg["LOCKOUT_THRESHOLD"]):
-            citizen.lockout_count += 1
-            seconds = min(
-                int(cfg["LOCKOUT_BASE_SECONDS"]) * 2 ** (citizen.lockout_count - 1),
-                int(cfg["LOCKOUT_MAX_SECONDS"]),
-            )
-            citizen.locked_until = now + timedelta(seconds=seconds)
-            citizen.failed_logins = 0
-            record_event(citizen, "locked", origin, seconds=seconds)
-            db.session.commit()
-            notifications.tell_locked(citizen, max(1, seconds // 60))
-        db.session.commit()
+        raise InvalidCredentials() from locked
+    if not right:
         raise InvalidCredentials()
     if needs_rehash(citizen.password_hash):
         citizen.password_hash = hash_password(password)
-    citizen.failed_logins = 0
-    citizen.lockout_count = 0
-    citizen.locked_until = None
     db.session.commit()
     return citizen
 
@@ -352,6 +320,24 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
 def record_sign_in(citizen: Citizen, origin: Origin, methods: list[str]) -> None:
     record_event(citizen, "login", origin, amr=methods)
     db.session.commit()
+
+
+def check_account_code(challenge: CodeChallenge, code: str, origin: Origin) -> None:
+    """Accept a one-time code; one sent for an account is also a guess under that
+    account's lockout (``lockout.AccountLocked`` while it is locked)."""
+    citizen = db.session.get(Citizen, challenge.citizen_id) if challenge.citizen_id else None
+    if citizen is None:
+        codes.check(challenge, code)
+        return
+    right = lockout.guess(
+        citizen,
+        origin,
+        lambda: codes.try_code(challenge, code),
+        failure="code_failed",
+        completes=False,
+    )
+    if not right:
+        codes.refuse(challenge)
 
 
 # --- second factor ------------------------------------------------------------------
@@ -362,14 +348,15 @@ class SecondFactorFailed(DomainError):
     default_message = _l("The code is wrong or has expired.")
 
 
-def start_sms_factor(citizen: Citizen) -> CodeChallenge:
+def start_sms_factor(citizen: Citizen, purpose: str = "login") -> CodeChallenge:
+    """Send a sign-in (or re-authentication, ``purpose="reauth"``) code by SMS."""
     if not citizen.phone:
         raise ValidationError(_l("Add a mobile phone number first."))
     challenge, code = codes.issue(
-        purpose="login", channel=PHONE, destination=citizen.phone, citizen_id=citizen.id
+        purpose=purpose, channel=PHONE, destination=citizen.phone, citizen_id=citizen.id
     )
     db.session.commit()
-    notifications.send_code(PHONE, citizen.phone, code, "login")
+    notifications.send_code(PHONE, citizen.phone, code, purpose)
     return challenge
 
 
@@ -377,18 +364,29 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret, issuer=current_app.config["TOTP_ISSUER"])
 
 
-def _check_totp(citizen: Citizen, secret: str, code: str) -> bool:
-    """A TOTP code is accepted once: the step it belongs to may not be used again."""
+def check_totp(citizen: Citizen, secret: str, code: str) -> bool:
+    """A TOTP code is accepted once: the step it belongs to may not be used again.
+
+    The step is claimed by one UPDATE (``… WHERE totp_last_step < :step``), so the same
+    code sent twice at once passes once."""
     code = "".join(ch for ch in code if ch.isdigit())
     totp = _totp(secret)
     now = utcnow()
     for drift in (0, -1, 1):  # one step of clock drift either way (RFC 6238 §5.2)
         step = totp.timecode(now) + drift
         if hmac.compare_digest(totp.generate_otp(step), code):
-            if citizen.totp_last_step is not None and step <= citizen.totp_last_step:
-                return False
-            citizen.totp_last_step = step
-            return True
+            claimed = db.session.execute(
+                sa.update(Citizen)
+                .where(
+                    Citizen.id == citizen.id,
+                    sa.or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed:
+                set_committed_value(citizen, "totp_last_step", step)
+            return bool(claimed)
     return False
 
 
@@ -398,48 +396,63 @@ def _recovery_hash(code: str) -> str:
     return hmac.new(key, b"recovery:" + normalised.encode(), hashlib.sha256).hexdigest()
 
 
+def _looks_like_recovery_code(code: str) -> bool:
+    return len(code.replace("-", "").replace(" ", "")) == 10
+
+
 def _use_recovery_code(citizen: Citizen, code: str) -> bool:
-    digest = _recovery_hash(code)
-    row = db.session.execute(
-        sa.select(RecoveryCode).where(
+    """Consume a recovery code in one UPDATE: used once, even by simultaneous requests."""
+    used = db.session.execute(
+        sa.update(RecoveryCode)
+        .where(
             RecoveryCode.citizen_id == citizen.id,
-            RecoveryCode.code_hash == digest,
+            RecoveryCode.code_hash == _recovery_hash(code),
             RecoveryCode.used_at.is_(None),
         )
-    ).scalar_one_or_none()
-    if row is None:
-        return False
-    row.used_at = utcnow()
-    return True
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(used)
 
 
 def verify_second_factor(
-    citizen: Citizen, code: str, challenge_id: str | None, origin: Origin
+    citizen: Citizen, code: str, challenge_id: str | None, origin: Origin, purpose: str = "login"
 ) -> str:
-    """Return the method that passed (``sms``, ``otp`` or ``recovery``) or raise."""
+    """Return the method that passed (``sms``, ``otp`` or ``recovery``) or raise
+    ``SecondFactorFailed``; every wrong code counts toward the account's lockout, and
+    during a lockout no code is checked (the same answer)."""
     code = (code or "").strip()
-    method: str | None = None
-    if citizen.mfa_method == "totp" and citizen.totp_secret_encrypted:
-        secret = unseal(citizen, "totp_secret_encrypted")
-        if _check_totp(citizen, secret, code):
-            method = "otp"
-    elif citizen.mfa_method == "sms" and challenge_id:
-        try:
-            challenge = codes.get(challenge_id, "login")
-            if challenge.citizen_id == citizen.id:
-                codes.check(challenge, code)
-                method = "sms"
-        except codes.CodeError:
-            method = None
-    if method is None and len(code.replace("-", "")) == 10 and _use_recovery_code(citizen, code):
-        method = "recovery"
-        record_event(citizen, "recovery_code_used", origin, left=count_recovery_codes(citizen) - 1)
-    if method is None:
-        record_event(citizen, "second_factor_failed", origin)
-        db.session.commit()
+    passed: list[str] = []
+
+    def check() -> bool:
+        if _looks_like_recovery_code(code):
+            if _use_recovery_code(citizen, code):
+                passed.append("recovery")
+        elif citizen.mfa_method == "totp" and citizen.totp_secret_encrypted:
+            secret = unseal(citizen, "totp_secret_encrypted")
+            if check_totp(citizen, secret, code):
+                passed.append("otp")
+        elif citizen.mfa_method == "sms" and challenge_id:
+            try:
+                challenge = codes.get(challenge_id, purpose)
+                if challenge.citizen_id == citizen.id and codes.try_code(challenge, code):
+                    passed.append("sms")
+            except (codes.CodeError, NotFound):
+                pass
+        return bool(passed)
+
+    try:
+        right = lockout.guess(
+            citizen, origin, check, failure="second_factor_failed", completes=True
+        )
+    except lockout.AccountLocked as locked:
+        raise SecondFactorFailed() from locked
+    if not right:
         raise SecondFactorFailed()
+    if passed == ["recovery"]:
+        record_event(citizen, "recovery_code_used", origin, left=count_recovery_codes(citizen))
     db.session.commit()
-    return method
+    return passed[0]
 
 
 def new_totp_secret() -> str:
@@ -449,43 +462,6 @@ def new_totp_secret() -> str:
 def totp_uri(citizen: Citizen, secret: str) -> str:
     label = citizen.phone or citizen.email or citizen.public_id
     return _totp(secret).provisioning_uri(name=label)
-
-
-def enable_totp(citizen: Citizen, secret: str, code: str, origin: Origin) -> list[str]:
-    if not _check_totp(citizen, secret, code):
-        raise SecondFactorFailed()
-    seal(citizen, totp_secret_encrypted=secret)
-    citizen.mfa_method = "totp"
-    return _finish_enabling(citizen, "totp", origin)
-
-
-def enable_sms_factor(citizen: Citizen, challenge_id: str, code: str, origin: Origin) -> list[str]:
-    challenge = codes.get(challenge_id, "mfa_setup")
-    if challenge.citizen_id != citizen.id or challenge.destination != citizen.phone:
-        raise NotFound()
-    codes.check(challenge, code)
-    citizen.mfa_method = "sms"
-    citizen.totp_secret_encrypted = None
-    return _finish_enabling(citizen, "sms", origin)
-
-
-def start_sms_setup(citizen: Citizen) -> CodeChallenge:
-    if not citizen.phone or not citizen.phone_verified_at:
-        raise ValidationError(_l("Add and confirm a mobile phone number first."))
-    challenge, code = codes.issue(
-        purpose="mfa_setup", channel=PHONE, destination=citizen.phone, citizen_id=citizen.id
-    )
-    db.session.commit()
-    notifications.send_code(PHONE, citizen.phone, code, "mfa_setup")
-    return challenge
-
-
-def _finish_enabling(citizen: Citizen, method: str, origin: Origin) -> list[str]:
-    recovery = regenerate_recovery_codes(citizen, commit=False)
-    record_event(citizen, "mfa_enabled", origin, method=method)
-    db.session.commit()
-    notifications.tell_security_change(citizen, "mfa_on")
-    return recovery
 
 
 def regenerate_recovery_codes(citizen: Citizen, commit: bool = True) -> list[str]:
@@ -502,17 +478,6 @@ def regenerate_recovery_codes(citizen: Citizen, commit: bool = True) -> list[str
     return plain
 
 
-def renew_recovery_codes(citizen: Citizen, password: str, origin: Origin) -> list[str]:
-    if not citizen.mfa_method:
-        raise ValidationError(_l("Turn on sign-in confirmation first."))
-    if not verify_password(citizen.password_hash, password):
-        raise InvalidCredentials(_l("The password is wrong."))
-    plain = regenerate_recovery_codes(citizen, commit=False)
-    record_event(citizen, "recovery_codes_renewed", origin)
-    db.session.commit()
-    return plain
-
-
 def count_recovery_codes(citizen: Citizen) -> int:
     return db.session.execute(
         sa.select(sa.func.count())
@@ -521,36 +486,43 @@ def count_recovery_codes(citizen: Citizen) -> int:
     ).scalar_one()
 
 
-def disable_second_factor(citizen: Citizen, password: str, origin: Origin) -> None:
-    if not verify_password(citizen.password_hash, password):
-        raise InvalidCredentials(_l("The password is wrong."))
-    citizen.mfa_method = None
-    citizen.totp_secret_encrypted = None
-    citizen.totp_last_step = None
-    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.citizen_id == citizen.id))
-    record_event(citizen, "mfa_disabled", origin)
-    db.session.commit()
-    notifications.tell_security_change(citizen, "mfa_off")
-
-
-# --- recovery and changes -----------------------------------------------------------
+# --- recovery -----------------------------------------------------------------------
 
 
 def start_recovery(contact: str) -> CodeChallenge:
-    """Send a recovery code if the contact has an account; look the same if not."""
+    """Send a recovery code if the contact has an account; look the same if not.
+
+    A locked account gets no code (its codes could not be checked until the lockout
+    ends): its owner is told when to try again, the requester sees the usual page."""
     channel, value = parse_contact(contact)
     citizen = find_by_contact(channel, value)
+    until = lockout.locked_until(citizen.id) if citizen is not None else None
     challenge, code = codes.issue(
         purpose="recover",
         channel=channel,
         destination=value,
         citizen_id=citizen.id if citizen else None,
-        deliverable=citizen is not None,
+        deliverable=citizen is not None and until is None,
     )
     db.session.commit()
     if citizen is not None:
         with force_locale(citizen.locale):
-            notifications.send_code(channel, value, code, "recover")
+            if until is None:
+                notifications.send_code(channel, value, code, "recover")
+            else:
+                notifications.tell_recovery_paused(channel, value, until)
+    return challenge
+
+
+def confirm_recovery_code(public_id: str, code: str, origin: Origin) -> CodeChallenge:
+    """The recovery code: a guess under the account's lockout. A lockout gets the same
+    answer as an exhausted code, so the page never tells whether an account exists."""
+    challenge = codes.get(public_id, "recover")
+    try:
+        check_account_code(challenge, code, origin)
+    except lockout.AccountLocked as locked:
+        raise codes.CodeAttemptsExhausted() from locked
+    db.session.commit()
     return challenge
 
 
@@ -581,62 +553,6 @@ def complete_recovery(public_id: str, password: str, origin: Origin) -> Citizen:
     end_all_sessions(citizen.id)
     notifications.tell_security_change(citizen, "recovered")
     return citizen
-
-
-def change_password(
-    citizen: Citizen, current: str, new: str, origin: Origin, keep_session: str | None
-) -> None:
-    if not verify_password(citizen.password_hash, current):
-        raise InvalidCredentials(_l("The current password is wrong."))
-    check_password_policy(new, [citizen.phone, citizen.email, citizen.surname, citizen.given_name])
-    citizen.password_hash = hash_password(new)
-    citizen.password_changed_at = utcnow()
-    record_event(citizen, "password_changed", origin)
-    db.session.commit()
-    end_all_sessions(citizen.id, except_public_id=keep_session)
-    notifications.tell_security_change(citizen, "password")
-
-
-def start_contact_change(citizen: Citizen, contact: str) -> CodeChallenge:
-    channel, value = parse_contact(contact)
-    if value in (citizen.phone, citizen.email):
-        raise ValidationError(_l("This is already your contact."))
-    owner = find_by_contact(channel, value)
-    challenge, code = codes.issue(
-        purpose="contact",
-        channel=channel,
-        destination=value,
-        citizen_id=citizen.id,
-        deliverable=owner is None,
-    )
-    db.session.commit()
-    if owner is None:
-        notifications.send_code(channel, value, code, "contact")
-    else:
-        notifications.tell_contact_taken(channel, value, owner.locale)
-    return challenge
-
-
-def confirm_contact_change(citizen: Citizen, public_id: str, code: str, origin: Origin) -> None:
-    challenge = codes.get(public_id, "contact")
-    if challenge.citizen_id != citizen.id:
-        raise NotFound()
-    codes.check(challenge, code)
-    notifications.tell_security_change(citizen, "contact")  # reaches the old contact too
-    now = utcnow()
-    if challenge.channel == EMAIL:
-        old, citizen.email, citizen.email_verified_at = citizen.email, challenge.destination, now
-    else:
-        old, citizen.phone, citizen.phone_verified_at = citizen.phone, challenge.destination, now
-    challenge.completed_at = now
-    record_event(
-        citizen, "contact_changed", origin, channel=challenge.channel, had_previous=old is not None
-    )
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise codes.CodeExpired() from exc
 
 
 # --- sessions -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db, limiter
-from portal.identity import codes, services
+from portal.identity import changes, codes, services
 from portal.identity.current import current_citizen, origin, sign_in, sign_out
 from portal.identity.forms import (
     CodeForm,
@@ -87,7 +88,10 @@ def _code_page(purpose: str, key: str, template: str, next_endpoint: str, resend
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            services.confirm_code(challenge.public_id, purpose, form.code.data)
+            if purpose == "recover":
+                services.confirm_recovery_code(challenge.public_id, form.code.data, origin())
+            else:
+                services.confirm_code(challenge.public_id, purpose, form.code.data)
         except DomainError as error:
             form.code.errors.append(error.message)
         else:
@@ -327,3 +331,25 @@ def recover_password():
     return render_template(
         "identity/recover_password.html", form=form
     ), INVALID if form.errors else 200
+
+
+# --- undoing a sensitive change -------------------------------------------------------
+
+
+@bp.route("/account/undo/<token>", methods=["GET", "POST"])
+@limiter.limit(_codes_limit, methods=["POST"])
+def undo(token: str):
+    """The link in the notice of a change. Opening it changes nothing (mail scanners
+    open links); the button does."""
+    form = EmptyForm()
+    try:
+        if form.validate_on_submit():
+            citizen = changes.undo_change(token, origin())
+            if session.get("user_id") == citizen.id:  # this browser's session ended too
+                session.destroy()
+                g.citizen = None
+            return render_template("identity/undone.html")
+        link = changes.find_undo(token)
+    except DomainError as error:
+        return render_template("identity/undo.html", error=error.message), error.status
+    return render_template("identity/undo.html", link=link, form=form)

@@ -14,6 +14,7 @@ from portal.family.models import Child, ParentLink
 from portal.proofing import checks
 from portal.proofing import services as proofing_services
 from portal.proofing.services import LevelTooLow
+from shared.crypto import unseal
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
@@ -223,3 +224,94 @@ def test_a_child_of_14_with_their_own_account_is_linked_by_snils(proofing, make_
     proofing_services.set_snils(alisa, "016-103-396 00", ORIGIN)
     assert wait_for(lambda: db.session.get(Child, link.child_id).account_id == alisa.id)
     assert alisa.id != maria.id
+
+
+# --- unconfirmed records are drafts ---------------------------------------------------
+
+TYPO = {**PETR, "certificate_number": "512346"}
+
+
+def relation(parent) -> str | None:
+    db.session.commit()
+    child_id = db.session.execute(sa.select(Child.id)).scalar_one_or_none()
+    found = checks.latest_check(parent.id, "child_relation", child_id) if child_id else None
+    return found.status if found else None
+
+
+def certificate_on_record() -> str:
+    db.session.commit()
+    child = db.session.execute(sa.select(Child)).scalar_one()
+    return unseal(child, "certificate_encrypted")
+
+
+def sergey_of(make_citizen):
+    return make_standard(
+        make_citizen, profile=SERGEY, snils="987-654-321 83", passport=SERGEY_PASSPORT
+    )
+
+
+@pytest.mark.parametrize("who", ["the same parent", "the other parent"])
+def test_a_removed_typo_leaves_nothing_behind(proofing, app, make_citizen, who):
+    """The finding: a parent mistyped the certificate number and removed the child; then
+    neither they nor the other parent could add the child with the right data."""
+    maria = make_standard(make_citizen, phone="+79161234567")
+    services.add_child(maria, TYPO, ORIGIN)
+    assert wait_for(lambda: relation(maria) == "rejected")
+    browser = app.test_client()
+    submit(browser, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    submit(browser, "/cabinet/children/", action=f"/cabinet/children/{_child_id()}/remove")
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Child)).scalar_one() == 0
+    parent = maria if who == "the same parent" else sergey_of(make_citizen)
+    services.add_child(parent, PETR, ORIGIN)
+    assert wait_for(lambda: verified(parent) == ["Иванов Пётр Сергеевич"])
+    assert certificate_on_record() == "IV-МЮ 512345"
+
+
+def test_the_other_parent_is_not_refused_by_an_unconfirmed_typo(proofing, make_citizen):
+    maria = make_standard(make_citizen)
+    sergey = sergey_of(make_citizen)
+    services.add_child(maria, TYPO, ORIGIN)
+    assert wait_for(lambda: relation(maria) == "rejected")
+    services.add_child(sergey, PETR, ORIGIN)
+    # Sergey's data are checked; Maria's claim is checked again against them, and she is
+    # on the certificate too.
+    assert wait_for(lambda: verified(sergey) and verified(maria))
+    assert certificate_on_record() == "IV-МЮ 512345"
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Child)).scalar_one() == 1
+
+
+def test_a_parent_corrects_their_own_typo_without_removing(proofing, make_citizen):
+    maria = make_standard(make_citizen)
+    services.add_child(maria, TYPO, ORIGIN)
+    assert wait_for(lambda: relation(maria) == "rejected")
+    services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria) == ["Иванов Пётр Сергеевич"])
+
+
+def test_someone_who_knows_the_snils_cannot_block_the_child(proofing, make_citizen):
+    stranger = make_standard(
+        make_citizen, profile=SERGEY, snils="987-654-321 83", passport=SERGEY_PASSPORT
+    )
+    services.add_child(
+        stranger, {**PETR, "surname": "Петров", "certificate_number": "999999"}, ORIGIN
+    )
+    maria = make_standard(make_citizen, phone="+79161234599", email="maria@example.ru")
+    services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria) == ["Иванов Пётр Сергеевич"])
+
+
+def test_a_confirmed_record_still_refuses_conflicting_data(proofing, make_citizen):
+    maria = make_standard(make_citizen)
+    sergey = sergey_of(make_citizen)
+    link = services.add_child(maria, PETR, ORIGIN)
+    assert wait_for(lambda: verified(maria))
+    for wrong in (TYPO, {**PETR, "birth_date": date(2014, 9, 3)}, {**PETR, "given_name": "Павел"}):
+        with pytest.raises(services.ChildDataMismatch):
+            services.add_child(sergey, wrong, ORIGIN)
+    # The confirmed record outlives its last link, and still refuses.
+    services.remove_child(maria, link.child_id, ORIGIN)
+    with pytest.raises(services.ChildDataMismatch):
+        services.add_child(sergey, TYPO, ORIGIN)
+    assert certificate_on_record() == "IV-МЮ 512345"
+    services.add_child(sergey, PETR, ORIGIN)
+    assert wait_for(lambda: verified(sergey) == ["Иванов Пётр Сергеевич"])

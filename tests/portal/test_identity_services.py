@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import codes, services
+from portal.identity import changes, codes, services
 from portal.identity.models import Citizen, SecurityEvent
 from portal.identity.passwords import WeakPassword, check_password_policy, hash_password
 from shared.errors import ValidationError
@@ -216,8 +216,8 @@ def test_totp_second_factor_with_single_use_codes(app, inbox, make_citizen):
     citizen = make_citizen()
     secret = services.new_totp_secret()
     with pytest.raises(services.SecondFactorFailed):
-        services.enable_totp(citizen, secret, "000000", ORIGIN)
-    recovery = services.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
+        changes.enable_totp(citizen, secret, "000000", ORIGIN)
+    recovery = changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     assert citizen.mfa_method == "totp" and len(recovery) == 10
     assert secret not in citizen.totp_secret_encrypted
     # The same TOTP code cannot be used twice (replay).
@@ -232,8 +232,8 @@ def test_totp_second_factor_with_single_use_codes(app, inbox, make_citizen):
 
 def test_sms_second_factor(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567")
-    setup = services.start_sms_setup(citizen)
-    services.enable_sms_factor(citizen, setup.public_id, inbox.last_code("+79161234567"), ORIGIN)
+    setup = changes.start_sms_setup(citizen)
+    changes.enable_sms_factor(citizen, setup.public_id, inbox.last_code("+79161234567"), ORIGIN)
     assert citizen.mfa_method == "sms"
     inbox.clear()
     challenge = services.start_sms_factor(citizen)
@@ -271,16 +271,16 @@ def test_recovery_for_unknown_contact_sends_nothing(app, inbox):
 def test_change_password_keeps_this_session_only(app, make_citizen):
     citizen = make_citizen()
     with pytest.raises(services.InvalidCredentials):
-        services.change_password(citizen, "wrong", "a-brand-new-phrase", ORIGIN, None)
-    services.change_password(citizen, "violet-harbour-lamp", "a-brand-new-phrase", ORIGIN, None)
+        changes.change_password(citizen, "wrong", "a-brand-new-phrase", ORIGIN, None)
+    changes.change_password(citizen, "violet-harbour-lamp", "a-brand-new-phrase", ORIGIN, None)
     assert services.authenticate(citizen.phone, "a-brand-new-phrase", ORIGIN).id == citizen.id
     assert "password_changed" in events(citizen)
 
 
 def test_contact_change_needs_the_code_and_is_logged(app, inbox, make_citizen):
     citizen = make_citizen(email="old@example.ru")
-    challenge = services.start_contact_change(citizen, "New@Example.ru")
-    services.confirm_contact_change(
+    challenge = changes.start_contact_change(citizen, "New@Example.ru")
+    changes.confirm_contact_change(
         citizen, challenge.public_id, inbox.last_code("new@example.ru"), ORIGIN
     )
     assert citizen.email == "new@example.ru"
@@ -291,10 +291,10 @@ def test_contact_change_needs_the_code_and_is_logged(app, inbox, make_citizen):
 def test_contact_change_to_someone_elses_contact_reveals_nothing(app, inbox, make_citizen):
     citizen = make_citizen(email="mine@example.ru")
     other = make_citizen(email="theirs@example.ru")
-    challenge = services.start_contact_change(citizen, "theirs@example.ru")
+    challenge = changes.start_contact_change(citizen, "theirs@example.ru")
     assert challenge.public_id
     with pytest.raises(codes.WrongCode):
-        services.confirm_contact_change(citizen, challenge.public_id, "123456", ORIGIN)
+        changes.confirm_contact_change(citizen, challenge.public_id, "123456", ORIGIN)
     assert other.email == "theirs@example.ru" and citizen.email == "mine@example.ru"
 
 
