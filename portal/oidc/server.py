@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -31,18 +30,18 @@ from authlib.oidc.core.grants import OpenIDCode
 from flask import current_app, g
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import is_session_alive
+from portal.oidc import client_auth
 from portal.oidc.keys import active_key, public_key_set
 from portal.oidc.models import (
+    CLIENT_ID,
     AuthorizationCode,
     IssuedToken,
     OAuthClient,
     SessionClient,
-    UsedAssertion,
     digest,
     new_family,
 )
@@ -88,30 +87,14 @@ class Subject:
 
 
 def query_client(client_id: str) -> OAuthClient | None:
+    """The enabled client ``client_id``; None for anything else, a malformed id included."""
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        return None
     return db.session.execute(
         sa.select(OAuthClient).where(
             OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
         )
     ).scalar_one_or_none()
-
-
-class PrivateKeyJWT(JWTBearerClientAssertion):
-    """``private_key_jwt`` (RFC 7523 §2.2): the client signs an assertion with its own key."""
-
-    CLIENT_AUTH_METHOD = "private_key_jwt"
-
-    def get_audiences(self) -> list[str]:
-        return [issuer() + "/oauth/token", issuer()]
-
-    def validate_jti(self, claims, jti) -> bool:
-        if db.session.get(UsedAssertion, jti) is not None:
-            return False
-        db.session.add(UsedAssertion(jti=jti, client_id=str(claims.get("sub"))))
-        db.session.commit()
-        return True
-
-    def resolve_client_public_key(self, client: OAuthClient):
-        return KeySet.import_key_set(client.jwks or {"keys": []})
 
 
 # --- tokens -------------------------------------------------------------------------
@@ -455,13 +438,19 @@ class Issuer(IssuerParameter):
         return issuer()
 
 
-authorization = AuthorizationServer()
+class Server(AuthorizationServer):
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Every endpoint's client authentication, by one set of rules
+        (``portal.oidc.client_auth``) instead of Authlib's try-each-method loop."""
+        return client_auth.authenticate_client(request, methods, endpoint, query_client, issuer())
+
+
+authorization = Server()
 
 
 def init_oidc_server(app) -> None:
     authorization.init_app(app, query_client=query_client, save_token=save_token)
     authorization.register_token_generator("default", generate_token)
-    authorization.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     authorization.register_grant(
         CodeGrant, [S256Only(required=True), OpenIDConnect(require_nonce=False)]
     )

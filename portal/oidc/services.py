@@ -20,14 +20,13 @@ from portal.identity.models import Citizen
 from portal.identity.services import Origin, record_event
 from portal.oidc import claims as scope_claims
 from portal.oidc.keys import public_key_set
-from portal.oidc.models import ClientConsent, IssuedToken, OAuthClient, digest
+from portal.oidc.models import CLIENT_ID, ClientConsent, IssuedToken, OAuthClient, digest
 from portal.oidc.server import issuer, revoke_family
 from portal.proofing.services import LEVELS
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,100}$")  # RFC 3986 unreserved characters
 
 
 # --- clients ------------------------------------------------------------------------
@@ -90,7 +89,7 @@ def create_client(
     if client_id is None:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "client"
         client_id = f"{slug}-{secrets.token_hex(4)}"
-    if not _CLIENT_ID.match(client_id):
+    if not CLIENT_ID.fullmatch(client_id):
         raise ValidationError(_l("A client id uses letters, digits and - _ . ~ only."))
     if db.session.execute(
         sa.select(OAuthClient.id).where(OAuthClient.client_id == client_id)
