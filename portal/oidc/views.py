@@ -27,7 +27,7 @@ from portal.extensions import csrf
 from portal.identity.current import current_citizen, origin
 from portal.oidc import claims as scope_claims
 from portal.oidc import services
-from portal.oidc.keys import jwks
+from portal.oidc.keys import JWKS_MAX_AGE, jwks
 from portal.oidc.server import Subject, authorization, issuer
 
 bp = Blueprint("oidc", __name__)
@@ -85,7 +85,7 @@ def discovery():
 @bp.get("/.well-known/jwks.json")
 def jwks_endpoint():
     response = jsonify(jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
 
 
