@@ -27,6 +27,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app, g
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -232,6 +233,18 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         "none",
     ]
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client) -> str:
+        """OpenID Connect Core §3.1.2.1: an OpenID request MUST name its ``redirect_uri``
+        (plain OAuth 2.0 may leave it out when the client registered one, RFC 6749
+        §3.1.2.3). Refused on a page: without it, nothing may be redirected (§4.1.2.1)."""
+        if is_openid_scope(request.payload.scope) and not request.payload.redirect_uri:
+            raise InvalidRequestError(
+                "redirect_uri is required in an OpenID Connect request.",
+                state=request.payload.state,
+            )
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         context = request.user  # a Subject, set by the authorization view
         data = request.payload.data
@@ -239,7 +252,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             code_hash=digest(code),
             client_id=request.client.client_id,
             citizen_id=context.citizen.id,
-            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            # As sent, or "" when left out: the token request then need not repeat it
+            # (RFC 6749 §4.1.3: required there only if it was in this request).
+            redirect_uri=request.payload.redirect_uri or "",
             scope=context.scope if context.scope is not None else (request.payload.scope or ""),
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],

@@ -275,13 +275,44 @@ def subject_of_id_token_hint(hint: str | None) -> str | None:
 # --- userinfo -----------------------------------------------------------------------
 
 
-class InvalidToken(Exception):
-    """The bearer token is missing, forged, expired or revoked (RFC 6750 §3.1)."""
+class BearerError(Exception):
+    """A refused protected-resource request (RFC 6750 §3): the status, the error code of
+    the ``WWW-Authenticate: Bearer`` challenge (None when the request carried no token at
+    all, §3.1), and the scope it needed."""
+
+    status = 401
+    code: str | None = "invalid_token"
+    scope: str | None = None
+
+
+class NoToken(BearerError):
+    """The request had no access token: no error code (RFC 6750 §3.1)."""
+
+    code = None
+
+
+class InvalidBearerRequest(BearerError):
+    """The token was sent more than one way, or malformed (RFC 6750 §2, §3.1)."""
+
+    status = 400
+    code = "invalid_request"
+
+
+class InvalidToken(BearerError):
+    """The bearer token is forged, expired or revoked (RFC 6750 §3.1)."""
+
+
+class InsufficientScope(BearerError):
+    """A valid token without the scope userinfo needs: ``openid`` (RFC 6750 §3.1)."""
+
+    status = 403
+    code = "insufficient_scope"
+    scope = "openid"
 
 
 def userinfo(access_token: str | None) -> dict[str, Any]:
     if not access_token:
-        raise InvalidToken("missing")
+        raise NoToken("no access token")
     try:
         token = jwt.decode(access_token, public_key_set())
     except (JoseError, ValueError) as exc:
@@ -303,5 +334,5 @@ def userinfo(access_token: str | None) -> dict[str, Any]:
         raise InvalidToken("no such citizen")
     scopes = record.scope.split()
     if "openid" not in scopes:
-        raise InvalidToken("no openid scope")
+        raise InsufficientScope("the token was not issued for openid")
     return {"sub": citizen.public_id, **scope_claims.claims_for(citizen, scopes)}
