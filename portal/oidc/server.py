@@ -2,10 +2,11 @@
 
 What Authlib leaves to us, and where it is done here (see the reference notes):
 - PKCE S256 for every client, ``plain`` and missing challenges refused: ``S256Only``.
-- codes single use for 60 s; a replayed code revokes what its first use issued:
-  ``CodeGrant.query_authorization_code``.
-- refresh tokens rotated on every use; reuse of a rotated one revokes the family:
-  ``RefreshGrant``.
+- codes single use for 60 s, spent by one atomic statement (``claim``); a replayed code
+  revokes what its first use issued: ``CodeGrant``.
+- refresh tokens rotated on every use, also by ``claim``; reuse of a rotated one revokes
+  the family: ``RefreshGrant``.
+- client authentication, the same at every endpoint: ``portal.oidc.client_auth``.
 - access tokens are RFC 9068 JWTs (``typ: at+jwt``), signed by our rotating keys:
   ``generate_token``.
 - ``iss`` in every authorization response (RFC 9207): ``IssuerParameter``.
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -82,6 +84,9 @@ class Subject:
     code_id: int | None = None
     family_expires_at: datetime | None = None
     scope: str | None = None  # at authorization: the scopes granted (consented, level allowed)
+    # Spends the code or refresh token the grant came from; raises InvalidGrantError if
+    # it was spent already. Called by ``generate_token`` just before it commits.
+    spend: Callable[[], None] | None = None
 
 
 # --- clients ------------------------------------------------------------------------
@@ -146,6 +151,11 @@ def generate_token(
         user.family_expires_at = family_end
         token["refresh_token"] = refresh
         records.append(_record("refresh", digest(refresh), client, user, scope, family_end))
+    if user.spend is not None:
+        # The last statement before the commit: everything that might commit on its own
+        # (a signing key made on first use) is done, so the spending and the tokens
+        # commit together.
+        user.spend()
     db.session.add_all(records)
     _remember_session_client(user.sid, client.client_id, user.citizen.id)
     db.session.commit()
@@ -177,6 +187,42 @@ def _remember_session_client(sid: str, client_id: str, citizen_id: int) -> None:
     ).first()
     if exists is None:
         db.session.add(SessionClient(sid=sid, client_id=client_id, citizen_id=citizen_id))
+
+
+def claim(model, row_id: int, *conditions) -> bool:
+    """Mark the code or token ``row_id`` used, in one statement that matches only while
+    it is unused; False if it was used (or ``conditions`` no longer hold).
+
+    Not committed: the tokens issued for it commit with it (``generate_token``), and
+    until then the row stays locked, so a concurrent use waits, finds it used, and its
+    revocation of what was issued sees the winner's tokens. Nothing may commit between
+    this and the tokens."""
+    claimed = db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.used_at.is_(None), *conditions)
+        .values(used_at=utcnow())
+        .returning(model.id)
+    ).first()
+    return claimed is not None
+
+
+def spend_code(code: AuthorizationCode) -> None:
+    """Single use, once the request has passed every check (a wrong code_verifier does
+    not spend the code): of concurrent redemptions one wins, the others are replays and
+    revoke what it issued (RFC 6749 §4.1.2)."""
+    if not claim(AuthorizationCode, code.id):
+        db.session.rollback()
+        revoke_code_tokens(code.id)
+        raise InvalidGrantError("The code has been used.")
+
+
+def spend_refresh_token(token: IssuedToken) -> None:
+    """Rotation: of concurrent uses one wins; the others are reuse and revoke the family
+    (RFC 9700 §4.14.2)."""
+    if not claim(IssuedToken, token.id, IssuedToken.revoked_at.is_(None)):
+        db.session.rollback()
+        revoke_family(token.family)
+        raise InvalidGrantError("The refresh token has been used.")
 
 
 def revoke_family(family: str) -> int:
@@ -284,14 +330,15 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return record
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        authorization_code.used_at = utcnow()  # kept, to recognise a replay
-        db.session.commit()
+        """Nothing left to do: ``authenticate_user`` spent the code (and it is kept, to
+        recognise a replay)."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
         citizen = db.session.get(Citizen, authorization_code.citizen_id)
         if citizen is None or not citizen.is_active:
             return None
         return Subject(
+            spend=lambda: spend_code(authorization_code),
             citizen=citizen,
             sid=authorization_code.sid,
             auth_time=authorization_code.auth_time,
@@ -367,6 +414,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         if citizen is None or not citizen.is_active:
             return None
         return Subject(
+            spend=lambda: spend_refresh_token(refresh_token),
             citizen=citizen,
             sid=refresh_token.sid,
             auth_time=refresh_token.auth_time,
@@ -378,8 +426,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         )
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
-        refresh_token.used_at = utcnow()
-        db.session.commit()
+        """Nothing left to do: ``authenticate_user`` spent the token."""
 
 
 # --- revocation and introspection ---------------------------------------------------

@@ -5,12 +5,8 @@ introspection, and the federation's events), and ``private_key_jwt`` assertions
 from __future__ import annotations
 
 import base64
-import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +25,7 @@ from tests.portal.oidc_helpers import (
     Browser,
     basic,
     register,
+    simultaneously,
     tokens,
 )
 
@@ -332,34 +329,14 @@ def test_eight_simultaneous_uses_of_one_assertion_one_wins(app, portal_server):
     same assertion at the same moment; the jti is claimed by one atomic insert, so exactly
     one is authenticated and seven get invalid_client. No 500."""
     rp = register(auth_method="private_key_jwt")
-    assertion = rp.assertion()
-    body = urlencode(
-        {
-            "token": "unknown",
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion,
-        }
-    ).encode()
-    start = threading.Barrier(8)
-    statuses: list[int] = []
-
-    def post() -> None:
-        request = urllib.request.Request(
-            portal_server + "/oauth/introspect", data=body, method="POST"
-        )
-        start.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                statuses.append(response.status)
-        except urllib.error.HTTPError as error:
-            statuses.append(error.code)
-            error.close()
-
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200] + [401] * 7, statuses
+    data = {
+        "token": "unknown",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": rp.assertion(),
+    }
+    answers = simultaneously(8, portal_server + "/oauth/introspect", data)
+    statuses = [status for status, _ in answers]
+    assert sorted(statuses) == [200] + [401] * 7, answers
+    assert all(body["error"] == "invalid_client" for status, body in answers if status == 401)
     stored = db.session.execute(sa.select(UsedAssertion)).scalars().all()
     assert [row.client_id for row in stored] == [rp.client_id]

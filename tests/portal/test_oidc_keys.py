@@ -235,7 +235,7 @@ def test_rotation_waits_until_the_next_key_has_been_published_long_enough(app):
     with pytest.raises(KeyRotationTooSoon) as refused:
         rotate_keys()
 
-    assert "Rotate from" in refused.value.message
+    assert "Сменить ключи можно с" in refused.value.message
     assert [(row.kid, row.state) for row in rows()] == before  # nothing changed
     age_keys(10)
     assert rotate_keys().signing == [kid for kid, state in before if state == "next"]
@@ -356,7 +356,7 @@ def test_rotate_keys_command(app):
     runner = app.test_cli_runner()
 
     refused = runner.invoke(rotate_keys_command, [])
-    assert refused.exit_code == 1 and "Rotate from" in refused.output
+    assert refused.exit_code == 1 and "Сменить ключи можно с" in refused.output
     age_keys(NEXT_KEY_LEAD.total_seconds())
     olds, waiting = kids("active"), kids("next")
 
