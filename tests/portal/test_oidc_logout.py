@@ -431,6 +431,7 @@ def test_a_hint_for_another_person_needs_confirmation(app, rp, receiver, make_ci
 def test_a_hint_of_an_earlier_session_needs_confirmation(app, rp, person):
     browser = browser_of(app)
     earlier = tokens(browser, rp)
+    submit(browser.http, "/cabinet/", action="/logout")
     browser.sign_in()  # a new sign-in: a new session, a new sid
     page = logout(browser, id_token_hint=earlier["id_token"])
     assert page.status_code == 200 and "Sign out of the portal?" in text_of(page)
@@ -686,6 +687,39 @@ def test_a_password_change_sends_backchannel_logout_for_the_other_sessions(
     [token] = receiver.delivered
     assert verify(token, fetch_jwks(laptop.http))[1]["sid"] == sid_of(on_phone["id_token"])
     assert refresh_works(rp, laptop, on_laptop["refresh_token"])
+
+
+def test_signing_in_again_keeps_the_openid_session(app, rp, person, receiver):
+    """prompt=login (or max_age, a step-up) signs the same person in again: the relying
+    parties of the session stay bound to it, and its end still reaches them."""
+    browser = browser_of(app)
+    first = tokens(browser, rp)
+    outcome, verifier = browser.authorize(rp, prompt="login")
+    assert outcome.pages == ["login"]
+    second = rp.exchange(browser.http, outcome.code, verifier).get_json()
+    assert sid_of(second["id_token"]) == sid_of(first["id_token"])
+    assert refresh_works(rp, browser, first["refresh_token"])
+    submit(browser.http, "/cabinet/", action="/logout")
+    [token] = receiver.delivered
+    assert verify(token, fetch_jwks(browser.http))[1]["sid"] == sid_of(first["id_token"])
+    assert not refresh_works(rp, browser, second["refresh_token"])
+
+
+def test_signing_in_as_someone_else_ends_the_first_persons_session(
+    app, rp, person, receiver, make_citizen
+):
+    make_citizen(phone="+79161234568")
+    browser = browser_of(app)
+    issued = tokens(browser, rp)
+    response = submit(
+        browser.http, "/login", {"login": "+79161234568", "password": browser.password}
+    )
+    assert response.status_code == 302
+    [token] = receiver.delivered
+    check_logout_token(
+        token, rp, fetch_jwks(browser.http), sub=person.public_id, sid=sid_of(issued["id_token"])
+    )
+    assert not refresh_works(rp, browser, issued["refresh_token"])
 
 
 def test_a_failing_listener_does_not_keep_a_session_alive(app, person, monkeypatch, caplog):
