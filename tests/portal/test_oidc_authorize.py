@@ -247,3 +247,15 @@ def test_the_level_page_cannot_be_talked_into_a_code(browser, rp):
     )
     response = browser.http.post(form.action, data={**form.fields, "decision": "allow"})
     assert response.status_code == 403 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("client_id", ["a\x00b", "x" * 500, "../etc", "диари"])
+def test_a_malformed_client_id_is_an_unknown_client(client, client_id):
+    """Every lookup of a client checks the id's shape first (a NUL byte alone made
+    PostgreSQL fail the query: a 500): the authorization and logout endpoints answer with
+    their error pages."""
+    query, _ = authorization_params(register(), client_id=client_id)
+    response = client.get("/oauth/authorize", query_string=query)
+    assert response.status_code == 400 and "Location" not in response.headers
+    response = client.get("/oauth/logout", query_string={"client_id": client_id})
+    assert response.status_code == 400
