@@ -19,8 +19,8 @@ One decision, in this order, for every request (RFC 6749 §2.3, §3.2.1, §5.2; 
 4. *The credential*: the secret, or the assertion (``verify_assertion``).
 
 Every failure of 2–4 is ``invalid_client``, 401, with a ``WWW-Authenticate: Basic``
-challenge (§5.2: MUST when the client used the header; MAY otherwise), and says nothing
-about which client ids exist beyond what the request itself got wrong.
+challenge (§5.2: MUST when the client used the header; MAY otherwise). The description
+names what was wrong (client ids and their methods are not secrets; the credentials are).
 
 ``private_key_jwt`` assertions (RFC 7523 §3, RFC 7521 §5.2, FAPI 2.0 Security Profile
 §5.3.2.1, draft-ietf-oauth-rfc7523bis):
