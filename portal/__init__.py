@@ -19,6 +19,7 @@ from portal.federation.services import register_tasks as register_federation_tas
 from portal.federation.views import bp as federation_bp
 from portal.identity.cabinet import bp as cabinet_bp
 from portal.identity.cli import citizen_cli
+from portal.identity.expiry import end_expired_session
 from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
@@ -30,6 +31,8 @@ from portal.oidc.cabinet import bp as applications_bp
 from portal.oidc.cli import client_cli, rotate_keys_command
 from portal.oidc.logout import bp as oidc_logout_bp
 from portal.oidc.server import init_oidc_server
+from portal.oidc.sweep import oidc_cli
+from portal.oidc.sweep import register_tasks as register_sweep_tasks
 from portal.oidc.views import bp as oidc_bp
 from portal.operator.cli import operator_cli
 from portal.operator.views import bp as operator_bp
@@ -70,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_proofing_tasks(celery)
     init_web(app)
 
-    init_sessions(app, web_session, lambda: db.engine)
+    init_sessions(app, web_session, lambda: db.engine, on_expired=end_expired_session)
     app.register_blueprint(identity_bp)
     app.register_blueprint(cabinet_bp)
     app.register_blueprint(proofing_bp)
@@ -81,7 +84,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(oidc_bp)
     app.register_blueprint(oidc_logout_bp)
     register_logout_tasks(celery)
+    register_sweep_tasks(celery)
     app.cli.add_command(logout_deliveries_cli)
+    app.cli.add_command(oidc_cli)
     app.register_blueprint(applications_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(federation_bp)

@@ -83,6 +83,9 @@ def services(region_2: dict[str, str]) -> list[tuple[str, str, int | None, list[
         ("checks", "portal", None, ["checks", "resend", "--loop", "5"], {}),
         # ... and back-channel logouts whose client was down.
         ("logouts", "portal", None, ["logout-deliveries", "resend", "--loop", "5"], {}),
+        # ... and the OpenID Provider's upkeep: timed-out sessions end with back-channel
+        # logout, used assertion ids expire, signing keys rotate when due.
+        ("oidc-sweep", "portal", None, ["oidc", "sweep", "--loop", "30"], {}),
         # ... and each diary's e-mail and SMS notifications (quiet hours hold some back).
         ("notifications", "diary_service", None, ["notifications", "send", "--loop", "5"], {}),
         (

@@ -75,9 +75,13 @@ class ServerSession(CallbackDict, SessionMixin):
 
 
 class ServerSessionInterface(SessionInterface):
-    def __init__(self, table: sa.Table, engine_getter):
+    def __init__(self, table: sa.Table, engine_getter, on_expired=None):
         self.table = table
         self.engine_getter = engine_getter
+        # Called with the id hash of a signed-in session a request found expired; the
+        # app ends it as it ends any session (the portal: back-channel logout). Without
+        # it the row is simply deleted.
+        self.on_expired = on_expired
 
     def _timeouts(self, app: Flask) -> tuple[timedelta, timedelta, timedelta]:
         cfg = app.config
@@ -96,6 +100,21 @@ class ServerSessionInterface(SessionInterface):
             or now - (row.authenticated_at or row.created_at) > absolute
         )
 
+    def expired_clause(self, app: Flask, now: datetime) -> sa.ColumnElement[bool]:
+        """``is_expired`` as SQL, to find (and claim) expired rows in one statement."""
+        idle, absolute, anonymous = self._timeouts(app)
+        c = self.table.c
+        return sa.or_(
+            sa.and_(c.user_id.is_(None), c.last_seen_at < now - anonymous),
+            sa.and_(
+                c.user_id.is_not(None),
+                sa.or_(
+                    c.last_seen_at < now - idle,
+                    sa.func.coalesce(c.authenticated_at, c.created_at) < now - absolute,
+                ),
+            ),
+        )
+
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or len(sid) > 128:
@@ -105,7 +124,9 @@ class ServerSessionInterface(SessionInterface):
                 sa.select(self.table).where(self.table.c.id_hash == hash_sid(sid))
             ).first()
         if row is None or self.is_expired(app, row, utcnow()):
-            if row is not None:
+            if row is not None and row.user_id is not None and self.on_expired is not None:
+                self.on_expired(row.id_hash)
+            elif row is not None:
                 self._delete(row.id_hash)
             return ServerSession()
         return ServerSession(json.loads(row.data), sid=sid, row=row)
@@ -174,5 +195,5 @@ class ServerSessionInterface(SessionInterface):
                 )
 
 
-def init_sessions(app: Flask, table: sa.Table, engine_getter) -> None:
-    app.session_interface = ServerSessionInterface(table, engine_getter)
+def init_sessions(app: Flask, table: sa.Table, engine_getter, on_expired=None) -> None:
+    app.session_interface = ServerSessionInterface(table, engine_getter, on_expired)

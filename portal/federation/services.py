@@ -28,7 +28,7 @@ from portal.extensions import db
 from portal.federation.models import FederationMessage
 from portal.oidc.keys import active_key
 from portal.oidc.models import OAuthClient
-from portal.oidc.server import issuer
+from portal.oidc.server import issuer, query_client
 from shared import federation
 from shared.errors import DomainError, NotFound
 from shared.jobs import enqueue
@@ -245,10 +245,8 @@ def authenticate_diary(client_id: str | None, secret: str | None) -> str | None:
     or None (the caller answers 401)."""
     if not client_id or not secret:
         return None
-    client = db.session.execute(
-        sa.select(OAuthClient).where(OAuthClient.client_id == client_id)
-    ).scalar_one_or_none()
-    if client is None or client.disabled_at is not None or not client.check_client_secret(secret):
+    client = query_client(client_id)  # enabled, and a well-formed id (no NUL to the database)
+    if client is None or not client.check_client_secret(secret):
         return None
     return client.client_id
 

@@ -29,14 +29,25 @@ def current_citizen() -> Citizen | None:
 
 
 def sign_in(citizen: Citizen, methods: list[str]) -> None:
-    """Start an authenticated session under a new id (no fixation)."""
+    """Start an authenticated session under a new id (no fixation).
+
+    The OpenID Connect session (``sid``) goes on when the same citizen signs in again
+    (``prompt=login``, ``max_age``, a step-up): the relying parties of that session stay
+    bound to it and are told when it ends. A session of someone else in this browser
+    ends as a sign-out ends it (back-channel logout to its clients)."""
     locale = session.get("locale")
+    previous_user, previous_sid = session.get("user_id"), session.get("sid")
+    if previous_user and previous_user != citizen.id:
+        announce_sessions_ending(previous_user, [previous_sid])
     session.clear()
     session.regenerate()
     session["user_id"] = citizen.id
     session["auth_time"] = int(time.time())
     session["amr"] = methods
-    session["sid"] = secrets.token_urlsafe(16)  # the OpenID Connect session id
+    # The OpenID Connect session id.
+    session["sid"] = (
+        previous_sid if previous_user == citizen.id and previous_sid else secrets.token_urlsafe(16)
+    )
     if locale:
         session["locale"] = locale
     g.citizen = citizen

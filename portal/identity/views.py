@@ -76,6 +76,8 @@ def register():
             form.contact.errors.append(error.message)
         else:
             session["register"] = challenge.public_id
+            # Where to go once the account exists (an OpenID request with prompt=create).
+            session["register_next"] = safe_next(request.args.get("next"), "")
             return redirect(url_for("identity.register_code"))
     return render_template("identity/register.html", form=form), INVALID if form.errors else 200
 
@@ -158,10 +160,11 @@ def register_password():
         except DomainError as error:
             form.password.errors.append(error.message)
         else:
+            target = safe_next(session.get("register_next"), url_for("cabinet.overview"))
             sign_in(citizen, ["pwd"])
             services.record_sign_in(citizen, origin(), ["pwd"])
             flash(_l("Your account has been created."), "info")
-            return redirect(url_for("cabinet.overview"))
+            return redirect(target)
     return (
         render_template(
             "identity/register_password.html",

@@ -31,14 +31,13 @@ from celery import Celery
 from flask import current_app
 from flask.cli import AppGroup
 from joserfc import jwt
-from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import SESSIONS_ENDING
 from portal.oidc.keys import active_key
-from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient
-from portal.oidc.server import issuer, query_client, revoke_family
+from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
+from portal.oidc.server import issuer, query_client
 from shared.jobs import enqueue
 from shared.sessions import utcnow
 
@@ -62,33 +61,41 @@ class DeliveryFailed(Exception):
 # --- ending sessions ----------------------------------------------------------------
 
 
-def end_sessions(citizen_id: int, sids: list[str]) -> list[LogoutDelivery]:
+def end_sessions(citizen_id: int, sids: list[str]) -> list[int]:
     """Revoke the token families issued in the portal sessions ``sids`` and queue a
-    back-channel logout to each of their clients that takes one.
+    back-channel logout to each of their clients that takes one; return the ids of the
+    deliveries queued now.
 
-    Idempotent: a session announced twice (the cabinet ends a session, then signs the
-    browser out) revokes nothing more and queues nothing more.
+    One transaction: the revocations, the deliveries and whatever the caller did before
+    in the session (the expiry sweep's claim of the session row) commit together, so a
+    session is never found ended without its logouts queued. Idempotent: a session
+    announced twice (the cabinet ends a session, then signs the browser out; two
+    sweepers) revokes nothing more and queues nothing more.
     """
     revoke_session_tokens(sids)
-    deliveries = queue_logouts(citizen_id, sids)
-    for delivery in deliveries:
-        enqueue(DELIVER_LOGOUT, delivery.id)
-    return deliveries
+    queued = queue_logouts(citizen_id, sids)
+    db.session.commit()
+    for delivery_id in queued:
+        enqueue(DELIVER_LOGOUT, delivery_id)
+    return queued
 
 
 def revoke_session_tokens(sids: list[str]) -> int:
-    """Revoke every token family with a token issued in one of the sessions ``sids``."""
-    families = db.session.execute(
-        sa.select(IssuedToken.family)
-        .where(IssuedToken.sid.in_(sids), IssuedToken.revoked_at.is_(None))
-        .distinct()
-    ).scalars()
-    return sum(revoke_family(family) for family in list(families))
+    """Revoke every token family with a token issued in one of the sessions ``sids``
+    (one statement; not committed)."""
+    families = sa.select(IssuedToken.family).where(IssuedToken.sid.in_(sids)).distinct()
+    return db.session.execute(
+        sa.update(IssuedToken)
+        .where(IssuedToken.family.in_(families.scalar_subquery()), IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
-def queue_logouts(citizen_id: int, sids: list[str]) -> list[LogoutDelivery]:
+def queue_logouts(citizen_id: int, sids: list[str]) -> list[int]:
     """Write the outbox rows for the sessions' clients with a back-channel logout URI;
-    return the rows written now (not those queued before)."""
+    return the ids of those written now (one per session and client, ever: a row
+    written before, or by a concurrent transaction, is not written again). Not committed."""
     citizen = db.session.get(Citizen, citizen_id)
     if citizen is None:
         return []
@@ -103,32 +110,23 @@ def queue_logouts(citizen_id: int, sids: list[str]) -> list[LogoutDelivery]:
         )
         .order_by(SessionClient.id)
     ).all()
-    if not targets:
-        return []
-    queued = set(
-        db.session.execute(
-            sa.select(LogoutDelivery.sid, LogoutDelivery.client_id).where(
-                LogoutDelivery.sid.in_(sids)
-            )
-        ).all()
-    )
     written = []
     for sid, client_id in targets:
-        if (sid, client_id) in queued:
-            continue
-        delivery = LogoutDelivery(
-            client_id=client_id,
-            sid=sid,
-            sub=citizen.public_id,
-            next_attempt_at=utcnow() + FIRST_ATTEMPT_GRACE,
+        delivery_id = insert_once(
+            LogoutDelivery,
+            {
+                "client_id": client_id,
+                "sid": sid,
+                "sub": citizen.public_id,
+                "attempts": 0,
+                "next_attempt_at": utcnow() + FIRST_ATTEMPT_GRACE,
+                "created_at": utcnow(),
+            },
+            ["sid", "client_id"],
+            returning=LogoutDelivery.id,
         )
-        db.session.add(delivery)
-        try:
-            db.session.commit()
-        except IntegrityError:  # queued by another process at the same moment
-            db.session.rollback()
-            continue
-        written.append(delivery)
+        if delivery_id is not None:
+            written.append(delivery_id)
     return written
 
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from shared.sessions import utcnow
+
+# A client id: RFC 3986 unreserved characters. Anything else is no client of ours, and is
+# refused before a query (a NUL byte alone makes PostgreSQL fail the statement).
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,100}$")
 
 
 def digest(secret: str) -> str:
@@ -204,13 +210,16 @@ def new_family() -> str:
 
 
 class UsedAssertion(db.Model):
-    """``jti`` of client assertions (private_key_jwt) already seen: each is single use."""
+    """``jti`` of a client's assertions (private_key_jwt) already seen: each is single use
+    (``client_auth.claim_jti``). Kept until ``expires_at``, when the assertion's own
+    ``exp`` refuses it, then pruned."""
 
     __tablename__ = "used_assertion"
 
+    client_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     jti: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    client_id: Mapped[str] = mapped_column(sa.String(100))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class LogoutDelivery(db.Model):
@@ -234,3 +243,20 @@ class LogoutDelivery(db.Model):
 
     def __repr__(self) -> str:
         return f"<LogoutDelivery {self.id} to {self.client_id}>"
+
+
+def insert_once(model, values: dict[str, Any], keys: list[str], returning=None) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING``: one statement that either adds the row
+    or, when a row with the same ``keys`` exists (or is being added by a concurrent
+    transaction, which it waits for), adds nothing. Returns ``returning`` of the row
+    added (True when not given), or None when nothing was added. Not committed: the
+    caller's transaction decides."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(returning if returning is not None else sa.literal(True))
+    )
+    # RETURNING rather than the row count, which drivers report differently here.
+    return db.session.execute(statement).scalar_one_or_none()

@@ -2,10 +2,11 @@
 
 What Authlib leaves to us, and where it is done here (see the reference notes):
 - PKCE S256 for every client, ``plain`` and missing challenges refused: ``S256Only``.
-- codes single use for 60 s; a replayed code revokes what its first use issued:
-  ``CodeGrant.query_authorization_code``.
-- refresh tokens rotated on every use; reuse of a rotated one revokes the family:
-  ``RefreshGrant``.
+- codes single use for 60 s, spent by one atomic statement (``claim``); a replayed code
+  revokes what its first use issued: ``CodeGrant``.
+- refresh tokens rotated on every use, also by ``claim``; reuse of a rotated one revokes
+  the family: ``RefreshGrant``.
+- client authentication, the same at every endpoint: ``portal.oidc.client_auth``.
 - access tokens are RFC 9068 JWTs (``typ: at+jwt``), signed by our rotating keys:
   ``generate_token``.
 - ``iss`` in every authorization response (RFC 9207): ``IssuerParameter``.
@@ -15,34 +16,35 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app, g
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import is_session_alive
+from portal.oidc import client_auth
 from portal.oidc.keys import active_key, public_key_set
 from portal.oidc.models import (
+    CLIENT_ID,
     AuthorizationCode,
     IssuedToken,
     OAuthClient,
     SessionClient,
-    UsedAssertion,
     digest,
     new_family,
 )
@@ -82,36 +84,23 @@ class Subject:
     code_id: int | None = None
     family_expires_at: datetime | None = None
     scope: str | None = None  # at authorization: the scopes granted (consented, level allowed)
+    # Spends the code or refresh token the grant came from; raises InvalidGrantError if
+    # it was spent already. Called by ``generate_token`` just before it commits.
+    spend: Callable[[], None] | None = None
 
 
 # --- clients ------------------------------------------------------------------------
 
 
 def query_client(client_id: str) -> OAuthClient | None:
+    """The enabled client ``client_id``; None for anything else, a malformed id included."""
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        return None
     return db.session.execute(
         sa.select(OAuthClient).where(
             OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
         )
     ).scalar_one_or_none()
-
-
-class PrivateKeyJWT(JWTBearerClientAssertion):
-    """``private_key_jwt`` (RFC 7523 §2.2): the client signs an assertion with its own key."""
-
-    CLIENT_AUTH_METHOD = "private_key_jwt"
-
-    def get_audiences(self) -> list[str]:
-        return [issuer() + "/oauth/token", issuer()]
-
-    def validate_jti(self, claims, jti) -> bool:
-        if db.session.get(UsedAssertion, jti) is not None:
-            return False
-        db.session.add(UsedAssertion(jti=jti, client_id=str(claims.get("sub"))))
-        db.session.commit()
-        return True
-
-    def resolve_client_public_key(self, client: OAuthClient):
-        return KeySet.import_key_set(client.jwks or {"keys": []})
 
 
 # --- tokens -------------------------------------------------------------------------
@@ -162,6 +151,11 @@ def generate_token(
         user.family_expires_at = family_end
         token["refresh_token"] = refresh
         records.append(_record("refresh", digest(refresh), client, user, scope, family_end))
+    if user.spend is not None:
+        # The last statement before the commit: everything that might commit on its own
+        # (a signing key made on first use) is done, so the spending and the tokens
+        # commit together.
+        user.spend()
     db.session.add_all(records)
     _remember_session_client(user.sid, client.client_id, user.citizen.id)
     db.session.commit()
@@ -193,6 +187,42 @@ def _remember_session_client(sid: str, client_id: str, citizen_id: int) -> None:
     ).first()
     if exists is None:
         db.session.add(SessionClient(sid=sid, client_id=client_id, citizen_id=citizen_id))
+
+
+def claim(model, row_id: int, *conditions) -> bool:
+    """Mark the code or token ``row_id`` used, in one statement that matches only while
+    it is unused; False if it was used (or ``conditions`` no longer hold).
+
+    Not committed: the tokens issued for it commit with it (``generate_token``), and
+    until then the row stays locked, so a concurrent use waits, finds it used, and its
+    revocation of what was issued sees the winner's tokens. Nothing may commit between
+    this and the tokens."""
+    claimed = db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.used_at.is_(None), *conditions)
+        .values(used_at=utcnow())
+        .returning(model.id)
+    ).first()
+    return claimed is not None
+
+
+def spend_code(code: AuthorizationCode) -> None:
+    """Single use, once the request has passed every check (a wrong code_verifier does
+    not spend the code): of concurrent redemptions one wins, the others are replays and
+    revoke what it issued (RFC 6749 §4.1.2)."""
+    if not claim(AuthorizationCode, code.id):
+        db.session.rollback()
+        revoke_code_tokens(code.id)
+        raise InvalidGrantError("The code has been used.")
+
+
+def spend_refresh_token(token: IssuedToken) -> None:
+    """Rotation: of concurrent uses one wins; the others are reuse and revoke the family
+    (RFC 9700 §4.14.2)."""
+    if not claim(IssuedToken, token.id, IssuedToken.revoked_at.is_(None)):
+        db.session.rollback()
+        revoke_family(token.family)
+        raise InvalidGrantError("The refresh token has been used.")
 
 
 def revoke_family(family: str) -> int:
@@ -249,6 +279,18 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         "none",
     ]
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client) -> str:
+        """OpenID Connect Core §3.1.2.1: an OpenID request MUST name its ``redirect_uri``
+        (plain OAuth 2.0 may leave it out when the client registered one, RFC 6749
+        §3.1.2.3). Refused on a page: without it, nothing may be redirected (§4.1.2.1)."""
+        if is_openid_scope(request.payload.scope) and not request.payload.redirect_uri:
+            raise InvalidRequestError(
+                "redirect_uri is required in an OpenID Connect request.",
+                state=request.payload.state,
+            )
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         context = request.user  # a Subject, set by the authorization view
         data = request.payload.data
@@ -256,7 +298,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             code_hash=digest(code),
             client_id=request.client.client_id,
             citizen_id=context.citizen.id,
-            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            # As sent, or "" when left out: the token request then need not repeat it
+            # (RFC 6749 §4.1.3: required there only if it was in this request).
+            redirect_uri=request.payload.redirect_uri or "",
             scope=context.scope if context.scope is not None else (request.payload.scope or ""),
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
@@ -286,14 +330,15 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return record
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        authorization_code.used_at = utcnow()  # kept, to recognise a replay
-        db.session.commit()
+        """Nothing left to do: ``authenticate_user`` spent the code (and it is kept, to
+        recognise a replay)."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
         citizen = db.session.get(Citizen, authorization_code.citizen_id)
         if citizen is None or not citizen.is_active:
             return None
         return Subject(
+            spend=lambda: spend_code(authorization_code),
             citizen=citizen,
             sid=authorization_code.sid,
             auth_time=authorization_code.auth_time,
@@ -369,6 +414,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         if citizen is None or not citizen.is_active:
             return None
         return Subject(
+            spend=lambda: spend_refresh_token(refresh_token),
             citizen=citizen,
             sid=refresh_token.sid,
             auth_time=refresh_token.auth_time,
@@ -380,8 +426,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         )
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
-        refresh_token.used_at = utcnow()
-        db.session.commit()
+        """Nothing left to do: ``authenticate_user`` spent the token."""
 
 
 # --- revocation and introspection ---------------------------------------------------
@@ -455,13 +500,19 @@ class Issuer(IssuerParameter):
         return issuer()
 
 
-authorization = AuthorizationServer()
+class Server(AuthorizationServer):
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Every endpoint's client authentication, by one set of rules
+        (``portal.oidc.client_auth``) instead of Authlib's try-each-method loop."""
+        return client_auth.authenticate_client(request, methods, endpoint, query_client, issuer())
+
+
+authorization = Server()
 
 
 def init_oidc_server(app) -> None:
     authorization.init_app(app, query_client=query_client, save_token=save_token)
     authorization.register_token_generator("default", generate_token)
-    authorization.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     authorization.register_grant(
         CodeGrant, [S256Only(required=True), OpenIDConnect(require_nonce=False)]
     )

@@ -20,14 +20,13 @@ from portal.identity.models import Citizen
 from portal.identity.services import Origin, record_event
 from portal.oidc import claims as scope_claims
 from portal.oidc.keys import public_key_set
-from portal.oidc.models import ClientConsent, IssuedToken, OAuthClient, digest
+from portal.oidc.models import CLIENT_ID, ClientConsent, IssuedToken, OAuthClient, digest
 from portal.oidc.server import issuer, revoke_family
 from portal.proofing.services import LEVELS
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._~-]{3,100}$")  # RFC 3986 unreserved characters
 
 
 # --- clients ------------------------------------------------------------------------
@@ -90,7 +89,7 @@ def create_client(
     if client_id is None:
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "client"
         client_id = f"{slug}-{secrets.token_hex(4)}"
-    if not _CLIENT_ID.match(client_id):
+    if not CLIENT_ID.fullmatch(client_id):
         raise ValidationError(_l("A client id uses letters, digits and - _ . ~ only."))
     if db.session.execute(
         sa.select(OAuthClient.id).where(OAuthClient.client_id == client_id)
@@ -276,13 +275,44 @@ def subject_of_id_token_hint(hint: str | None) -> str | None:
 # --- userinfo -----------------------------------------------------------------------
 
 
-class InvalidToken(Exception):
-    """The bearer token is missing, forged, expired or revoked (RFC 6750 §3.1)."""
+class BearerError(Exception):
+    """A refused protected-resource request (RFC 6750 §3): the status, the error code of
+    the ``WWW-Authenticate: Bearer`` challenge (None when the request carried no token at
+    all, §3.1), and the scope it needed."""
+
+    status = 401
+    code: str | None = "invalid_token"
+    scope: str | None = None
+
+
+class NoToken(BearerError):
+    """The request had no access token: no error code (RFC 6750 §3.1)."""
+
+    code = None
+
+
+class InvalidBearerRequest(BearerError):
+    """The token was sent more than one way, or malformed (RFC 6750 §2, §3.1)."""
+
+    status = 400
+    code = "invalid_request"
+
+
+class InvalidToken(BearerError):
+    """The bearer token is forged, expired or revoked (RFC 6750 §3.1)."""
+
+
+class InsufficientScope(BearerError):
+    """A valid token without the scope userinfo needs: ``openid`` (RFC 6750 §3.1)."""
+
+    status = 403
+    code = "insufficient_scope"
+    scope = "openid"
 
 
 def userinfo(access_token: str | None) -> dict[str, Any]:
     if not access_token:
-        raise InvalidToken("missing")
+        raise NoToken("no access token")
     try:
         token = jwt.decode(access_token, public_key_set())
     except (JoseError, ValueError) as exc:
@@ -304,5 +334,5 @@ def userinfo(access_token: str | None) -> dict[str, Any]:
         raise InvalidToken("no such citizen")
     scopes = record.scope.split()
     if "openid" not in scopes:
-        raise InvalidToken("no openid scope")
+        raise InsufficientScope("the token was not issued for openid")
     return {"sub": citizen.public_id, **scope_claims.claims_for(citizen, scopes)}

@@ -27,12 +27,25 @@ from portal.extensions import csrf
 from portal.identity.current import current_citizen, origin
 from portal.oidc import claims as scope_claims
 from portal.oidc import services
-from portal.oidc.keys import jwks
+from portal.oidc.authorize import (
+    PROMPT_VALUES_SUPPORTED,
+    RESPONSE_MODES_SUPPORTED,
+    check_request,
+    without_prompt,
+)
+from portal.oidc.keys import JWKS_MAX_AGE, jwks
 from portal.oidc.server import Subject, authorization, issuer
 
 bp = Blueprint("oidc", __name__)
 
 AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+# error_description of an access_denied, by the person's answer (for the client's logs).
+DECISIONS = {
+    "deny": "The person declined.",
+    "level": "The person's account level is below the one the request asked for.",
+}
 
 
 class UnmetAuthenticationRequirements(OAuth2Error):
@@ -57,7 +70,7 @@ def discovery():
             "scopes_supported": scope_claims.SCOPES_SUPPORTED,
             "claims_supported": scope_claims.CLAIMS_SUPPORTED,
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": RESPONSE_MODES_SUPPORTED,
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
@@ -67,7 +80,7 @@ def discovery():
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS_SUPPORTED[:3],
             "code_challenge_methods_supported": ["S256"],
             "acr_values_supported": scope_claims.ACR_VALUES_SUPPORTED,
-            "prompt_values_supported": ["none", "login", "consent"],
+            "prompt_values_supported": PROMPT_VALUES_SUPPORTED,
             "display_values_supported": ["page", "popup"],
             "ui_locales_supported": ["ru", "en"],
             "claims_locales_supported": ["ru"],
@@ -85,7 +98,7 @@ def discovery():
 @bp.get("/.well-known/jwks.json")
 def jwks_endpoint():
     response = jsonify(jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
 
 
@@ -95,18 +108,24 @@ def _session_sid() -> str:
     return session["sid"]
 
 
-def _login_redirect(params: dict, login_hint: str | None):
+def _back_to_authorization(params: dict) -> str:
+    """The authorization request to come back to after a sign-in or a registration, marked
+    as asked now (``reauth_marker``), so that a sign-in after this moment satisfies
+    ``prompt=login`` and ``max_age``."""
     params = {k: v for k, v in params.items() if k != "_reauth"}
     params["_reauth"] = services.reauth_marker(current_app.config["SECRET_KEY"])
-    target = url_for("oidc.authorize") + "?" + urlencode(params)
-    query = {"next": target}
+    return url_for("oidc.authorize") + "?" + urlencode(params)
+
+
+def _login_redirect(params: dict, login_hint: str | None):
+    query = {"next": _back_to_authorization(params)}
     if login_hint:
         query["login_hint"] = login_hint
     return redirect(url_for("identity.login") + "?" + urlencode(query))
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
-@csrf.exempt  # RPs may POST the request itself; the consent decision checks its own token
+@csrf.exempt  # RPs may POST the request itself; the person's answers check their own token
 def authorize():
     params = {k: v for k, v in request.values.items() if k not in ("csrf_token", "decision")}
     if request.values.get("ui_locales"):
@@ -114,24 +133,20 @@ def authorize():
     citizen = current_citizen()
     try:
         grant = authorization.get_consent_grant(end_user=citizen)
+        prompts = check_request(request.values, grant.redirect_uri, params.get("state"))
     except OAuth2Error as error:
         return _authorization_error(error)
     client = grant.client
     redirect_uri = grant.redirect_uri
-    # OpenID Connect Core §6: an OP that does not support request objects (discovery says
-    # so) MUST answer request_not_supported / request_uri_not_supported, not ignore them.
-    for name, unsupported in (
-        ("request", "request_not_supported"),
-        ("request_uri", "request_uri_not_supported"),
-    ):
-        if name in params:
-            return _authorization_error(
-                OAuth2Error(error=unsupported, redirect_uri=redirect_uri, state=params.get("state"))
-            )
-    prompts = set(params.get("prompt", "").split())
     fresh = services.reauth_satisfied(
         current_app.config["SECRET_KEY"], params.get("_reauth"), session.get("auth_time")
     )
+
+    # Initiating User Registration §4: a visitor without an account registers first and
+    # comes back to this request. A signed-in citizen has an account already.
+    if "create" in prompts and citizen is None:
+        target = _back_to_authorization(without_prompt(params, "create"))
+        return redirect(url_for("identity.register", next=target))
 
     # Who is signing in, and is their sign-in recent and strong enough?
     reasons = []
@@ -141,11 +156,7 @@ def authorize():
         if "login" in prompts:
             reasons.append("prompt")
         max_age = params.get("max_age")
-        if (
-            max_age is not None
-            and max_age.isdigit()
-            and time.time() - session.get("auth_time", 0) > int(max_age)
-        ):
+        if max_age is not None and time.time() - session.get("auth_time", 0) > int(max_age):
             reasons.append("max_age")
         hinted = services.subject_of_id_token_hint(params.get("id_token_hint"))
         if hinted is not None and hinted != citizen.public_id:
@@ -157,20 +168,7 @@ def authorize():
             )
         return _login_redirect(params, params.get("login_hint"))
 
-    level = services.required_level(params.get("acr_values"))
-    if not services.meets_level(citizen, level):
-        if "none" in prompts:
-            return _authorization_error(
-                UnmetAuthenticationRequirements(
-                    redirect_uri=redirect_uri, state=params.get("state")
-                )
-            )
-        return render_template(
-            "oidc/level_needed.html", client=client, citizen=citizen, level=level
-        ), 403
-
-    requested = (grant.request.payload.scope or "").split()
-    granted, refused = scope_claims.allowed_scopes(citizen, requested)
+    # The person's answer on one of our pages (consent, or "go back" from the level page).
     decision = request.form.get("decision") if request.method == "POST" else None
     if decision:
         try:
@@ -180,9 +178,30 @@ def authorize():
         if decision != "allow":
             return _authorization_error(
                 OAuth2Error(
-                    error="access_denied", redirect_uri=redirect_uri, state=params.get("state")
+                    error="access_denied",
+                    description=DECISIONS.get(decision),
+                    redirect_uri=redirect_uri,
+                    state=params.get("state"),
                 )
             )
+
+    level = services.required_level(params.get("acr_values"))
+    if not services.meets_level(citizen, level):
+        if "none" in prompts:
+            return _authorization_error(
+                UnmetAuthenticationRequirements(
+                    redirect_uri=redirect_uri, state=params.get("state")
+                )
+            )
+        # The page says what to do, and its button takes the person back to the client
+        # with access_denied (RFC 6749 §4.1.2.1), as a refused consent does.
+        return render_template(
+            "oidc/level_needed.html", client=client, citizen=citizen, level=level, params=params
+        ), 403
+
+    requested = (grant.request.payload.scope or "").split()
+    granted, refused = scope_claims.allowed_scopes(citizen, requested)
+    if decision == "allow":
         services.save_consent(citizen, client, granted, origin())
     elif "consent" in prompts or not services.has_consent(citizen, client, granted):
         if "none" in prompts:
@@ -233,20 +252,50 @@ def token():
 @bp.route("/oauth/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo_endpoint():
-    """Bearer token in the Authorization header or, RFC 6750 §2.2, the form body."""
-    header = request.headers.get("Authorization", "")
-    token_value = header[7:].strip() if header[:7].lower() == "bearer " else None
-    if token_value is None and request.method == "POST":
-        token_value = request.form.get("access_token")
+    """The bearer token in the Authorization header or, RFC 6750 §2.2, the form body;
+    errors answered as RFC 6750 §3 says (``bearer_error``)."""
     try:
-        return jsonify(services.userinfo(token_value))
-    except services.InvalidToken as exc:
-        response = jsonify(error="invalid_token", error_description=str(exc))
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = (
-            f'Bearer error="invalid_token", error_description="{exc}"'
-        )
-        return response
+        return jsonify(services.userinfo(_bearer_token()))
+    except services.BearerError as exc:
+        return bearer_error(exc)
+
+
+def _bearer_token() -> str | None:
+    """The access token of the request, or None; ``InvalidBearerRequest`` when it comes
+    more than one way (RFC 6750 §2: a client MUST NOT), in the URI (§2.3, not supported:
+    URIs end up in logs), or as an empty Bearer header."""
+    header = request.headers.get("Authorization")
+    in_body = request.form.getlist("access_token") if request.method == "POST" else []
+    if "access_token" in request.args:
+        raise services.InvalidBearerRequest("send the token in the Authorization header")
+    found = []
+    if header is not None and header[:7].lower() == "bearer ":
+        found.append(header[7:].strip())
+    elif header is not None and header.strip().lower() == "bearer":
+        found.append("")
+    found.extend(in_body)
+    if len(found) > 1:
+        raise services.InvalidBearerRequest("the token was sent more than one way")
+    if found and not found[0]:
+        raise services.InvalidBearerRequest("empty token")
+    return found[0] if found else None
+
+
+def bearer_error(exc: services.BearerError):
+    """RFC 6750 §3: the ``WWW-Authenticate: Bearer`` challenge, with ``error`` (and
+    ``scope`` for insufficient_scope) unless the request carried no token at all."""
+    challenge = "Bearer"
+    body = {"error_description": str(exc)}
+    if exc.code is not None:
+        parts = [f'error="{exc.code}"', f'error_description="{exc}"']
+        if exc.scope:
+            parts.append(f'scope="{exc.scope}"')
+        challenge += " " + ", ".join(parts)
+        body = {"error": exc.code, **body}
+    response = jsonify(body)
+    response.status_code = exc.status
+    response.headers["WWW-Authenticate"] = challenge
+    return response
 
 
 @bp.post("/oauth/revoke")

@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
+import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from portal.extensions import db
 from portal.oidc import services as oidc
+from portal.oidc.key_models import SigningKey
+from portal.oidc.keys import ensure_keys
 from portal.oidc.models import AuthorizationCode, digest
 from portal.oidc.server import issuer
 from tests.helpers import forms_of, submit
 
 PASSWORD = "violet-harbour-lamp"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 REDIRECT = "https://rp.example.ru/callback"
 
 
@@ -53,6 +60,7 @@ class RP:
     secret: str | None
     auth_method: str
     redirect_uri: str = REDIRECT
+    key: object = None  # the private key of a private_key_jwt client
 
     def authenticate(self, data: dict, headers: dict | None = None) -> tuple[dict, dict]:
         data, headers = dict(data), dict(headers or {})
@@ -60,9 +68,29 @@ class RP:
             headers.update(basic(self.client_id, self.secret))
         elif self.auth_method == "client_secret_post":
             data.update(client_id=self.client_id, client_secret=self.secret)
+        elif self.auth_method == "private_key_jwt":
+            data.update(client_assertion_type=ASSERTION_TYPE, client_assertion=self.assertion())
         else:
             data["client_id"] = self.client_id
         return data, headers
+
+    def assertion(self, key=None, **claims) -> str:
+        """A client assertion (RFC 7523 §3) as the FAPI 2.0 profile wants it: ``aud`` the
+        issuer as a string, a minute's lifetime, a fresh ``jti``; ``claims`` override
+        (``None`` leaves one out)."""
+        key = key or self.key
+        now = int(time.time())
+        body = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": issuer(),
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+            **claims,
+        }
+        body = {name: value for name, value in body.items() if value is not None}
+        return jwt.encode({"alg": key.alg or "RS256", "kid": key.kid}, body, key)
 
     def post(self, http, path: str, data: dict, headers: dict | None = None):
         data, headers = self.authenticate(data, headers)
@@ -89,6 +117,11 @@ def register(
     name: str = "Электронный дневник",
     **kw,
 ) -> RP:
+    key = None
+    if auth_method == "private_key_jwt" and "jwks" not in kw:
+        key = RSAKey.generate_key(2048, parameters={"alg": "RS256"})
+        key.ensure_kid()
+        kw["jwks"] = {"keys": [key.as_dict(private=False)]}
     new = oidc.create_client(
         name=name,
         redirect_uris=list(redirect_uris),
@@ -96,7 +129,7 @@ def register(
         auth_method=auth_method,
         **kw,
     )
-    return RP(new.client.client_id, new.secret, auth_method, redirect_uris[0])
+    return RP(new.client.client_id, new.secret, auth_method, redirect_uris[0], key)
 
 
 def authorization_params(
@@ -217,6 +250,43 @@ def age_code(code: str, seconds: int) -> None:
     record = code_record(code)
     record.created_at -= timedelta(seconds=seconds)
     record.expires_at -= timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def simultaneously(count: int, url: str, data: dict, headers: dict | None = None) -> list:
+    """POST the same form ``count`` times at the same moment (threads released by a
+    barrier) to a real server; the answers as ``(status, json)``, in no order."""
+    body = urlencode(data).encode()
+    start = threading.Barrier(count)
+    answers: list = []
+
+    def post() -> None:
+        request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append((response.status, json.loads(response.read())))
+        except urllib.error.HTTPError as error:
+            with error:
+                answers.append((error.code, json.loads(error.read() or b"{}")))
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def age_keys(seconds: float) -> None:
+    """Move every signing key's history back, as if ``seconds`` had passed since (the
+    keys of every algorithm made first)."""
+    ensure_keys()
+    delta = timedelta(seconds=seconds)
+    for row in db.session.execute(sa.select(SigningKey)).scalars():
+        row.created_at -= delta
+        if row.activated_at:
+            row.activated_at -= delta
     db.session.commit()
 
 

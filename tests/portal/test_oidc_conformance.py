@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 
 from portal.extensions import db
 from portal.oidc import claims as scope_claims
-from portal.oidc.keys import rotate_keys
+from portal.oidc.keys import NEXT_KEY_LEAD, rotate_keys
 from portal.oidc.server import issuer
 from shared.errors import ValidationError
 from tests.helpers import forms_of, text_of
@@ -31,6 +31,7 @@ from tests.portal.oidc_helpers import (
     REDIRECT,
     Browser,
     age_code,
+    age_keys,
     authorization_params,
     bearer,
     check_id_token,
@@ -574,9 +575,12 @@ def test_oidcc_discovery_endpoint_verification(app, portal_server):
 def test_oidcc_server_rotate_keys(browser, rp):
     before = tokens(browser, rp)
     old_kid = jwt.decode(before["id_token"], fetch_jwks(browser.http)).header["kid"]
-    new_kids = rotate_keys()
+    cached = {k["kid"] for k in browser.http.get("/.well-known/jwks.json").get_json()["keys"]}
+    age_keys(NEXT_KEY_LEAD.total_seconds())  # the next keys have been published that long
+    new_kids = rotate_keys().signing
     published = {k["kid"] for k in browser.http.get("/.well-known/jwks.json").get_json()["keys"]}
     assert set(new_kids) <= published  # the new keys are published
+    assert set(new_kids) <= cached  # ...and were before they signed anything
     assert old_kid in published  # and the old one stays, for the tokens it signed
     after = tokens(browser, rp)
     header, _ = verify(after["id_token"], fetch_jwks(browser.http))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
@@ -19,16 +20,26 @@ from joserfc import jwt
 from werkzeug.wrappers import Request, Response
 
 from portal.extensions import db
+from portal.identity import expiry
 from portal.identity import services as identity
 from portal.identity.models import web_session
 from portal.oidc import backchannel
-from portal.oidc.keys import active_key, public_key_set
+from portal.oidc.keys import active_key, public_key_set, rotate_keys
 from portal.oidc.models import LogoutDelivery, OAuthClient
 from portal.oidc.server import issuer
-from shared.sessions import utcnow
+from shared.sessions import hash_sid, utcnow
 from tests.conftest import LiveServer, free_port
 from tests.helpers import forms_of, submit, text_of
-from tests.portal.oidc_helpers import RP, Browser, bearer, fetch_jwks, register, tokens, verify
+from tests.portal.oidc_helpers import (
+    RP,
+    Browser,
+    age_keys,
+    bearer,
+    fetch_jwks,
+    register,
+    tokens,
+    verify,
+)
 
 AFTER_LOGOUT = "https://rp.example.ru/logged-out"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -300,6 +311,29 @@ def test_an_expired_hint_of_this_session_still_signs_out_at_once(app, rp, person
     assert not signed_in(browser)
 
 
+@pytest.mark.parametrize("expired", [False, True], ids=["fresh", "expired"])
+def test_a_hint_signed_by_a_retired_key_signs_out_for_the_whole_session(
+    app, rp, person, receiver, expired
+):
+    """The review's finding: after rotate-keys the old key left the JWKS after 360 s, and
+    a live session's id_token_hint then got a 400 page. Keys were rotated eleven hours
+    ago (a session lasts twelve): the hint still signs out at once, expired or not."""
+    browser = browser_of(app)
+    issued = tokens(browser, rp)
+    header, claims = verify(issued["id_token"], fetch_jwks(browser.http))
+    if expired:
+        claims.update(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    hint = jwt.encode(header, claims, active_key(header["alg"]))
+    age_keys(86400)
+    rotate_keys(now=utcnow() - timedelta(hours=11))
+    assert active_key(header["alg"]).kid != header["kid"]
+
+    response = logout(browser, id_token_hint=hint, post_logout_redirect_uri=AFTER_LOGOUT)
+
+    assert response.status_code == 302 and response.headers["Location"] == AFTER_LOGOUT
+    assert not signed_in(browser) and len(receiver.delivered) == 1
+
+
 def _other_client_id(rp, other, issued):
     return {"id_token_hint": issued["id_token"], "client_id": other.client_id}
 
@@ -397,6 +431,7 @@ def test_a_hint_for_another_person_needs_confirmation(app, rp, receiver, make_ci
 def test_a_hint_of_an_earlier_session_needs_confirmation(app, rp, person):
     browser = browser_of(app)
     earlier = tokens(browser, rp)
+    submit(browser.http, "/cabinet/", action="/logout")
     browser.sign_in()  # a new sign-in: a new session, a new sid
     page = logout(browser, id_token_hint=earlier["id_token"])
     assert page.status_code == 200 and "Sign out of the portal?" in text_of(page)
@@ -654,6 +689,39 @@ def test_a_password_change_sends_backchannel_logout_for_the_other_sessions(
     assert refresh_works(rp, laptop, on_laptop["refresh_token"])
 
 
+def test_signing_in_again_keeps_the_openid_session(app, rp, person, receiver):
+    """prompt=login (or max_age, a step-up) signs the same person in again: the relying
+    parties of the session stay bound to it, and its end still reaches them."""
+    browser = browser_of(app)
+    first = tokens(browser, rp)
+    outcome, verifier = browser.authorize(rp, prompt="login")
+    assert outcome.pages == ["login"]
+    second = rp.exchange(browser.http, outcome.code, verifier).get_json()
+    assert sid_of(second["id_token"]) == sid_of(first["id_token"])
+    assert refresh_works(rp, browser, first["refresh_token"])
+    submit(browser.http, "/cabinet/", action="/logout")
+    [token] = receiver.delivered
+    assert verify(token, fetch_jwks(browser.http))[1]["sid"] == sid_of(first["id_token"])
+    assert not refresh_works(rp, browser, second["refresh_token"])
+
+
+def test_signing_in_as_someone_else_ends_the_first_persons_session(
+    app, rp, person, receiver, make_citizen
+):
+    make_citizen(phone="+79161234568")
+    browser = browser_of(app)
+    issued = tokens(browser, rp)
+    response = submit(
+        browser.http, "/login", {"login": "+79161234568", "password": browser.password}
+    )
+    assert response.status_code == 302
+    [token] = receiver.delivered
+    check_logout_token(
+        token, rp, fetch_jwks(browser.http), sub=person.public_id, sid=sid_of(issued["id_token"])
+    )
+    assert not refresh_works(rp, browser, issued["refresh_token"])
+
+
 def test_a_failing_listener_does_not_keep_a_session_alive(app, person, monkeypatch, caplog):
     def broken(citizen_id, sids):
         raise RuntimeError("listener down")
@@ -664,3 +732,133 @@ def test_a_failing_listener_does_not_keep_a_session_alive(app, person, monkeypat
         response = submit(browser.http, "/cabinet/", action="/logout")
     assert response.status_code == 302 and sessions_of(person) == 0
     assert any("listener failed" in record.getMessage() for record in caplog.records)
+
+
+# --- sessions that time out ----------------------------------------------------------
+
+
+def age_sessions(citizen, *, idle: timedelta = timedelta(0), signed_in: timedelta = timedelta(0)):
+    """Move the citizen's sessions back: last activity ``idle`` ago, sign-in earlier."""
+    now = utcnow()
+    for row in db.session.execute(
+        sa.select(web_session).where(web_session.c.user_id == citizen.id)
+    ):
+        db.session.execute(
+            sa.update(web_session)
+            .where(web_session.c.id_hash == row.id_hash)
+            .values(last_seen_at=now - idle, authenticated_at=row.authenticated_at - signed_in)
+        )
+    db.session.commit()
+
+
+def sweep(app) -> str:
+    result = app.test_cli_runner().invoke(args=["oidc", "sweep"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize(
+    "age",
+    [
+        {"idle": timedelta(minutes=31)},  # idle past 30 minutes
+        {"signed_in": timedelta(hours=12, minutes=1)},  # active, but signed in 12 h ago
+    ],
+    ids=["idle", "absolute"],
+)
+def test_a_timed_out_session_is_swept_with_backchannel_logout(app, rp, person, receiver, age):
+    """The review's finding: sessions that ended by timeout told no client, so the
+    diaries' sessions outlived the portal's. The sweep ends them like a sign-out, even
+    when the citizen never comes back."""
+    browser = browser_of(app)
+    issued = tokens(browser, rp)
+    other = browser_of(app)  # a second session, still fresh
+    tokens(other, rp)
+    fresh_sid = json.loads(_row_of_browser(other).data)["sid"]
+    age_sessions(person, **age)
+    db.session.execute(  # only the first session is old
+        sa.update(web_session)
+        .where(web_session.c.data.contains(fresh_sid))
+        .values(last_seen_at=utcnow(), authenticated_at=utcnow())
+    )
+    db.session.commit()
+
+    assert "sessions_ended=1" in sweep(app)
+
+    assert sessions_of(person) == 1
+    [token] = receiver.delivered
+    check_logout_token(
+        token, rp, fetch_jwks(browser.http), sub=person.public_id, sid=sid_of(issued["id_token"])
+    )
+    assert not refresh_works(rp, browser, issued["refresh_token"])
+    assert "sessions_ended=0" in sweep(app)  # once
+    assert len(receiver.posts) == 1 and len(deliveries()) == 1
+    assert signed_in(other)
+
+
+def _row_of_browser(browser: Browser):
+    cookie = browser.http.get_cookie("portal_session")
+    return db.session.execute(
+        sa.select(web_session).where(web_session.c.id_hash == hash_sid(cookie.value))
+    ).one()
+
+
+def test_the_request_that_finds_its_session_expired_sends_backchannel_logout(
+    app, rp, person, receiver
+):
+    browser = browser_of(app)
+    issued = tokens(browser, rp)
+    age_sessions(person, idle=timedelta(minutes=31))
+
+    response = browser.http.get("/cabinet/")
+
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert sessions_of(person) == 0
+    [token] = receiver.delivered
+    assert verify(token, fetch_jwks(browser.http))[1]["sid"] == sid_of(issued["id_token"])
+    assert "sessions_ended=0" in sweep(app)
+    assert len(receiver.posts) == 1
+
+
+def test_anonymous_sessions_past_their_timeout_are_deleted_quietly(app, receiver):
+    visitor = Browser(app)
+    visitor.http.get("/login")  # the CSRF token lives in a session
+    db.session.execute(sa.update(web_session).values(last_seen_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    assert "sessions_ended=0" in sweep(app)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(web_session)).scalar() == 0
+    assert receiver.posts == []
+
+
+def test_two_sweepers_at_once_end_each_session_and_queue_each_logout_once(
+    app, rp, receiver, make_citizen
+):
+    """Run on PostgreSQL in CI's second pass: both sweepers see the same expired sessions;
+    each session is claimed by one of them, and every client gets one logout per session."""
+    second = register(scopes=("openid",), client_id="diary-2", backchannel_logout_uri=receiver.url)
+    people = [make_citizen(phone=f"+7916123450{n}") for n in range(3)]
+    for person in people:
+        for _ in range(2):
+            browser = browser_of(app, person.phone)
+            tokens(browser, rp)
+            tokens(browser, second)
+        age_sessions(person, idle=timedelta(hours=1))
+    start = threading.Barrier(2)
+    ended: list[int] = []
+
+    def sweeper() -> None:
+        with app.app_context():
+            start.wait()
+            ended.append(expiry.end_expired_sessions())
+            db.session.remove()
+
+    threads = [threading.Thread(target=sweeper) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(ended) == 6, ended
+    assert db.session.execute(sa.select(sa.func.count()).select_from(web_session)).scalar() == 0
+    rows = deliveries()
+    assert len(rows) == 12 and len({(d.sid, d.client_id) for d in rows}) == 12
+    assert len(receiver.delivered) == 12

@@ -32,6 +32,7 @@ from tests.portal.oidc_helpers import (
     fetch_jwks,
     pkce,
     register,
+    simultaneously,
     tokens,
     verify,
 )
@@ -179,7 +180,41 @@ def test_codes_are_bound_to_their_client(browser, rp):
     assert rp.exchange(browser.http, outcome.code, verifier).status_code == 200
 
 
+def test_eight_simultaneous_redemptions_of_a_code_one_wins(app, portal_server, browser, rp):
+    """Against a real server (PostgreSQL in CI's second pass): the code is spent by one
+    atomic statement, so exactly one of eight requests at the same moment gets tokens."""
+    outcome, verifier = browser.authorize(rp)
+    data, headers = rp.authenticate(
+        {
+            "grant_type": "authorization_code",
+            "code": outcome.code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+        }
+    )
+    answers = simultaneously(8, portal_server + "/oauth/token", data, headers)
+    assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    assert all(body["error"] == "invalid_grant" for status, body in answers if status == 400)
+    # The seven were replays: what the first use issued is revoked (RFC 6749 §4.1.2).
+    [winner] = [body for status, body in answers if status == 200]
+    assert userinfo_status(browser, winner["access_token"]) == 401
+    assert rp.refresh(browser.http, winner["refresh_token"]).status_code == 400
+
+
 # --- refresh tokens (RFC 9700 §2.2.2, §4.14) -----------------------------------------
+
+
+def test_eight_simultaneous_uses_of_a_refresh_token_one_wins(app, portal_server, browser, rp):
+    """Rotation by one atomic statement: one of eight simultaneous uses gets new tokens;
+    the others are reuse, which revokes the family (RFC 9700 §4.14.2)."""
+    first = tokens(browser, rp)
+    data, headers = rp.authenticate(
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+    answers = simultaneously(8, portal_server + "/oauth/token", data, headers)
+    assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    [winner] = [body for status, body in answers if status == 200]
+    assert rp.refresh(browser.http, winner["refresh_token"]).status_code == 400  # revoked
 
 
 def test_reused_refresh_token_revokes_the_whole_family(browser, rp):

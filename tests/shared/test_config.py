@@ -187,6 +187,7 @@ def test_postgresql_urls_use_psycopg3(url, expected):
         ("embedded-default-registry-key-not-for-production", "is a development default"),
         ("my-own-key-but-still-not-for-production-0123456789", "is a development default"),
     ],
+    ids=["x", "64 x", "ab", "changeme", "31 bytes", "default", "not-for-production"],
 )
 def test_a_weak_or_development_secret_is_refused_by_name(value, refusal):
     with pytest.raises(ConfigError, match=f"^PORTAL_REGISTRY_KEY {refusal}") as caught:
@@ -194,7 +195,10 @@ def test_a_weak_or_development_secret_is_refused_by_name(value, refusal):
     assert value not in str(caught.value)  # the message names the variable, not the value
 
 
-@pytest.mark.parametrize("value", [secrets.token_urlsafe(32), secrets.token_hex(32)])
+# Test ids name the values: random ones differ between the suite's worker processes.
+@pytest.mark.parametrize(
+    "value", [secrets.token_urlsafe(32), secrets.token_hex(32)], ids=["urlsafe", "hex"]
+)
 def test_generated_secrets_pass(value):
     check_secret("PORTAL_CODE_KEY", value)
 
@@ -208,6 +212,7 @@ def test_generated_secrets_pass(value):
         ("not json", "must be a JSON object"),
         ("{}", "must be a JSON object"),
     ],
+    ids=["16 bytes", "one byte value", "one character", "not json", "empty"],
 )
 def test_a_pii_key_is_checked_by_its_decoded_bytes(value, refusal):
     with pytest.raises(ConfigError, match=f"^PORTAL_PII_KEYS.*{refusal}"):

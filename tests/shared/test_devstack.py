@@ -123,3 +123,10 @@ def test_region2_runs_flask_as_the_second_diary(tmp_path, monkeypatch):
     assert argv[1:] == ["--app", "diary_service", "seed", "--region", "2"]
     assert env["DIARY_SESSION_COOKIE_NAME"] == "diary2_session"
     assert devstack.main(["other"]) == 2
+
+
+def test_make_run_sweeps_timed_out_sessions_like_celery_beat():
+    """Under make run the OpenID Provider's sweep (timed-out sessions end with back-channel
+    logout) runs as a loop, as Celery beat runs it in production."""
+    started = {name: (app, args) for name, app, _port, args, _env in devstack.services({})}
+    assert started["oidc-sweep"] == ("portal", ["oidc", "sweep", "--loop", "30"])
