@@ -40,6 +40,7 @@ from portal.identity.passwords import (
     needs_rehash,
     verify_password,
 )
+from portal.metrics import SIGN_INS
 from shared.crypto import pii
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
@@ -315,14 +316,17 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
     citizen = find_by_login(identifier)
     if citizen is None or not citizen.is_active:
         burn_verification_time(password)
+        SIGN_INS.labels("unknown_account").inc()
         raise InvalidCredentials()
     now = utcnow()
     if citizen.locked_until and citizen.locked_until > now:
         burn_verification_time(password)
+        SIGN_INS.labels("locked").inc()
         record_event(citizen, "login_blocked", origin)
         db.session.commit()
         raise InvalidCredentials()
     if not verify_password(citizen.password_hash, password):
+        SIGN_INS.labels("bad_password").inc()
         citizen.failed_logins += 1
         record_event(citizen, "login_failed", origin)
         if citizen.failed_logins >= int(cfg["LOCKOUT_THRESHOLD"]):
@@ -350,6 +354,7 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
 def record_sign_in(citizen: Citizen, origin: Origin, methods: list[str]) -> None:
     record_event(citizen, "login", origin, amr=methods)
     db.session.commit()
+    SIGN_INS.labels("success").inc()
 
 
 # --- second factor ------------------------------------------------------------------
@@ -433,6 +438,7 @@ def verify_second_factor(
         method = "recovery"
         record_event(citizen, "recovery_code_used", origin, left=count_recovery_codes(citizen) - 1)
     if method is None:
+        SIGN_INS.labels("second_factor_failed").inc()
         record_event(citizen, "second_factor_failed", origin)
         db.session.commit()
         raise SecondFactorFailed()

@@ -36,6 +36,7 @@ from joserfc.jwk import KeySet
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import is_session_alive
+from portal.metrics import TOKENS_ISSUED
 from portal.oidc.keys import active_key, public_key_set
 from portal.oidc.models import (
     AuthorizationCode,
@@ -165,6 +166,7 @@ def generate_token(
     db.session.add_all(records)
     _remember_session_client(user.sid, client.client_id, user.citizen.id)
     db.session.commit()
+    TOKENS_ISSUED.labels(grant_type).inc()
     return token
 
 
