@@ -192,3 +192,5 @@ def test_the_celery_queue_length_in_redis(portal_app, inbox, tmp_path):
         assert samples.value("job_queue_depth", app="portal", queue="jobs") == 3
     finally:
         redis.Redis.from_url(redis_url).delete(queue)
+        with app.app_context():
+            db.engine.dispose()

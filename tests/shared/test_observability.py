@@ -40,6 +40,17 @@ CLOSED = "127.0.0.1:9"  # nothing listens on the discard port here
 REQUEST_ID = "diary-req-0123456789abcdef"
 
 
+@pytest.fixture
+def throwaway() -> Iterator:
+    """``throwaway(app)``: an app made for one test, its database connections closed
+    after it."""
+    made = []
+    yield lambda app: made.append(app) or app
+    for app in made:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
 # --- the request id -------------------------------------------------------------------
 
 
@@ -198,7 +209,7 @@ def test_metrics_answer_only_to_local_addresses(client):
 
 
 @pytest.fixture
-def proxied_portal(portal_app, inbox, tmp_path):
+def proxied_portal(portal_app, inbox, tmp_path, throwaway):
     """The portal as production runs it: behind one proxy that sets X-Forwarded-For,
     with the Prometheus server's network allowed."""
     config = portal_config(
@@ -208,7 +219,7 @@ def proxied_portal(portal_app, inbox, tmp_path):
         TRUSTED_PROXIES=1,
         METRICS_ALLOWED_NETWORKS=["127.0.0.0/8", "10.20.0.0/24"],
     )
-    return create_portal(config)
+    return throwaway(create_portal(config))
 
 
 def test_metrics_behind_a_proxy_judge_the_forwarded_address(proxied_portal):
@@ -231,14 +242,16 @@ def test_metrics_behind_a_proxy_judge_the_forwarded_address(proxied_portal):
 # --- readiness ----------------------------------------------------------------------------
 
 
-def test_readiness_fails_when_redis_is_down(portal_app, inbox, tmp_path):
-    app = create_portal(
-        portal_config(
-            tmp_path,
-            inbox,
-            DATABASE_URL=portal_app.config["DATABASE_URL"],
-            REDIS_URL=f"redis://{CLOSED}/0",
-            RATELIMIT_STORAGE_URI="memory://",
+def test_readiness_fails_when_redis_is_down(portal_app, inbox, tmp_path, throwaway):
+    app = throwaway(
+        create_portal(
+            portal_config(
+                tmp_path,
+                inbox,
+                DATABASE_URL=portal_app.config["DATABASE_URL"],
+                REDIS_URL=f"redis://{CLOSED}/0",
+                RATELIMIT_STORAGE_URI="memory://",
+            )
         )
     )
     with json_logs() as logs:
@@ -259,13 +272,15 @@ def test_readiness_without_redis_configured(client):
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
-def test_readiness_with_redis_up(portal_app, inbox, tmp_path):
-    app = create_portal(
-        portal_config(
-            tmp_path,
-            inbox,
-            DATABASE_URL=portal_app.config["DATABASE_URL"],
-            REDIS_URL=os.environ["TEST_REDIS_URL"],
+def test_readiness_with_redis_up(portal_app, inbox, tmp_path, throwaway):
+    app = throwaway(
+        create_portal(
+            portal_config(
+                tmp_path,
+                inbox,
+                DATABASE_URL=portal_app.config["DATABASE_URL"],
+                REDIS_URL=os.environ["TEST_REDIS_URL"],
+            )
         )
     )
     ready = app.test_client().get("/readyz")
@@ -287,19 +302,27 @@ class FakePortal:
         return [b'{"status": "ok"}']
 
 
-def make_diary(diary_app, **config):
-    return create_diary(
-        {
-            "ENV": "test",
-            "SECRET_KEY": SECRETS["SECRET_KEY"],
-            "DATABASE_URL": diary_app.config["DATABASE_URL"],
-            **config,
-        }
-    )
+@pytest.fixture
+def make_diary(diary_app, throwaway):
+    """A diary on the session's database with other settings."""
+
+    def make(**config):
+        return throwaway(
+            create_diary(
+                {
+                    "ENV": "test",
+                    "SECRET_KEY": SECRETS["SECRET_KEY"],
+                    "DATABASE_URL": diary_app.config["DATABASE_URL"],
+                    **config,
+                }
+            )
+        )
+
+    return make
 
 
-def test_the_diary_stays_in_when_the_portal_is_down(diary_app):
-    diary = make_diary(diary_app, PORTAL_URL=f"http://{CLOSED}")
+def test_the_diary_stays_in_when_the_portal_is_down(make_diary):
+    diary = make_diary(PORTAL_URL=f"http://{CLOSED}")
     ready = diary.test_client().get("/readyz")
     assert ready.status_code == 200
     assert ready.json == {
@@ -308,10 +331,10 @@ def test_the_diary_stays_in_when_the_portal_is_down(diary_app):
     }
 
 
-def test_the_diary_asks_the_portal_at_most_every_few_seconds(diary_app):
+def test_the_diary_asks_the_portal_at_most_every_few_seconds(make_diary):
     portal = FakePortal()
     with LiveServer(portal) as live:
-        diary = make_diary(diary_app, PORTAL_URL=live.url, READINESS_PORTAL_CACHE=60)
+        diary = make_diary(PORTAL_URL=live.url, READINESS_PORTAL_CACHE=60)
         client = diary.test_client()
         first = client.get("/readyz", headers={"X-Request-ID": REQUEST_ID})
         second = client.get("/readyz")
@@ -321,18 +344,18 @@ def test_the_diary_asks_the_portal_at_most_every_few_seconds(diary_app):
 
         # A portal that took itself out (503) is "down" for the diary once the cache ends.
         portal.status = "503 Service Unavailable"
-        uncached = make_diary(diary_app, PORTAL_URL=live.url, READINESS_PORTAL_CACHE=0)
+        uncached = make_diary(PORTAL_URL=live.url, READINESS_PORTAL_CACHE=0)
         answer = uncached.test_client().get("/readyz")
         assert answer.status_code == 200 and answer.json["status"] == "degraded"
         assert answer.json["checks"]["portal"] == "down"
 
 
-def test_a_check_that_hangs_is_down_within_the_time_bound(diary_app):
+def test_a_check_that_hangs_is_down_within_the_time_bound(make_diary):
     with socket.socket() as silent:  # accepts connections (the backlog), never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        diary = make_diary(diary_app, PORTAL_URL=f"http://127.0.0.1:{port}", READINESS_TIMEOUT=0.5)
+        diary = make_diary(PORTAL_URL=f"http://127.0.0.1:{port}", READINESS_TIMEOUT=0.5)
         started = time.monotonic()
         answer = diary.test_client().get("/readyz")
         elapsed = time.monotonic() - started
