@@ -15,6 +15,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -350,15 +351,29 @@ def test_the_diary_asks_the_portal_at_most_every_few_seconds(make_diary):
         assert answer.json["checks"]["portal"] == "down"
 
 
+def _trickle(server: socket.socket, stop: threading.Event) -> None:
+    """Answer one request a byte every 0.1 s: never silent long enough for a socket
+    timeout, yet seconds from a whole answer."""
+    connection, _ = server.accept()
+    with connection:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
+            if stop.wait(0.1):
+                return
+            connection.sendall(bytes([byte]))
+
+
 def test_a_check_that_hangs_is_down_within_the_time_bound(make_diary):
-    with socket.socket() as silent:  # accepts connections (the backlog), never answers
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        port = silent.getsockname()[1]
+    stop = threading.Event()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        port = server.getsockname()[1]
+        threading.Thread(target=_trickle, args=(server, stop), daemon=True).start()
         diary = make_diary(PORTAL_URL=f"http://127.0.0.1:{port}", READINESS_TIMEOUT=0.5)
         started = time.monotonic()
         answer = diary.test_client().get("/readyz")
         elapsed = time.monotonic() - started
+        stop.set()
     assert answer.json["checks"]["portal"] == "down" and answer.status_code == 200
     assert elapsed < 1.5
 
