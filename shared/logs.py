@@ -113,22 +113,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is at the moment of writing (a test runner or a
-    worker may replace it after the handler was made)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property  # type: ignore[override]
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; ignored
-        pass
-
-
 def json_handler() -> logging.Handler | None:
     return next((h for h in logging.getLogger().handlers if h.name == HANDLER_NAME), None)
 
@@ -140,7 +124,9 @@ def configure_logging(app_name: str, logger_names: list[str], level: str = "INFO
     (``shared.observability``), without query strings."""
     handler = json_handler()
     if handler is None:
-        handler = _StderrHandler()
+        # Standard error as it is now: a command's own output (stdout) stays apart from
+        # its log lines even where a test runner swaps the streams later.
+        handler = logging.StreamHandler(sys.stderr)
         handler.name = HANDLER_NAME
         handler.setFormatter(JsonFormatter())
         logging.getLogger().addHandler(handler)
