@@ -13,7 +13,7 @@ from flask import Flask
 
 from diary_service.answers.views import bp as answers_bp
 from diary_service.api.views import bp as api_bp
-from diary_service.auth.oidc import init_oidc
+from diary_service.auth.oidc import init_oidc, issuer
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.family.application_views import bp as applications_bp
@@ -25,6 +25,7 @@ from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
 from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
+from diary_service.metrics import queue_depths
 from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school.cli import roster_cli
@@ -34,9 +35,10 @@ from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database
 from shared.errors import register_error_handlers
-from shared.health import health_blueprint
+from shared.health import database_check, health_blueprint, redis_check, url_check
 from shared.i18n import init_i18n
 from shared.jobs import init_celery
+from shared.observability import init_observability
 from shared.security import init_security
 from shared.sessions import init_sessions
 from shared.web import init_web
@@ -48,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, name="diary", prefix="DIARY_", overrides=config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    init_observability(app, "diary", queue_depths)
 
     init_database(app, db)
     migrate.init_app(
@@ -69,7 +72,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for room in (school_bp, journal_bp, family_bp, messages_bp, reports_bp, answers_bp, api_bp):
         app.register_blueprint(room)
     app.register_blueprint(applications_bp)
-    app.register_blueprint(health_blueprint(lambda: db.engine))
+    # The portal being down leaves the diary "degraded", not out (shared/health.py).
+    portal = url_check(
+        "portal",
+        lambda app: issuer(app) + "/readyz",
+        cache_seconds=float(app.config["READINESS_PORTAL_CACHE"]),
+    )
+    readiness = [database_check(lambda: db.engine), redis_check(), portal]
+    app.register_blueprint(health_blueprint(readiness))
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(federation_cli)

@@ -24,6 +24,7 @@ from portal.identity.models import web_session
 from portal.identity.tasks import register_tasks
 from portal.identity.views import bp as identity_bp
 from portal.keys import pii_cli
+from portal.metrics import queue_depths
 from portal.oidc import key_models  # noqa: F401  (tables known to Alembic)
 from portal.oidc.backchannel import logout_deliveries_cli
 from portal.oidc.backchannel import register_tasks as register_logout_tasks
@@ -43,9 +44,10 @@ from shared.config import load_config
 from shared.crypto import init_crypto
 from shared.database import init_database
 from shared.errors import register_error_handlers
-from shared.health import health_blueprint
+from shared.health import database_check, health_blueprint, redis_check
 from shared.i18n import init_i18n
 from shared.jobs import init_celery
+from shared.observability import init_observability
 from shared.security import init_security
 from shared.sessions import init_sessions
 from shared.web import init_web
@@ -58,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     load_config(app, name="portal", prefix="PORTAL_", overrides=config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    init_observability(app, "portal", queue_depths)
 
     init_database(app, db)
     migrate.init_app(
@@ -93,7 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(federation_cli)
     register_federation_tasks(celery)
     init_oidc_server(app)
-    app.register_blueprint(health_blueprint(lambda: db.engine))
+    app.register_blueprint(health_blueprint([database_check(lambda: db.engine), redis_check()]))
     register_error_handlers(app)
     app.cli.add_command(citizen_cli)
     app.cli.add_command(seed_command)

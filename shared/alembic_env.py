@@ -10,6 +10,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from shared.logs import json_handler
+
 logger = logging.getLogger("alembic.env")
 
 
@@ -21,8 +23,13 @@ def _metadata(target_db):
 
 def run() -> None:
     config = context.config
-    if config.config_file_name:
-        fileConfig(config.config_file_name)
+    # The app's JSON logging (shared/logs.py) stays when it is set up; the ini file's
+    # plain logging is for Alembic run on its own. Either way no logger that exists is
+    # turned off (fileConfig's default would silence the apps' loggers).
+    if json_handler() is not None:
+        logging.getLogger("alembic").setLevel(logging.INFO)
+    elif config.config_file_name:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
     target_db = current_app.extensions["migrate"].db
     engine = target_db.engine
     config.set_main_option(

@@ -41,6 +41,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared import tracing
 from shared.sessions import utcnow
 
 EVENT_TYP = "federation+jwt"
@@ -202,6 +203,7 @@ def basic_auth(client_id: str, secret: str) -> str:
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> dict[str, Any]:
     """POST ``body`` and return the JSON object of a 2xx answer; ``DeliveryFailed``
     otherwise (unreachable, timed out, redirected, another status, not JSON)."""
+    headers = {**headers, **tracing.outgoing_headers()}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:
@@ -225,7 +227,8 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> dict
 
 def get_json(url: str, timeout: float) -> dict[str, Any]:
     """GET a JSON object (``DeliveryFailed`` as ``post``)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    headers = {"Accept": "application/json", **tracing.outgoing_headers()}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:
             status, raw = response.status, response.read(5_000_000)

@@ -16,6 +16,8 @@ from email.utils import make_msgid
 
 from flask import current_app
 
+from shared.tracing import outgoing_headers
+
 
 class DeliveryError(RuntimeError):
     """The relay or gateway did not accept the message; the job retries."""
@@ -49,6 +51,7 @@ def send_sms(to: str, text: str) -> None:
         headers={
             "Content-Type": "application/json",
             "Authorization": f"Bearer {cfg.get('SMS_GATEWAY_TOKEN', '')}",
+            **outgoing_headers(),
         },
         method="POST",
     )

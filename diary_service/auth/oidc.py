@@ -44,6 +44,7 @@ from diary_service.auth.services import PortalIdentity
 from shared.config import ConfigError
 from shared.errors import DomainError
 from shared.security import safe_next
+from shared.tracing import TracedOAuth2App
 
 PORTAL = "portal"  # the client's name in the app's Authlib registry
 OAUTH = "authlib.integrations.flask_client"  # where ``OAuth.init_app`` keeps the registry
@@ -122,6 +123,7 @@ def init_oidc(app: Flask) -> None:
         client_id=app.config["OIDC_CLIENT_ID"],
         client_secret=app.config["OIDC_CLIENT_SECRET"],
         server_metadata_url=issuer(app) + "/.well-known/openid-configuration",
+        client_cls=TracedOAuth2App,  # the request id on every call to the portal
         client_kwargs={
             "scope": app.config["OIDC_SCOPES"],
             "code_challenge_method": "S256",  # the portal refuses anything else

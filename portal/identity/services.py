@@ -41,6 +41,7 @@ from portal.identity.passwords import (
     verify_password,
 )
 from portal.identity.security_log import Origin, record_event
+from portal.metrics import SIGN_INS
 from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
@@ -297,6 +298,7 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
     citizen = find_by_login(identifier)
     if citizen is None or not citizen.is_active:
         burn_verification_time(password)
+        SIGN_INS.labels("unknown_account").inc()
         raise InvalidCredentials()
     try:
         right = lockout.guess(
@@ -308,8 +310,10 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
         )
     except lockout.AccountLocked as locked:
         burn_verification_time(password)
+        SIGN_INS.labels("locked").inc()
         raise InvalidCredentials() from locked
     if not right:
+        SIGN_INS.labels("bad_password").inc()
         raise InvalidCredentials()
     if needs_rehash(citizen.password_hash):
         citizen.password_hash = hash_password(password)
@@ -320,6 +324,7 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
 def record_sign_in(citizen: Citizen, origin: Origin, methods: list[str]) -> None:
     record_event(citizen, "login", origin, amr=methods)
     db.session.commit()
+    SIGN_INS.labels("success").inc()
 
 
 def check_account_code(challenge: CodeChallenge, code: str, origin: Origin) -> None:
@@ -446,8 +451,10 @@ def verify_second_factor(
             citizen, origin, check, failure="second_factor_failed", completes=True
         )
     except lockout.AccountLocked as locked:
+        SIGN_INS.labels("locked").inc()
         raise SecondFactorFailed() from locked
     if not right:
+        SIGN_INS.labels("second_factor_failed").inc()
         raise SecondFactorFailed()
     if passed == ["recovery"]:
         record_event(citizen, "recovery_code_used", origin, left=count_recovery_codes(citizen))

@@ -35,11 +35,13 @@ from joserfc import jwt
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import SESSIONS_ENDING
+from portal.metrics import LOGOUT_DELIVERIES
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
 from portal.oidc.server import issuer, query_client
 from shared.jobs import enqueue
 from shared.sessions import utcnow
+from shared.tracing import outgoing_headers
 
 DELIVER_LOGOUT = "portal.deliver_logout"
 DELIVER_DUE_LOGOUTS = "portal.deliver_due_logouts"
@@ -175,7 +177,7 @@ def post_logout_token(uri: str, token: str, timeout: float) -> None:
     request = urllib.request.Request(  # noqa: S310 (a registered http(s) URI)
         uri,
         data=urlencode({"logout_token": token}).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers={"Content-Type": "application/x-www-form-urlencoded", **outgoing_headers()},
         method="POST",
     )
     try:
@@ -215,7 +217,9 @@ def deliver_logout(delivery_id: int) -> str:
             timeout=float(current_app.config["BACKCHANNEL_LOGOUT_TIMEOUT"]),
         )
     except DeliveryFailed as exc:
+        LOGOUT_DELIVERIES.labels("failed").inc()
         return _failed(delivery, str(exc))
+    LOGOUT_DELIVERIES.labels("delivered").inc()
     delivery.delivered_at = utcnow()
     delivery.next_attempt_at = None
     delivery.last_error = None
@@ -227,6 +231,7 @@ def _failed(delivery: LogoutDelivery, error: str) -> str:
     now = utcnow()
     delivery.last_error = error[:200]
     if now - delivery.created_at >= GIVE_UP_AFTER:
+        LOGOUT_DELIVERIES.labels("gave_up").inc()
         delivery.next_attempt_at = None
         db.session.commit()
         current_app.logger.warning(

@@ -37,6 +37,7 @@ from joserfc.errors import JoseError
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import is_session_alive
+from portal.metrics import TOKENS_ISSUED
 from portal.oidc import client_auth
 from portal.oidc.keys import active_key, public_key_set
 from portal.oidc.models import (
@@ -159,6 +160,7 @@ def generate_token(
     db.session.add_all(records)
     _remember_session_client(user.sid, client.client_id, user.citizen.id)
     db.session.commit()
+    TOKENS_ISSUED.labels(grant_type).inc()
     return token
 
 

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.metrics import REGISTRY_ANSWERS
 from portal.proofing import registry
 from portal.proofing.models import RegistryCallback, VerificationCheck
 from shared.errors import NotFound, ValidationError
@@ -179,5 +180,6 @@ def take_callback(body: bytes, headers) -> str:
     check.reason_text = str(payload.get("reason_text") or "")[:300] or None if rejected else None
     check.answered_at = utcnow()
     db.session.commit()
+    REGISTRY_ANSWERS.labels(check.registry_code, check.status).inc()
     KINDS[check.kind].on_answer(check)
     return check.status

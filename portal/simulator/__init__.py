@@ -22,8 +22,9 @@ from portal.simulator.registries.views import bp as registries_bp
 from shared.config import load_config
 from shared.database import init_database
 from shared.errors import register_error_handlers
-from shared.health import health_blueprint
+from shared.health import database_check, health_blueprint
 from shared.i18n import init_i18n
+from shared.observability import init_observability
 from shared.security import init_security
 from shared.web import init_web
 
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         __name__, instance_relative_config=True, instance_path=str(HERE.parents[1] / "instance")
     )
     load_config(app, name="simulator", prefix="SIMULATOR_", overrides=config)
+    init_observability(app, "simulator")
     init_database(app, db)
     migrate.init_app(
         app, db, directory=str(HERE / "migrations"), render_as_batch=True, compare_type=True
@@ -51,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(registries_bp)
     app.register_blueprint(registries_api_bp)
-    app.register_blueprint(health_blueprint(lambda: db.engine))
+    app.register_blueprint(health_blueprint([database_check(lambda: db.engine)]))
     register_error_handlers(app)
     app.cli.add_command(serve_command)
     app.cli.add_command(population_cli)

@@ -615,6 +615,8 @@ FRAME = {
     "federation.schools",
     "health.healthz",
     "health.readyz",
+    # Loopback and configured networks only (tests/shared/test_observability.py).
+    "metrics.export",
     "i18n.switch_language",
     "static",
     "shared.static",

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 
 from portal import create_app
 from portal.identity import notifications
+from shared import tracing
 from tests.conftest import ROOT, portal_config
 
 pytestmark = pytest.mark.worker
@@ -74,3 +76,21 @@ def test_messages_are_delivered_by_a_worker_through_redis(worker_app, inbox):
     sms = inbox.wait_for("+79165550000", timeout=60)
     assert email and "654321" in email[0]["body"]
     assert sms and "123987" in sms[0]["body"]
+
+
+def test_a_job_logs_in_json_under_the_request_id_that_queued_it(worker_app, inbox, tmp_path):
+    request_id = "worker-test-0123456789abcdef"
+    with worker_app.app_context(), tracing.bound(request_id, "portal"):
+        notifications.send_code("sms", "+79165550001", "271828", "login")
+    assert inbox.wait_for("+79165550001", timeout=60)
+    lines, deadline = [], time.monotonic() + 10
+    while not any(line.get("logger") == "portal.job" for line in lines):
+        assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+        time.sleep(0.2)
+        text = (tmp_path / "worker.log").read_text()
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    (job,) = [line for line in lines if line.get("logger") == "portal.job"]
+    assert job["request_id"] == request_id and job["job"] == "portal.deliver_message"
+    assert job["outcome"] == "done" and job["app"] == "portal"
+    # The code itself went to the gateway, not into the worker's log.
+    assert "271828" not in text

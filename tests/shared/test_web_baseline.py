@@ -20,7 +20,7 @@ def any_client(request, app, diary_app):
 def test_health_and_readiness(any_client):
     assert any_client.get("/healthz").json == {"status": "ok"}
     ready = any_client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["database"] == "ok"
+    assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
 
 
 def test_readiness_fails_when_the_database_is_gone(tmp_path):
@@ -28,7 +28,8 @@ def test_readiness_fails_when_the_database_is_gone(tmp_path):
         {"ENV": "test", **SECRETS, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     )
     response = app.test_client().get("/readyz")
-    assert response.status_code == 503 and response.json["database"] == "unreachable"
+    assert response.status_code == 503 and response.json["status"] == "fail"
+    assert response.json["checks"]["database"] == "down"
     assert app.test_client().get("/healthz").status_code == 200
 
 
