@@ -84,10 +84,7 @@ def grid(class_id: int, subject_id: int):
     return page
 
 
-@bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
-@login_required
-def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
-    """A timetable slot without a lesson yet (a future one): create it, open it."""
+def _slot(class_id: int, subject_id: int, day: str, number: int):
     school_class = services.get_class(class_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject_id))
@@ -95,7 +92,36 @@ def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
         on = date.fromisoformat(day)
     except ValueError:
         raise NotFound() from None
-    lesson = services.lesson_for_slot(school_class, subject_id, on, number)
+    return school_class, services.get_subject(subject_id), on, viewer
+
+
+@bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
+@login_required
+def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
+    """A timetable slot: its lesson if opened; otherwise a page with the button that
+    opens it (a GET creates nothing)."""
+    school_class, subject, on, viewer = _slot(class_id, subject_id, day, number)
+    lesson = services.lesson_at(school_class, subject.id, on, number)
+    if lesson is not None:
+        return redirect(url_for(".lesson", lesson_id=lesson.id))
+    slot = services.slot_of(school_class, subject.id, on, number)
+    return render_template(
+        "journal/plan.html",
+        school_class=school_class,
+        subject=subject,
+        slot=slot,
+        may_write=can_write_journal(viewer, school_class, subject.id, on, number),
+    )
+
+
+@bp.post("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
+@login_required
+def open_lesson(class_id: int, subject_id: int, day: str, number: int):
+    """Open the slot's lesson (create its row) and go to it: its teacher or that day's
+    substitute."""
+    school_class, subject, on, viewer = _slot(class_id, subject_id, day, number)
+    require(can_write_journal(viewer, school_class, subject.id, on, number))
+    lesson = services.lesson_for_slot(school_class, subject.id, on, number)
     return redirect(url_for(".lesson", lesson_id=lesson.id))
 
 

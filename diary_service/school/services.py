@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from diary_service import signals
 from diary_service.access import Viewer
 from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import snils_index
@@ -964,12 +965,26 @@ def add_change(
     )
     db.session.add(change)
     commit()
+    _changed(school_class, on, lesson_number)
     return change
 
 
 def remove_change(change_id: int) -> None:
-    db.session.delete(get(TimetableChange, change_id))
+    change = get(TimetableChange, change_id)
+    school_class, on, number = change.school_class, change.on_date, change.lesson_number
+    db.session.delete(change)
     commit()
+    _changed(school_class, on, number)
+
+
+def _changed(school_class: SchoolClass, on: date, lesson_number: int) -> None:
+    """Tell the listeners (the journal keeps an opened lesson in step) once committed."""
+    signals.timetable_changed.send(
+        current_app._get_current_object(),
+        school_class=school_class,
+        on_date=on,
+        lesson_number=lesson_number,
+    )
 
 
 # --- notices and parent meetings --------------------------------------------------------
