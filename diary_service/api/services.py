@@ -441,5 +441,10 @@ def thread_page_json(page: ThreadPage, viewer: Viewer) -> dict[str, Any]:
         "thread": thread_json(page.thread),
         "participants": [person.full_name for person in page.people],
         "can_post": page.can_post,
+        "read_until": moment_of(page.read_until),
         "messages": [message_json(m, viewer, page.can_moderate) for m in page.messages],
     }
+
+
+def read_mark_json(thread_id: int, read_until: datetime) -> dict[str, Any]:
+    return {"thread_id": thread_id, "read_until": moment_of(read_until)}

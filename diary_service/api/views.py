@@ -3,7 +3,8 @@
 Every endpoint but the OpenAPI document needs the portal's access token
 (``api.tokens``) and then asks exactly what the family and messages pages ask:
 ``access.can_view_student`` through ``family.services.sections_for`` for a student's
-week, marks, homework and attendance, ``messages.services`` for threads. Unknown ids
+week, marks, homework and attendance, ``messages.services`` for threads. Reading is GET
+and never writes; marking a thread read is the one POST. Unknown ids
 answer 404, someone else's 403, both as JSON (``shared.errors``: ``/api/`` is a JSON
 prefix). No cookie or session is read or set, so there is no CSRF to guard against.
 """
@@ -171,6 +172,15 @@ def threads():
 @bp.get("/messages/<int:thread_id>")
 @token_required
 def thread(thread_id: int):
-    """The thread's messages; like opening it on the website, this marks it read."""
+    """The thread's messages and up to when the caller has read it (nothing is
+    written: marking it read is the POST below)."""
     page = messages.open_thread(viewer(), thread_id)
     return jsonify(services.thread_page_json(page, viewer()))
+
+
+@bp.post("/messages/<int:thread_id>/read")
+@token_required
+def mark_read(thread_id: int):
+    """Mark the thread read up to the message ``seen`` (by default its last one)."""
+    read_until = messages.mark_read(viewer(), thread_id, _id_arg("seen"))
+    return jsonify(services.read_mark_json(thread_id, read_until))

@@ -520,10 +520,21 @@ class ThreadPage:
     # For a guardian reading an announcement: (student id, person id) of the private
     # reply to its author.
     reply_privately: tuple[int, int] | None = None
+    # Up to when the viewer has marked the thread read (None: never).
+    read_until: datetime | None = None
+
+    def is_new(self, message: Message) -> bool:
+        return self.read_until is None or message.created_at > self.read_until
+
+    @property
+    def unread(self) -> int:
+        return sum(1 for message in self.messages if self.is_new(message))
 
 
 def open_thread(viewer: Viewer, thread_id: int) -> ThreadPage:
-    """Everything the thread page shows; the thread counts as read from now on."""
+    """Everything the thread page shows, and which messages are new to the viewer.
+    Opening writes nothing: the viewer marks the thread read (``mark_read``) by a POST,
+    as every change is made."""
     thread = get_thread(viewer, thread_id)
     page = ThreadPage(
         thread=thread,
@@ -543,7 +554,8 @@ def open_thread(viewer: Viewer, thread_id: int) -> ThreadPage:
         children = children_in_class(viewer, thread.class_id)
         if children:
             page.reply_privately = (min(children), thread.created_by_id)
-    mark_read(viewer, thread)
+    mine = _participant(thread.id, viewer.person.id)
+    page.read_until = mine.last_read_at if mine is not None else None
     return page
 
 
@@ -558,19 +570,42 @@ def empty_class_parents_page(viewer: Viewer, school_class: SchoolClass) -> Threa
     )
 
 
-def mark_read(viewer: Viewer, thread: Thread) -> None:
-    """Remember how far the viewer has read. Readers of class-wide threads get their
-    participant row on first reading."""
-    mine = _participant(thread.id, viewer.person.id)
-    if mine is None:
-        mine = ThreadParticipant(thread_id=thread.id, person_id=viewer.person.id)
-        db.session.add(mine)
-    mine.last_read_at = utcnow()
+def mark_read(viewer: Viewer, thread_id: int, seen_id: int | None = None) -> datetime:
+    """Remember that the viewer has read the thread up to the message ``seen_id`` (the
+    last one their page showed; by default the thread's last message), and return that
+    moment. A message that arrived after the page was shown stays unread. Readers of
+    class-wide threads get their participant row on first marking."""
+    thread = get_thread(viewer, thread_id)
+    up_to = thread.last_message_at
+    if seen_id is not None:
+        seen = db.session.get(Message, seen_id)
+        if seen is None or seen.thread_id != thread.id:
+            raise ValidationError(_l("There is no such message in this conversation."))
+        up_to = seen.created_at
+    person_id = viewer.person.id
+    # One statement, so two markings at once never move the mark back.
+    moved = db.session.execute(
+        sa.update(ThreadParticipant)
+        .where(
+            ThreadParticipant.thread_id == thread.id,
+            ThreadParticipant.person_id == person_id,
+            sa.or_(
+                ThreadParticipant.last_read_at.is_(None), ThreadParticipant.last_read_at < up_to
+            ),
+        )
+        .values(last_read_at=up_to)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved and _participant(thread.id, person_id) is None:
+        db.session.add(
+            ThreadParticipant(thread_id=thread.id, person_id=person_id, last_read_at=up_to)
+        )
     try:
         db.session.commit()
     except IntegrityError:
-        # The same person opened the thread twice at once: the other request recorded it.
+        # The same person marked it twice at once: the other request recorded it.
         db.session.rollback()
+    return up_to
 
 
 @dataclass
