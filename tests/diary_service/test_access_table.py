@@ -305,6 +305,13 @@ TABLE = [
         lambda o: f"/journal/{o.cls}/{o.math}/on/{o.day}/1",
         CLASS_6A_JOURNAL,
     ),
+    # Opening the slot's lesson (creating its row) is a POST: its teacher only.
+    r(
+        "journal.open_lesson",
+        "POST",
+        lambda o: f"/journal/{o.cls}/{o.math}/on/{o.day}/1",
+        {"teacher"},
+    ),
     r("journal.lesson", "GET", lambda o: f"/journal/lessons/{o.lesson}", CLASS_6A_JOURNAL),
     r("journal.save_lesson", "POST", lambda o: f"/journal/lessons/{o.lesson}", {"teacher"}),
     r("journal.save_marks", "POST", lambda o: f"/journal/lessons/{o.lesson}/marks", {"teacher"}),
@@ -365,6 +372,7 @@ TABLE = [
     ),
     r("messages.thread", "GET", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
     r("messages.reply", "POST", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
+    r("messages.mark_read", "POST", lambda o: f"/messages/{o.direct}/read", {"parent", "teacher"}),
     r(
         "messages.announce",
         "GET",
