@@ -6,8 +6,7 @@ and final marks are never overwritten: a change or a deletion adds a version tha
 the one it replaces, with its author, time and reason (``journal.models``). Every write
 function takes plain arguments (the author ``StaffMember``, ids, values), validates all
 its input before it changes anything, commits once, and only then tells the listeners
-(``diary_service.signals``). Access is the views' business (``diary_service.access``);
-the few predicates the journal adds on top of it live at the end of this module.
+(``diary_service.signals``). Access is the views' business (``diary_service.access``).
 """
 
 from __future__ import annotations
@@ -24,12 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from diary_service import signals
-from diary_service.access import (
-    Viewer,
-    can_view_attendance,
-    can_view_journal,
-    can_view_student,
-)
+from diary_service.access import Viewer
 from diary_service.extensions import db
 from diary_service.journal.labels import (
     ATTENDANCE_LABELS,
@@ -499,7 +493,7 @@ def journal_grid(school_class: SchoolClass, subject: Subject, period: Period, to
 
     members = class_members(school_class, start, end)
     ids = [m.student.id for m in members]
-    marks = current_marks(ids, start, end, subject.id)
+    marks = current_marks(ids, start, end, subject.id, class_id=school_class.id)
     lesson_ids = [lesson.id for lesson in lessons]
     absences = (
         list(
@@ -1110,7 +1104,9 @@ def final_sheet(school_class: SchoolClass, subject: Subject, period: Period) -> 
     rule = rule_of(policy)
     members = class_members(school_class, period.starts_on, period.ends_on)
     ids = [m.student.id for m in members]
-    marks = current_marks(ids, period.starts_on, period.ends_on, subject.id)
+    marks = current_marks(
+        ids, period.starts_on, period.ends_on, subject.id, class_id=school_class.id
+    )
     finals = _current_finals(ids, school_class.year_id, subject.id)
     rows = []
     for member in members:
@@ -1248,7 +1244,13 @@ def set_final_marks(
     written: list[FinalMark] = []
     for entry, current, value, reason in changes:
         if entry.kind == "period":
-            marks = current_marks([entry.student_id], period.starts_on, period.ends_on, subject.id)
+            marks = current_marks(
+                [entry.student_id],
+                period.starts_on,
+                period.ends_on,
+                subject.id,
+                class_id=school_class.id,
+            )
             summary = summarize(subject, marks, rule)
             avg, suggested = summary.average, summary.suggested
         else:
@@ -1377,60 +1379,3 @@ def journal_overview(viewer: Viewer, today: date) -> Overview:
             lessons_today.append(TodayLesson(slot, school_class, lesson))
     lessons_today.sort(key=lambda t: (t.slot.lesson_number, t.school_class.name))
     return Overview(teaching, leading, school, lessons_today)
-
-
-# --- who may (on top of diary_service.access) -----------------------------------------
-
-
-def can_set_final_marks(viewer: Viewer, school_class: SchoolClass, subject_id: int) -> bool:
-    """Period and year marks: the subject's teachers of the class, and the school's
-    administrators (substitutes give lessons, not final marks)."""
-    return (school_class.id, subject_id) in viewer.teaches or (
-        school_class.school_id in viewer.school_admin_of
-    )
-
-
-def _is_family_of(viewer: Viewer, student: Student) -> bool:
-    """Parent, trusted person or the student: ``can_view_student`` says which section."""
-    return student.id in viewer.family_ids
-
-
-def can_view_lesson_record(viewer: Viewer, lesson: Lesson, student: Student, section: str) -> bool:
-    """The history of a mark (``section`` "marks") or attendance ("attendance") at a
-    lesson: the student's family (as ``can_view_student`` allows) and the staff who read
-    that class's journal of the subject (attendance: also those who may see the class's
-    attendance, the health worker among them)."""
-    if can_view_journal(viewer, lesson.school_class, lesson.subject_id):
-        return True
-    if section == "attendance" and can_view_attendance(viewer, lesson.school_class):
-        return True
-    return _is_family_of(viewer, student) and can_view_student(viewer, student, section)
-
-
-def can_view_final_mark(viewer: Viewer, final: FinalMark) -> bool:
-    """A final mark's history: the family, and staff reading the subject's journal of a
-    class the student was in that year."""
-    if _is_family_of(viewer, final.student):
-        return can_view_student(viewer, final.student, "marks")
-    classes = db.session.execute(
-        sa.select(SchoolClass)
-        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
-        .where(Enrolment.student_id == final.student_id, SchoolClass.year_id == final.year_id)
-    ).scalars()
-    return any(can_view_journal(viewer, c, final.subject_id) for c in classes)
-
-
-def can_download_attachment(viewer: Viewer, attachment: HomeworkAttachment) -> bool:
-    """Anyone who may see that class's homework: the staff reading its journal of the
-    subject, and the family of a student enrolled in the class on the lesson's day."""
-    lesson = attachment.homework.lesson
-    if can_view_journal(viewer, lesson.school_class, lesson.subject_id):
-        return True
-    family = viewer.family_ids
-    if not family:
-        return False
-    return any(
-        can_view_student(viewer, student, "homework")
-        for student in students_on(lesson.school_class, lesson.on_date)
-        if student.id in family
-    )

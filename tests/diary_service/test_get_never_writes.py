@@ -117,7 +117,12 @@ WEB: dict[str, list[Url]] = {}
 for _route in TABLE:
     if _route.method == "GET":
         WEB.setdefault(_route.endpoint, []).append(
-            (lambda route: lambda world, o: route.url(o))(_route)
+            # Фёдор's rows need his transfer in the past (a young year has none).
+            (
+                lambda route: (
+                    lambda world, o: None if route.moved and o.moved is None else route.url(o)
+                )
+            )(_route)
         )
 WEB["journal.plan_lesson"].append(
     lambda world, o: f"/journal/{o.cls}/{o.math}/on/{unopened_slot(world).isoformat()}/1"
@@ -192,7 +197,7 @@ def browsers(world, login):
 
 @pytest.mark.parametrize("endpoint", sorted(WEB))
 def test_a_get_page_changes_no_table(endpoint, world, world_objects, browsers):
-    urls = [url(world, world_objects) for url in WEB[endpoint]]
+    urls = [u for url in WEB[endpoint] if (u := url(world, world_objects)) is not None]
     clients = {role: browsers(role) for role in ROLES}
     wrote = {}
     before = snapshot()
