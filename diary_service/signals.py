@@ -1,4 +1,5 @@
-"""What happened in the journal and the messages, for whoever listens (notifications).
+"""What happened in the school, the journal and the messages, for whoever listens
+(notifications; the journal's lessons).
 
 Senders call ``signal.send(current_app._get_current_object(), **fields)`` after their
 transaction commits; the receivers must not fail the sender (they queue work). The
@@ -17,3 +18,6 @@ absence_recorded = _signals.signal("absence-recorded")
 homework_set = _signals.signal("homework-set")
 #: A message was posted. Fields: ``message`` (the ``Message``).
 message_posted = _signals.signal("message-posted")
+#: A dated change of a class's timetable was added or removed. Fields: ``school_class``,
+#: ``on_date``, ``lesson_number``.
+timetable_changed = _signals.signal("timetable-changed")

@@ -327,9 +327,15 @@ SCHEMAS: dict[str, Schema] = {
             "thread": ref("Thread"),
             "participants": listing(STRING),
             "can_post": BOOLEAN,
+            "read_until": {
+                **nullable(MOMENT),
+                "description": "Up to when the caller marked the thread read (null: "
+                "never); later messages are new to them.",
+            },
             "messages": listing(ref("Message")),
         }
     ),
+    "ReadMark": obj({"thread_id": ID, "read_until": MOMENT}),
 }
 
 
@@ -403,10 +409,12 @@ def _operation(
     schema: str,
     parameters: list[Schema],
     errors: tuple[str, ...] = ("404",),
+    method: str = "get",
 ) -> dict[str, Any]:
-    """A GET operation answering ``schema``; besides ``errors``, every one may answer
-    400 (a token in the query string), 401 (the token), 403 (access, scope, or someone
-    the diary does not know) and 503 (the portal's keys out of reach)."""
+    """An operation (a GET unless ``method`` says otherwise) answering ``schema``;
+    besides ``errors``, every one may answer 400 (a bad parameter, a token in the query
+    string), 401 (the token), 403 (access, scope, or someone the diary does not know)
+    and 503 (the portal's keys out of reach)."""
     names = {"404": "NotFound"}
     responses: dict[str, Any] = {
         "200": {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}},
@@ -418,7 +426,7 @@ def _operation(
     for status in errors:
         responses[status] = {"$ref": f"#/components/responses/{names[status]}"}
     return {
-        "get": {
+        method: {
             "operationId": operation_id,
             "summary": summary,
             "description": description,
@@ -495,10 +503,28 @@ PATHS: dict[str, Any] = {
     "/messages/{thread_id}": _operation(
         "getThread",
         "A thread's messages",
-        "The messages in order. Like opening the thread on the website, this marks it "
-        "read for the caller.",
+        "The messages in order, and up to when the caller has read the thread. Reading "
+        "changes nothing: mark the thread read with the POST of `/messages/{thread_id}/read`.",
         "ThreadPage",
         [{"$ref": "#/components/parameters/ThreadId"}],
+    ),
+    "/messages/{thread_id}/read": _operation(
+        "markThreadRead",
+        "Mark a thread read",
+        "Up to the message `seen` (the last one the client showed; by default the "
+        "thread's last message): later messages stay new. A mark never moves back.",
+        "ReadMark",
+        [
+            {"$ref": "#/components/parameters/ThreadId"},
+            {
+                "name": "seen",
+                "in": "query",
+                "required": False,
+                "description": "The id of the last message the caller has seen.",
+                "schema": ID,
+            },
+        ],
+        method="post",
     ),
     "/openapi.json": {
         "get": {

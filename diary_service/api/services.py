@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
-from diary_service.access import Viewer
+from diary_service.access import Reach, Viewer
 from diary_service.extensions import db
 from diary_service.family.services import (
     Child,
@@ -55,11 +55,11 @@ DEFAULT_HOMEWORK_DAYS = 14
 # --- reading what the pages do not ----------------------------------------------------
 
 
-def homework_between(student: Student, start: date, end: date) -> list[Homework]:
+def homework_between(student: Student, start: date, end: date, reach: Reach) -> list[Homework]:
     """Homework of the student's classes due from ``start`` to ``end`` inclusive (one
     without a due date counts on the day it was set), set at lessons while the student
-    was in that class — as the week pages show it, over any range up to
-    ``MAX_HOMEWORK_DAYS``."""
+    was in that class and the caller's ``reach`` covers — as the week pages show it,
+    over any range up to ``MAX_HOMEWORK_DAYS``."""
     if end < start:
         raise ValidationError(_l("The start of the range must not be after its end."))
     if (end - start).days + 1 > MAX_HOMEWORK_DAYS:
@@ -92,7 +92,12 @@ def homework_between(student: Student, start: date, end: date) -> list[Homework]
                 selectinload(Homework.attachments),
                 selectinload(Homework.lesson).selectinload(Lesson.subject),
             )
-            .where(sa.or_(*windows), day >= start, day <= end)
+            .where(
+                sa.or_(*windows),
+                reach.where("homework", Lesson.class_id, Lesson.on_date),
+                day >= start,
+                day <= end,
+            )
             .order_by(day, Lesson.on_date, Lesson.lesson_number, Homework.id)
         ).scalars()
     )
@@ -107,10 +112,10 @@ class PeriodAttendance:
     by_subject: dict[int, tuple[Subject, Counter[str]]] = field(default_factory=dict)
 
 
-def period_attendance(student: Student, period: Period) -> PeriodAttendance:
+def period_attendance(student: Student, period: Period, reach: Reach) -> PeriodAttendance:
     """The student's absences and latenesses in one period, counted by code and by
     subject (the attendance page's entries of the year, narrowed to the period)."""
-    page = attendance_page(student, period.year)
+    page = attendance_page(student, period.year, reach)
     result = PeriodAttendance(
         year=period.year,
         period=period,
@@ -441,5 +446,10 @@ def thread_page_json(page: ThreadPage, viewer: Viewer) -> dict[str, Any]:
         "thread": thread_json(page.thread),
         "participants": [person.full_name for person in page.people],
         "can_post": page.can_post,
+        "read_until": moment_of(page.read_until),
         "messages": [message_json(m, viewer, page.can_moderate) for m in page.messages],
     }
+
+
+def read_mark_json(thread_id: int, read_until: datetime) -> dict[str, Any]:
+    return {"thread_id": thread_id, "read_until": moment_of(read_until)}

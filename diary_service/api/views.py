@@ -3,7 +3,8 @@
 Every endpoint but the OpenAPI document needs the portal's access token
 (``api.tokens``) and then asks exactly what the family and messages pages ask:
 ``access.can_view_student`` through ``family.services.sections_for`` for a student's
-week, marks, homework and attendance, ``messages.services`` for threads. Unknown ids
+week, marks, homework and attendance, ``messages.services`` for threads. Reading is GET
+and never writes; marking a thread read is the one POST. Unknown ids
 answer 404, someone else's 403, both as JSON (``shared.errors``: ``/api/`` is a JSON
 prefix). No cookie or session is read or set, so there is no CSRF to guard against.
 """
@@ -20,7 +21,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from diary_service.access import Viewer, require, viewer_for
+from diary_service.access import Reach, Viewer, require, viewer_for
 from diary_service.api import services
 from diary_service.api.openapi import document
 from diary_service.api.tokens import BearerError, authenticate
@@ -83,14 +84,14 @@ def viewer() -> Viewer:
     return g.api_viewer
 
 
-def _student(student_id: int, section: str, what: str) -> tuple[Student, frozenset[str]]:
-    """The student (404 if none) and the caller's sections of them; 403 without
-    ``section`` — the family pages' own rule."""
+def _student(student_id: int, section: str, what: str) -> tuple[Student, Reach]:
+    """The student (404 if none) and what the caller sees of them; 403 without
+    ``section`` anywhere in it — the family pages' own rule."""
     student = family.get_student(student_id)
-    sections = family.sections_for(viewer(), student)
-    require(section in sections)
+    reach = family.reach_for(viewer(), student)
+    require(section in reach.sections)
     record_access(viewer(), [student.id], what)
-    return student, sections
+    return student, reach
 
 
 def _date_arg(name: str) -> date | None:
@@ -131,35 +132,37 @@ def children():
 @bp.get("/children/<int:student_id>/week")
 @token_required
 def week(student_id: int):
-    student, sections = _student(student_id, "schedule", "api:week")
-    day = _date_arg("date") or date.today()
-    return jsonify(services.week_json(family.week_of(student, day, sections)))
+    student, reach = _student(student_id, "schedule", "api:week")
+    day = _date_arg("date") or reach.day_shown("schedule", date.today())
+    return jsonify(services.week_json(family.week_of(student, day, reach)))
 
 
 @bp.get("/children/<int:student_id>/marks")
 @token_required
 def marks(student_id: int):
-    student, _sections = _student(student_id, "marks", "api:marks")
-    period = family.choose_period(student, _id_arg("period"), date.today())
-    return jsonify(services.marks_json(family.marks_page(student, period, date.today())))
+    student, reach = _student(student_id, "marks", "api:marks")
+    today = date.today()
+    period = family.choose_period(student, _id_arg("period"), today, reach)
+    return jsonify(services.marks_json(family.marks_page(student, period, today, reach)))
 
 
 @bp.get("/children/<int:student_id>/homework")
 @token_required
 def homework(student_id: int):
-    student, _sections = _student(student_id, "homework", "api:homework")
-    start = _date_arg("from") or date.today()
+    student, reach = _student(student_id, "homework", "api:homework")
+    start = _date_arg("from") or reach.day_shown("homework", date.today())
     end = _date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
-    items = services.homework_between(student, start, end)
+    items = services.homework_between(student, start, end, reach)
     return jsonify(services.homework_list_json(student, start, end, items))
 
 
 @bp.get("/children/<int:student_id>/attendance")
 @token_required
 def attendance(student_id: int):
-    student, _sections = _student(student_id, "attendance", "api:attendance")
-    period = family.choose_period(student, _id_arg("period"), date.today())
-    return jsonify(services.attendance_json(student, services.period_attendance(student, period)))
+    student, reach = _student(student_id, "attendance", "api:attendance")
+    period = family.choose_period(student, _id_arg("period"), date.today(), reach, "attendance")
+    found = services.period_attendance(student, period, reach)
+    return jsonify(services.attendance_json(student, found))
 
 
 @bp.get("/messages")
@@ -171,6 +174,15 @@ def threads():
 @bp.get("/messages/<int:thread_id>")
 @token_required
 def thread(thread_id: int):
-    """The thread's messages; like opening it on the website, this marks it read."""
+    """The thread's messages and up to when the caller has read it (nothing is
+    written: marking it read is the POST below)."""
     page = messages.open_thread(viewer(), thread_id)
     return jsonify(services.thread_page_json(page, viewer()))
+
+
+@bp.post("/messages/<int:thread_id>/read")
+@token_required
+def mark_read(thread_id: int):
+    """Mark the thread read up to the message ``seen`` (by default its last one)."""
+    read_until = messages.mark_read(viewer(), thread_id, _id_arg("seen"))
+    return jsonify(services.read_mark_json(thread_id, read_until))

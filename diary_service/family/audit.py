@@ -24,10 +24,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from diary_service.access import Viewer
+from diary_service.access import Viewer, parent_links, roles_toward
 from diary_service.extensions import db
-from diary_service.family.models import Guardian, StudentAccess
-from diary_service.school.models import Enrolment, Student
+from diary_service.family.models import StudentAccess
+from diary_service.school.models import Student
 from shared.sessions import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,51 +68,6 @@ WHAT_LABELS = {
 }
 
 
-def is_parent_of(viewer: Viewer, student_id: int) -> bool:
-    """Is the viewer a parent (not a trusted person) of the student, with a live link?
-    Parents read the access log and are the ones whose own views are not logged."""
-    if viewer.person is None or student_id not in viewer.guardian_of:
-        return False
-    return student_id in _parent_of(viewer, [student_id])
-
-
-def _parent_of(viewer: Viewer, student_ids: Iterable[int]) -> set[int]:
-    ids = [sid for sid in student_ids if sid in viewer.guardian_of]
-    if not ids or viewer.person is None:
-        return set()
-    return set(
-        db.session.execute(
-            sa.select(Guardian.student_id).where(
-                Guardian.person_id == viewer.person.id,
-                Guardian.student_id.in_(ids),
-                Guardian.kind == "parent",
-                Guardian.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
-
-
-def _role_of(viewer: Viewer, student_id: int, school_id: int | None, classes: set[int]) -> str:
-    """The viewer's capacity towards this student, most specific first."""
-    if classes & viewer.class_teacher_of:
-        return "class_teacher"
-    if any(class_id in classes for class_id, _subject in viewer.teaches):
-        return "teacher"
-    if school_id in viewer.school_admin_of:
-        return "school_admin"
-    if school_id in viewer.health_worker_of:
-        return "health_worker"
-    if viewer.is_trusted_of(student_id):
-        return "trusted"  # rather than a teacher of the school who happens to be one
-    if school_id in viewer.teacher_at:
-        return "teacher"  # a substitute teacher
-    if viewer.department:
-        return "department"
-    if viewer.own_student_ids:
-        return "student"
-    return "other"
-
-
 def record_access(viewer: Viewer, student_ids: Iterable[int], what: str) -> None:
     """Log that ``viewer`` saw ``what`` of these students (after the access check).
     Skips the viewer's own family; never raises.
@@ -123,7 +78,7 @@ def record_access(viewer: Viewer, student_ids: Iterable[int], what: str) -> None
     if viewer.person is None:
         return
     wanted = set(student_ids) - viewer.own_student_ids
-    wanted -= _parent_of(viewer, wanted)
+    wanted -= parent_links(viewer, list(wanted))
     if not wanted:
         return
     try:
@@ -152,28 +107,18 @@ def _insert(viewer: Viewer, student_ids: set[int], what: str) -> None:
     new = student_ids - recent
     if not new:
         return
-    schools = dict(
-        db.session.execute(
-            sa.select(Student.id, Student.school_id).where(Student.id.in_(new))
-        ).all()
-    )
-    classes: dict[int, set[int]] = {}
-    for student_id, class_id in db.session.execute(
-        sa.select(Enrolment.student_id, Enrolment.class_id).where(Enrolment.student_id.in_(new))
-    ):
-        classes.setdefault(student_id, set()).add(class_id)
+    roles = roles_toward(viewer, sorted(new))
+    known = set(db.session.execute(sa.select(Student.id).where(Student.id.in_(new))).scalars())
     rows = [
         {
             "student_id": student_id,
             "viewer_id": person_id,
-            "role": _role_of(
-                viewer, student_id, schools[student_id], classes.get(student_id, set())
-            ),
+            "role": roles[student_id],
             "what": what,
             "at": now,
         }
         for student_id in sorted(new)
-        if student_id in schools
+        if student_id in known
     ]
     if rows:
         db.session.execute(sa.insert(StudentAccess), rows)

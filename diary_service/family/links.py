@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import Viewer, can_manage_school, class_of
+from diary_service.access import Viewer, class_of
 from diary_service.auth.models import DiaryPerson, PortalChild
 from diary_service.extensions import db
 from diary_service.family.models import PARENT_SLOTS, AccessCode, Guardian, StaffInvitation
@@ -217,15 +217,6 @@ def administered_schools(viewer: Viewer) -> list[School]:
             sa.select(School).where(School.id.in_(viewer.school_admin_of)).order_by(School.name)
         ).scalars()
     )
-
-
-def can_issue_codes(viewer: Viewer, student: Student, today: date) -> bool:
-    """Codes for a student: the administrators of their school and the class teacher
-    of the class they are in now."""
-    if student.school_id is not None and can_manage_school(viewer, student.school_id):
-        return True
-    school_class = class_of(student, today)
-    return school_class is not None and school_class.id in viewer.class_teacher_of
 
 
 def issuing_classes(viewer: Viewer, today: date) -> list[SchoolClass]:

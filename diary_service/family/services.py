@@ -2,9 +2,11 @@
 whoever may see them, and the weekly "I have read the diary" acknowledgement.
 
 Who may see what is decided by ``diary_service.access`` only: the views ask
-``sections_for`` once and the builders here load nothing of a section the viewer may
-not see (a student never receives the remarks addressed to their parents, not even
-hidden in the page).
+``reach_for`` once and the builders here load nothing the viewer's ``Reach`` does not
+cover: no section they may not see (a student never receives the remarks addressed to
+their parents, not even hidden in the page), and for staff nothing outside the
+enrolments that tie them to the student (the old school sees its own time, the new
+school its own).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from diary_service.access import SECTIONS, Viewer, can_view_student, class_ids_of, class_of
+from diary_service.access import Reach, Viewer, class_of, reach_of
 from diary_service.extensions import db
 from diary_service.family.models import Acknowledgement, Guardian
 
@@ -157,49 +159,54 @@ def get_class(class_id: int) -> SchoolClass:
     return school_class
 
 
+def reach_for(viewer: Viewer, student: Student) -> Reach:
+    """What of the student's record the viewer sees (``access.reach_of``)."""
+    return reach_of(viewer, student)
+
+
 def sections_for(viewer: Viewer, student: Student) -> frozenset[str]:
-    """The parts of the student's record the viewer may see."""
-    return frozenset(s for s in SECTIONS if can_view_student(viewer, student, s))
-
-
-def can_acknowledge(viewer: Viewer, student: Student) -> bool:
-    """Only a parent acknowledges a week: not a trusted person, not the student, not
-    the staff."""
-    return viewer.person is not None and student.id in viewer.guardian_of
+    """The parts of the student's record the viewer may see (somewhere in it)."""
+    return reach_of(viewer, student).sections
 
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def years_of(student: Student) -> list[AcademicYear]:
-    """The academic years of the student's classes, latest first."""
+def years_of(student: Student, reach: Reach, section: str) -> list[AcademicYear]:
+    """The academic years of the student's classes the viewer sees of ``section``,
+    latest first."""
+    query = (
+        sa.select(AcademicYear)
+        .join(SchoolClass, SchoolClass.year_id == AcademicYear.id)
+        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
+        .where(Enrolment.student_id == student.id)
+    )
+    shown = reach.year_ids(section)
+    if shown is not None:
+        query = query.where(AcademicYear.id.in_(shown))
     return list(
-        db.session.execute(
-            sa.select(AcademicYear)
-            .join(SchoolClass, SchoolClass.year_id == AcademicYear.id)
-            .join(Enrolment, Enrolment.class_id == SchoolClass.id)
-            .where(Enrolment.student_id == student.id)
-            .distinct()
-            .order_by(AcademicYear.starts_on.desc())
-        ).scalars()
+        db.session.execute(query.distinct().order_by(AcademicYear.starts_on.desc())).scalars()
     )
 
 
-def current_year(student: Student, today: date) -> AcademicYear | None:
-    """The year of the class the student is in today; otherwise their latest year."""
+def current_year(student: Student, today: date, reach: Reach, section: str) -> AcademicYear | None:
+    """The year of the class the student is in today, if the viewer sees it; otherwise
+    the latest year they see."""
     school_class = class_of(student, today)
-    if school_class is not None:
+    if school_class is not None and reach.sees(section, school_class.id, today):
         return school_class.year
-    years = years_of(student)
+    years = years_of(student, reach, section)
     return years[0] if years else None
 
 
-def choose_year(student: Student, year_id: int | None, today: date) -> AcademicYear:
+def choose_year(
+    student: Student, year_id: int | None, today: date, reach: Reach, section: str
+) -> AcademicYear:
     if year_id is None:
-        year = current_year(student, today)
+        year = current_year(student, today, reach, section)
     else:
-        year = next((y for y in years_of(student) if y.id == year_id), None)
+        year = next((y for y in years_of(student, reach, section) if y.id == year_id), None)
     if year is None:
         raise NotFound(_l("The student has no academic year here."))
     return year
@@ -315,15 +322,21 @@ def _row_from_lesson(lesson: Lesson) -> LessonRow:
     )
 
 
-def week_of(student: Student, day: date, sections: frozenset[str]) -> Week:
+def week_of(student: Student, day: date, reach: Reach) -> Week:
     """The student's diary for the Monday–Saturday week containing ``day``: per day the
     lessons with their changes, topics, homework (set and due), marks and attendance,
     and for the week the notices in force, the remarks to parents and who acknowledged
-    it. Only the ``sections`` given are loaded."""
+    it. Only what the ``reach`` covers is loaded: a day outside the viewer's spans is
+    empty for them."""
+    sections = reach.sections
     monday = monday_of(day)
     saturday = monday + timedelta(days=WEEK_LENGTH - 1)
     week_days = days(monday, saturday)
-    class_on = {d: class_of(student, d) for d in week_days}
+    class_on: dict[date, SchoolClass | None] = {}
+    for d in week_days:
+        school_class = class_of(student, d)
+        shown = school_class is not None and reach.sees("schedule", school_class.id, d)
+        class_on[d] = school_class if shown else None
     classes = {c.id: c for c in class_on.values() if c is not None}
 
     slots_by_day: dict[date, list[Slot]] = {}
@@ -344,12 +357,12 @@ def week_of(student: Student, day: date, sections: frozenset[str]) -> Week:
             )
         ).scalars()
     }
-    marks_by_lesson = _by_lesson(_week_marks(student, lessons.values(), sections))
+    marks_by_lesson = _by_lesson(_week_marks(student, lessons.values(), reach))
     attendance_by_lesson = {
-        row.lesson_id: row for row in _week_attendance(student, lessons.values(), sections)
+        row.lesson_id: row for row in _week_attendance(student, lessons.values(), reach)
     }
-    due = _due_homework(classes, monday, saturday, sections)
-    notices = _notices(student, classes, monday, saturday)
+    due = _due_homework(classes, monday, saturday, reach)
+    notices = _notices(student, classes, monday, saturday, reach)
 
     result = []
     for d in week_days:
@@ -372,7 +385,7 @@ def week_of(student: Student, day: date, sections: frozenset[str]) -> Week:
             if row.lesson is not None:
                 row.marks = marks_by_lesson.get(row.lesson.id, [])
                 row.attendance = attendance_by_lesson.get(row.lesson.id)
-                if "homework" in sections:
+                if reach.sees("homework", school_class.id, d):
                     row.homework = row.lesson.homework
         result_day.due = [hw for hw in due if hw.due_on == d]
         result_day.quarantines = [
@@ -384,8 +397,9 @@ def week_of(student: Student, day: date, sections: frozenset[str]) -> Week:
         sections=sections,
         days=result,
         notices=notices,
-        remarks=_week_remarks(student, monday, saturday, sections),
-        acknowledgements=acknowledgements_of(student, monday),
+        remarks=_week_remarks(student, monday, saturday, reach),
+        # Who read the week: for staff, only a week with days of theirs.
+        acknowledgements=acknowledgements_of(student, monday) if classes else [],
     )
 
 
@@ -396,44 +410,49 @@ def _by_lesson(marks: list[Mark]) -> dict[int, list[Mark]]:
     return result
 
 
-def _week_marks(student: Student, lessons, sections: frozenset[str]) -> list[Mark]:
+def _week_marks(student: Student, lessons, reach: Reach) -> list[Mark]:
     ids = [lesson.id for lesson in lessons]
-    if "marks" not in sections or not ids:
+    if "marks" not in reach.sections or not ids:
         return []
     return list(
         db.session.execute(
             sa.select(Mark)
+            .join(Lesson, Lesson.id == Mark.lesson_id)
             .where(
                 Mark.student_id == student.id,
                 Mark.lesson_id.in_(ids),
                 Mark.is_current.is_(True),
                 Mark.deleted.is_(False),
+                reach.where("marks", Lesson.class_id, Lesson.on_date),
             )
             .order_by(Mark.id)
         ).scalars()
     )
 
 
-def _week_attendance(student: Student, lessons, sections: frozenset[str]) -> list[Attendance]:
+def _week_attendance(student: Student, lessons, reach: Reach) -> list[Attendance]:
     ids = [lesson.id for lesson in lessons]
-    if "attendance" not in sections or not ids:
+    if "attendance" not in reach.sections or not ids:
         return []
     return list(
         db.session.execute(
-            sa.select(Attendance).where(
+            sa.select(Attendance)
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .where(
                 Attendance.student_id == student.id,
                 Attendance.lesson_id.in_(ids),
                 Attendance.is_current.is_(True),
                 Attendance.deleted.is_(False),
+                reach.where("attendance", Lesson.class_id, Lesson.on_date),
             )
         ).scalars()
     )
 
 
 def _due_homework(
-    classes: dict[int, SchoolClass], monday: date, saturday: date, sections: frozenset[str]
+    classes: dict[int, SchoolClass], monday: date, saturday: date, reach: Reach
 ) -> list[Homework]:
-    if "homework" not in sections or not classes:
+    if "homework" not in reach.sections or not classes:
         return []
     return list(
         db.session.execute(
@@ -444,6 +463,7 @@ def _due_homework(
                 Lesson.class_id.in_(list(classes)),
                 Homework.due_on >= monday,
                 Homework.due_on <= saturday,
+                reach.where("homework", Lesson.class_id, Lesson.on_date),
             )
             .order_by(Homework.due_on, Lesson.lesson_number, Homework.id)
         ).scalars()
@@ -455,13 +475,13 @@ def _in_force(notice: Notice, start: date, end: date) -> bool:
 
 
 def _notices(
-    student: Student, classes: dict[int, SchoolClass], start: date, end: date
+    student: Student, classes: dict[int, SchoolClass], start: date, end: date, reach: Reach
 ) -> list[Notice]:
-    """Notices of the student's school and class(es) in force during the span;
-    quarantines first."""
-    school_ids = {c.school_id for c in classes.values()} or (
-        {student.school_id} if student.school_id else set()
-    )
+    """Notices of the student's school and class(es) in force during the span, as far
+    as the viewer's reach goes; quarantines first."""
+    school_ids = {c.school_id for c in classes.values()}
+    if not school_ids and "schedule" in reach.whole and student.school_id:
+        school_ids = {student.school_id}
     if not school_ids:
         return []
     notices = db.session.execute(
@@ -474,7 +494,15 @@ def _notices(
         )
         .order_by(Notice.starts_on.desc(), Notice.id.desc())
     ).scalars()
-    return sorted(notices, key=lambda n: n.kind != "quarantine")
+    return sorted(
+        (n for n in notices if _sees_notice(reach, n)), key=lambda n: n.kind != "quarantine"
+    )
+
+
+def _sees_notice(reach: Reach, notice: Notice) -> bool:
+    return reach.sees_between(
+        "schedule", notice.school_id, notice.class_id, notice.starts_on, notice.ends_on
+    )
 
 
 @dataclass
@@ -483,18 +511,18 @@ class RemarkRow:
     on_date: date  # the lesson's, or the day it was written
 
 
-def _week_remarks(
-    student: Student, monday: date, saturday: date, sections: frozenset[str]
-) -> list[RemarkRow]:
+def _week_remarks(student: Student, monday: date, saturday: date, reach: Reach) -> list[RemarkRow]:
     """Teachers' remarks to the parents about this week: on its lessons, or written
-    during it when tied to no lesson."""
-    if "remarks" not in sections:
+    during it when tied to no lesson (staff: at lessons of their spans, or written then
+    at their span's school)."""
+    if "remarks" not in reach.sections:
         return []
     start = datetime.combine(monday, time.min)
     end = datetime.combine(saturday + timedelta(days=1), time.min)
     rows = db.session.execute(
-        sa.select(Remark, Lesson.on_date)
+        sa.select(Remark, Lesson.on_date, Lesson.class_id, StaffMember.school_id)
         .outerjoin(Lesson, Lesson.id == Remark.lesson_id)
+        .join(StaffMember, StaffMember.id == Remark.author_id)
         .where(
             Remark.student_id == student.id,
             sa.or_(
@@ -509,7 +537,15 @@ def _week_remarks(
         .order_by(Remark.created_at, Remark.id)
     ).all()
     return sorted(
-        (RemarkRow(remark=remark, on_date=on or remark.created_at.date()) for remark, on in rows),
+        (
+            RemarkRow(remark=remark, on_date=on or remark.created_at.date())
+            for remark, on, class_id, school_id in rows
+            if (
+                reach.sees("remarks", class_id, on)
+                if on is not None
+                else reach.sees_at_school("remarks", school_id, remark.created_at.date())
+            )
+        ),
         key=lambda row: row.on_date,
     )
 
@@ -597,6 +633,8 @@ def class_acknowledgements(school_class: SchoolClass, day: date) -> list[Student
             Guardian.student_id.in_(ids),
             Guardian.kind == "parent",
             Guardian.revoked_at.is_(None),
+            # The parents of that week, not those a later school linked.
+            Guardian.created_at < datetime.combine(saturday + timedelta(days=1), time.min),
         )
         .order_by(Guardian.family_name, Guardian.id)
     ).scalars():
@@ -763,30 +801,38 @@ class MarksPage:
     finals: list[FinalRow]
 
 
-def choose_period(student: Student, period_id: int | None, today: date) -> Period:
-    """The period asked for (one of the student's years), or the current one."""
+def choose_period(
+    student: Student, period_id: int | None, today: date, reach: Reach, section: str = "marks"
+) -> Period:
+    """The period asked for (one of the student's years the viewer sees), or the
+    current one (for the old school's staff: the one their last day with the student
+    falls in)."""
     if period_id is not None:
         period = db.session.get(Period, period_id)
-        if period is None or period.year_id not in {y.id for y in years_of(student)}:
+        shown = {y.id for y in years_of(student, reach, section)}
+        if period is None or period.year_id not in shown:
             raise NotFound(_l("There is no such period."))
         return period
-    year = choose_year(student, None, today)
+    year = choose_year(student, None, today, reach, section)
     if not year.periods:
         raise NotFound(_l("The school has not divided the year into periods yet."))
-    return period_on(year, today) or year.periods[0]
+    return period_on(year, reach.day_shown(section, today)) or year.periods[0]
 
 
-def marks_page(student: Student, period: Period, today: date) -> MarksPage:
+def marks_page(student: Student, period: Period, today: date, reach: Reach) -> MarksPage:
     """Per subject of the period: the marks, their average with its formula, the
     suggested and the set period mark, the forecast and the running-average chart; the
-    student's overall running average; the year's period and year marks."""
+    student's overall running average; the year's period and year marks. Only the
+    marks the ``reach`` covers count."""
     year = period.year
     policy = current_policy(year.school_id)
     rule = rule_of(policy)
     weeks = _weeks_of(period)
     subjects = []
     running: list[list[Decimal | None]] = []
-    for summary in student_summaries(student, period):
+    within = reach.where("marks", Lesson.class_id, Lesson.on_date)
+    summaries = student_summaries(student, period, within, reach.sees_final)
+    for summary in summaries:
         values = _running(summary.marks, weeks, rule, today)
         running.append(values)
         summary.forecast = summary.forecast[:FORECASTS_SHOWN]
@@ -802,13 +848,13 @@ def marks_page(student: Student, period: Period, today: date) -> MarksPage:
         student=student,
         year=year,
         period=period,
-        years=years_of(student),
+        years=years_of(student, reach, "marks"),
         policy=policy,
         rule=rule,
         subjects=subjects,
         overall=chart_of(weeks, overall_values, rule),
         overall_average=next((v for v in reversed(overall_values) if v is not None), None),
-        finals=_final_rows(student, year),
+        finals=_final_rows(student, year, reach),
     )
 
 
@@ -820,9 +866,11 @@ def _mean(values: list[Decimal | None]) -> Decimal | None:
     return (sum(present, Decimal(0)) / len(present)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _final_rows(student: Student, year: AcademicYear) -> list[FinalRow]:
+def _final_rows(student: Student, year: AcademicYear, reach: Reach) -> list[FinalRow]:
     rows: dict[int, FinalRow] = {}
     for final in current_final_marks([student.id], year.id):
+        if not reach.sees_final(final):
+            continue
         row = rows.setdefault(
             final.subject_id, FinalRow(subject=final.subject, by_period={}, year=None)
         )
@@ -847,9 +895,9 @@ class AttendancePage:
     entries: list[Attendance]
 
 
-def attendance_page(student: Student, year: AcademicYear) -> AttendancePage:
-    """The student's absences and latenesses of the year: counts by code per period
-    and per subject, and every dated entry."""
+def attendance_page(student: Student, year: AcademicYear, reach: Reach) -> AttendancePage:
+    """The student's absences and latenesses of the year (as far as the ``reach``
+    goes): counts by code per period and per subject, and every dated entry."""
     entries = list(
         db.session.execute(
             sa.select(Attendance)
@@ -861,6 +909,7 @@ def attendance_page(student: Student, year: AcademicYear) -> AttendancePage:
                 Attendance.deleted.is_(False),
                 Lesson.on_date >= year.starts_on,
                 Lesson.on_date <= year.ends_on,
+                reach.where("attendance", Lesson.class_id, Lesson.on_date),
             )
             .order_by(Lesson.on_date, Lesson.lesson_number)
         ).scalars()
@@ -880,7 +929,7 @@ def attendance_page(student: Student, year: AcademicYear) -> AttendancePage:
     return AttendancePage(
         student=student,
         year=year,
-        years=years_of(student),
+        years=years_of(student, reach, "attendance"),
         by_period=by_period,
         by_subject=sorted(subjects.values(), key=lambda pair: pair[0].name),
         total=total,
@@ -899,39 +948,44 @@ class NewsPage:
     past_meetings: list[ParentMeeting]
 
 
-def news_page(student: Student, today: date) -> NewsPage:
+def news_page(student: Student, today: date, reach: Reach) -> NewsPage:
     """The school's and the student's classes' notices (in force or coming, then
-    ended) and the class's parent meetings (coming, then held)."""
-    year = current_year(student, today)
-    class_ids = set(class_ids_of(student))
-    if year is not None:
-        class_ids &= set(
-            db.session.execute(
-                sa.select(SchoolClass.id).where(SchoolClass.year_id == year.id)
-            ).scalars()
-        )
-    school_class = class_of(student, today)
-    school_id = school_class.school_id if school_class is not None else student.school_id
+    ended) and the classes' parent meetings (coming, then held), of the student's
+    current year; for staff, of their spans only."""
+    year = current_year(student, today, reach, "schedule")
+    enrolments = [
+        e for e in student.enrolments if year is None or e.school_class.year_id == year.id
+    ]
+    class_ids = {e.class_id for e in enrolments}
+    school_ids = {e.school_class.school_id for e in enrolments}
+    if "schedule" in reach.whole:
+        school_class = class_of(student, today)
+        current = school_class.school_id if school_class is not None else student.school_id
+        school_ids = {current} if current is not None else set()
     notices: list[Notice] = []
-    if school_id is not None:
-        notices = list(
-            db.session.execute(
+    if school_ids:
+        notices = [
+            notice
+            for notice in db.session.execute(
                 sa.select(Notice)
                 .options(selectinload(Notice.school_class))
                 .where(
-                    Notice.school_id == school_id,
+                    Notice.school_id.in_(school_ids),
                     sa.or_(Notice.class_id.is_(None), Notice.class_id.in_(class_ids)),
                 )
                 .order_by(Notice.starts_on.desc(), Notice.id.desc())
             ).scalars()
-        )
-    meetings = list(
-        db.session.execute(
+            if _sees_notice(reach, notice)
+        ]
+    meetings = [
+        meeting
+        for meeting in db.session.execute(
             sa.select(ParentMeeting)
             .where(ParentMeeting.class_id.in_(class_ids))
             .order_by(ParentMeeting.held_at)
         ).scalars()
-    )
+        if reach.sees("schedule", meeting.class_id, meeting.held_at.date())
+    ]
     start_of_today = datetime.combine(today, time.min)
     return NewsPage(
         current=sorted(

@@ -20,7 +20,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from diary_service.access import can_lead_class, can_manage_school, class_of, require
+from diary_service.access import (
+    Reach,
+    can_acknowledge,
+    can_issue_codes,
+    can_lead_class,
+    can_manage_school,
+    can_read_access_log,
+    class_of,
+    class_shown,
+    require,
+)
 from diary_service.auth.current import current_person, current_viewer, login_required
 from diary_service.extensions import limiter
 from diary_service.family import (
@@ -48,15 +58,15 @@ from shared.errors import ValidationError
 bp = Blueprint("family", __name__)
 
 
-def _page(template: str, student: Student, sections: frozenset[str], **context):
+def _page(template: str, student: Student, reach: Reach, **context):
     """Render a student page with what every one of them shows: the child switcher, the
-    student's class and the tabs the viewer may open."""
+    student's class (as far as the viewer sees it) and the tabs the viewer may open."""
     viewer = current_viewer()
     return render_template(
         template,
         student=student,
-        sections=sections,
-        school_class=class_of(student),
+        sections=reach.sections,
+        school_class=class_shown(student, reach, date.today()),
         children=services.children_of(viewer),
         labels=_labels(),
         **context,
@@ -76,23 +86,22 @@ def _labels() -> dict:
     }
 
 
-@bp.app_template_global()
-def can_read_access_log(student_id: int) -> bool:
+@bp.app_template_global("can_read_access_log")
+def access_log_tab(student_id: int) -> bool:
     """For the student tabs (an imported macro sees globals, not the page's context)."""
-    return audit.is_parent_of(current_viewer(), student_id)
+    return can_read_access_log(current_viewer(), student_id)
 
 
-def _student_for(
-    student_id: int, section: str, what: str | None = None
-) -> tuple[Student, frozenset[str]]:
-    """The student (404 if none) and the viewer's sections of them; 403 without
-    ``section``. With ``what``, the view goes to the student's access log."""
+def _student_for(student_id: int, section: str, what: str | None = None) -> tuple[Student, Reach]:
+    """The student (404 if none) and what the viewer sees of them; 403 without
+    ``section`` anywhere in it. With ``what``, the view goes to the student's access
+    log."""
     student = services.get_student(student_id)
-    sections = services.sections_for(current_viewer(), student)
-    require(section in sections)
+    reach = services.reach_for(current_viewer(), student)
+    require(section in reach.sections)
     if what is not None:
         audit.record_access(current_viewer(), [student.id], what)
-    return student, sections
+    return student, reach
 
 
 @bp.get("/students/")
@@ -112,24 +121,24 @@ def index():
 @bp.get("/students/<int:student_id>/week")
 @login_required
 def week(student_id: int):
-    student, sections = _student_for(student_id, "schedule", "week")
+    student, reach = _student_for(student_id, "schedule", "week")
     form = WeekForm(request.args)
     status = 200
     if not form.validate():
         status = 400
-    day = form.date.data or date.today()
-    return _week_page(student, sections, day, form), status
+    day = form.date.data or reach.day_shown("schedule", date.today())
+    return _week_page(student, reach, day, form), status
 
 
-def _week_page(student: Student, sections: frozenset[str], day: date, form, ack_form=None):
-    week = services.week_of(student, day, sections)
+def _week_page(student: Student, reach: Reach, day: date, form, ack_form=None):
+    week = services.week_of(student, day, reach)
     viewer = current_viewer()
-    can_ack = services.can_acknowledge(viewer, student) and week.monday <= date.today()
+    can_ack = can_acknowledge(viewer, student) and week.monday <= date.today()
     ack_form = ack_form or AcknowledgeForm(formdata=None, week=week.monday)
     return _page(
         "family/week.html",
         student,
-        sections,
+        reach,
         week=week,
         form=form,
         ack_form=ack_form if can_ack else None,
@@ -140,14 +149,15 @@ def _week_page(student: Student, sections: frozenset[str], day: date, form, ack_
 @bp.get("/students/<int:student_id>/week/print")
 @login_required
 def week_print(student_id: int):
-    student, sections = _student_for(student_id, "schedule", "week_print")
+    student, reach = _student_for(student_id, "schedule", "week_print")
     form = WeekForm(request.args)
-    day = form.date.data if form.validate() and form.date.data else date.today()
+    valid = form.validate() and form.date.data
+    day = form.date.data if valid else reach.day_shown("schedule", date.today())
     return render_template(
         "family/week_print.html",
         student=student,
-        school_class=class_of(student, day),
-        week=services.week_of(student, day, sections),
+        school_class=class_shown(student, reach, day),
+        week=services.week_of(student, day, reach),
         labels=_labels(),
     )
 
@@ -157,7 +167,7 @@ def week_print(student_id: int):
 def acknowledge(student_id: int):
     student = services.get_student(student_id)
     viewer = current_viewer()
-    require(services.can_acknowledge(viewer, student))
+    require(can_acknowledge(viewer, student))
     form = AcknowledgeForm()
     if form.validate():
         try:
@@ -167,43 +177,46 @@ def acknowledge(student_id: int):
         else:
             flash(_("Thank you: the class teacher will see that you have read the week."), "info")
         return redirect(url_for("family.week", student_id=student.id, date=form.week.data))
-    sections = services.sections_for(viewer, student)
-    page = _week_page(student, sections, date.today(), WeekForm(formdata=None), form)
+    reach = services.reach_for(viewer, student)
+    page = _week_page(student, reach, date.today(), WeekForm(formdata=None), form)
     return page, 400
 
 
 @bp.get("/students/<int:student_id>/marks")
 @login_required
 def marks(student_id: int):
-    student, sections = _student_for(student_id, "marks", "marks")
-    period = services.choose_period(student, request.args.get("period", type=int), date.today())
+    student, reach = _student_for(student_id, "marks", "marks")
+    today = date.today()
+    period = services.choose_period(student, request.args.get("period", type=int), today, reach)
     return _page(
         "family/marks.html",
         student,
-        sections,
-        page=services.marks_page(student, period, date.today()),
+        reach,
+        page=services.marks_page(student, period, today, reach),
     )
 
 
 @bp.get("/students/<int:student_id>/attendance")
 @login_required
 def attendance(student_id: int):
-    student, sections = _student_for(student_id, "attendance", "attendance")
-    year = services.choose_year(student, request.args.get("year", type=int), date.today())
+    student, reach = _student_for(student_id, "attendance", "attendance")
+    year = services.choose_year(
+        student, request.args.get("year", type=int), date.today(), reach, "attendance"
+    )
     return _page(
         "family/attendance.html",
         student,
-        sections,
-        page=services.attendance_page(student, year),
+        reach,
+        page=services.attendance_page(student, year, reach),
     )
 
 
 @bp.get("/students/<int:student_id>/news")
 @login_required
 def news(student_id: int):
-    student, sections = _student_for(student_id, "schedule", "news")
+    student, reach = _student_for(student_id, "schedule", "news")
     return _page(
-        "family/news.html", student, sections, page=services.news_page(student, date.today())
+        "family/news.html", student, reach, page=services.news_page(student, date.today(), reach)
     )
 
 
@@ -213,11 +226,11 @@ def access_log(student_id: int):
     """Who looked at the child's record: for the child's parents only."""
     student = services.get_student(student_id)
     viewer = current_viewer()
-    require(audit.is_parent_of(viewer, student.id))
+    require(can_read_access_log(viewer, student.id))
     return _page(
         "family/access_log.html",
         student,
-        services.sections_for(viewer, student),
+        services.reach_for(viewer, student),
         log=audit.access_log(student, request.args.get("page", 1, type=int)),
     )
 
@@ -360,7 +373,7 @@ def _student_for_codes(student_id: int) -> tuple[Student, str]:
     """The student (404 if none) if the viewer issues their codes, and the page to go
     back to."""
     student = services.get_student(student_id)
-    require(links.can_issue_codes(current_viewer(), student, date.today()))
+    require(can_issue_codes(current_viewer(), student, date.today()))
     school_class = class_of(student)
     if school_class is not None and can_lead_class(current_viewer(), school_class):
         return student, url_for("family.class_codes", class_id=school_class.id)

@@ -5,7 +5,7 @@ Writes live in ``journal.services``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -37,9 +37,14 @@ def current_marks(
     start: date,
     end: date,
     subject_id: int | None = None,
+    *,
+    class_id: int | None = None,
+    within: sa.ColumnElement[bool] | None = None,
 ) -> list[Mark]:
     """The current, not deleted marks of the students for lessons from ``start`` to
-    ``end`` inclusive, in lesson order."""
+    ``end`` inclusive, in lesson order: of one subject, of the lessons of one class
+    (a class's journal counts its own lessons), or ``within`` a condition on the
+    ``Lesson`` (what a viewer's reach covers)."""
     ids = list(student_ids)
     if not ids:
         return []
@@ -57,6 +62,10 @@ def current_marks(
     )
     if subject_id is not None:
         query = query.where(Lesson.subject_id == subject_id)
+    if class_id is not None:
+        query = query.where(Lesson.class_id == class_id)
+    if within is not None:
+        query = query.where(within)
     return list(db.session.execute(query).scalars())
 
 
@@ -106,18 +115,25 @@ def summarize(subject: Subject, marks: list[Mark], rule: Rule) -> SubjectSummary
     )
 
 
-def student_summaries(student: Student, period: Period) -> list[SubjectSummary]:
-    """Per subject with marks in the period: the summary, and the period mark if set."""
+def student_summaries(
+    student: Student,
+    period: Period,
+    within: sa.ColumnElement[bool] | None = None,
+    shows_final: Callable[[FinalMark], bool] | None = None,
+) -> list[SubjectSummary]:
+    """Per subject with marks in the period: the summary, and the period mark if set;
+    only the marks ``within`` the condition and the final marks ``shows_final`` lets
+    through (a viewer's reach)."""
     policy = current_policy(period.year.school_id)
     rule = rule_of(policy)
-    marks = current_marks([student.id], period.starts_on, period.ends_on)
+    marks = current_marks([student.id], period.starts_on, period.ends_on, within=within)
     by_subject: dict[int, list[Mark]] = {}
     for mark in marks:
         by_subject.setdefault(mark.lesson.subject_id, []).append(mark)
     finals = {
         final.subject_id: final
         for final in current_final_marks([student.id], period.year_id)
-        if final.period_id == period.id
+        if final.period_id == period.id and (shows_final is None or shows_final(final))
     }
     subject_ids = set(by_subject) | set(finals)
     subjects = {

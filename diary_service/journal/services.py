@@ -1,12 +1,12 @@
 """Writing the class journal, and the reading its pages need.
 
-Lessons are created lazily from the timetable (``ensure_lessons``). Marks, attendance
+Lessons are created from the timetable when a teacher opens one (``lesson_for_slot``,
+from a POST; pages that only show the journal create nothing). Marks, attendance
 and final marks are never overwritten: a change or a deletion adds a version that names
 the one it replaces, with its author, time and reason (``journal.models``). Every write
 function takes plain arguments (the author ``StaffMember``, ids, values), validates all
 its input before it changes anything, commits once, and only then tells the listeners
-(``diary_service.signals``). Access is the views' business (``diary_service.access``);
-the few predicates the journal adds on top of it live at the end of this module.
+(``diary_service.signals``). Access is the views' business (``diary_service.access``).
 """
 
 from __future__ import annotations
@@ -18,17 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from diary_service import signals
-from diary_service.access import (
-    Viewer,
-    can_view_attendance,
-    can_view_journal,
-    can_view_student,
-)
+from diary_service.access import Viewer
 from diary_service.extensions import db
 from diary_service.journal.labels import (
     ATTENDANCE_LABELS,
@@ -365,13 +360,11 @@ def neighbour_lessons(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
     return previous, following
 
 
-def lesson_for_slot(
+def lesson_at(
     school_class: SchoolClass, subject_id: int, on: date, lesson_number: int
-) -> Lesson:
-    """The lesson of a timetable slot, created if it is not yet (a future lesson the
-    teacher plans ahead); NotFound when the timetable has no such slot."""
-    ensure_lessons(school_class, subject_id, on, on)
-    lesson = db.session.execute(
+) -> Lesson | None:
+    """The lesson of the subject at a slot if it has been opened (nothing is created)."""
+    return db.session.execute(
         sa.select(Lesson).where(
             Lesson.class_id == school_class.id,
             Lesson.subject_id == subject_id,
@@ -379,9 +372,65 @@ def lesson_for_slot(
             Lesson.lesson_number == lesson_number,
         )
     ).scalar_one_or_none()
+
+
+def slot_of(school_class: SchoolClass, subject_id: int, on: date, lesson_number: int) -> Slot:
+    """The subject's timetable slot (not cancelled) at that date and lesson number;
+    NotFound when the timetable has none."""
+    for slot in slots(school_class, on, on):
+        if (
+            slot.lesson_number == lesson_number
+            and slot.subject.id == subject_id
+            and not slot.cancelled
+        ):
+            return slot
+    raise NotFound()
+
+
+def lesson_for_slot(
+    school_class: SchoolClass, subject_id: int, on: date, lesson_number: int
+) -> Lesson:
+    """The lesson of a timetable slot, created if it is not yet (a lesson the teacher
+    opens, or plans ahead); NotFound when the timetable has no such slot. Only a POST
+    calls this: a page that merely shows the journal creates nothing."""
+    ensure_lessons(school_class, subject_id, on, on)
+    lesson = lesson_at(school_class, subject_id, on, lesson_number)
     if lesson is None:
         raise NotFound()
     return lesson
+
+
+def init_lessons(app: Flask) -> None:
+    """Subscribe the journal to the school's timetable changes."""
+    signals.timetable_changed.connect(_on_timetable_change, sender=app)
+
+
+def _on_timetable_change(
+    sender: Flask, school_class: SchoolClass, on_date: date, lesson_number: int, **_: object
+) -> None:
+    follow_timetable_change(school_class, on_date, lesson_number)
+
+
+def follow_timetable_change(school_class: SchoolClass, on: date, lesson_number: int) -> None:
+    """Keep an opened lesson in step with a change of its slot made since (who gives
+    it, whether it is cancelled): the school's timetable changes call this, through
+    ``signals.timetable_changed``."""
+    lesson = db.session.execute(
+        sa.select(Lesson).where(
+            Lesson.class_id == school_class.id,
+            Lesson.on_date == on,
+            Lesson.lesson_number == lesson_number,
+        )
+    ).scalar_one_or_none()
+    if lesson is None:
+        return
+    slot = next((s for s in slots(school_class, on, on) if s.lesson_number == lesson_number), None)
+    if slot is None or slot.subject.id != lesson.subject_id:
+        return
+    if (lesson.teacher_id, lesson.cancelled) != (slot.teacher.id, slot.cancelled):
+        lesson.teacher_id = slot.teacher.id
+        lesson.cancelled = slot.cancelled
+        db.session.commit()
 
 
 # --- the grid -----------------------------------------------------------------------
@@ -389,8 +438,8 @@ def lesson_for_slot(
 
 @dataclass
 class Column:
-    """A dated lesson of the grid; ``lesson`` is None for a future timetable slot that
-    nobody has planned yet."""
+    """A dated lesson of the grid; ``lesson`` is None for a timetable slot that nobody
+    has opened yet."""
 
     on_date: date
     lesson_number: int
@@ -423,35 +472,28 @@ class Grid:
 
 def journal_grid(school_class: SchoolClass, subject: Subject, period: Period, today: date) -> Grid:
     """The journal of a class and subject for a period: its students (leavers too),
-    its dated lessons (created up to today, future slots as placeholders) and per
-    student and lesson the current marks and attendance."""
+    its dated lessons (the timetable's slots nobody has opened yet as placeholders) and
+    per student and lesson the current marks and attendance. Reads only."""
     start, end = period.starts_on, period.ends_on
-    last = min(end, today)
-    lessons = (
-        ensure_lessons(school_class, subject.id, start, last)
-        if last >= start
-        else lessons_between(school_class, subject.id, start, end)
-    )
-    if last >= start:  # lessons planned ahead, after today
-        lessons += lessons_between(school_class, subject.id, last + timedelta(days=1), end)
+    lessons = lessons_between(school_class, subject.id, start, end)
     columns = [
         Column(lesson.on_date, lesson.lesson_number, lesson, lesson.cancelled) for lesson in lessons
     ]
     taken = {(c.on_date, c.lesson_number) for c in columns}
-    future_start = max(start, today + timedelta(days=1))
-    if future_start <= end:
-        columns += [
-            Column(slot.on_date, slot.lesson_number)
-            for slot in slots(school_class, future_start, end)
-            if slot.subject.id == subject.id
-            and not slot.cancelled
-            and (slot.on_date, slot.lesson_number) not in taken
-        ]
+    # The timetable's slots nobody has opened yet (a GET creates no lesson): the teacher
+    # opens one from its column.
+    columns += [
+        Column(slot.on_date, slot.lesson_number)
+        for slot in slots(school_class, start, end)
+        if slot.subject.id == subject.id
+        and not slot.cancelled
+        and (slot.on_date, slot.lesson_number) not in taken
+    ]
     columns.sort(key=lambda c: (c.on_date, c.lesson_number))
 
     members = class_members(school_class, start, end)
     ids = [m.student.id for m in members]
-    marks = current_marks(ids, start, end, subject.id)
+    marks = current_marks(ids, start, end, subject.id, class_id=school_class.id)
     lesson_ids = [lesson.id for lesson in lessons]
     absences = (
         list(
@@ -1062,7 +1104,9 @@ def final_sheet(school_class: SchoolClass, subject: Subject, period: Period) -> 
     rule = rule_of(policy)
     members = class_members(school_class, period.starts_on, period.ends_on)
     ids = [m.student.id for m in members]
-    marks = current_marks(ids, period.starts_on, period.ends_on, subject.id)
+    marks = current_marks(
+        ids, period.starts_on, period.ends_on, subject.id, class_id=school_class.id
+    )
     finals = _current_finals(ids, school_class.year_id, subject.id)
     rows = []
     for member in members:
@@ -1200,7 +1244,13 @@ def set_final_marks(
     written: list[FinalMark] = []
     for entry, current, value, reason in changes:
         if entry.kind == "period":
-            marks = current_marks([entry.student_id], period.starts_on, period.ends_on, subject.id)
+            marks = current_marks(
+                [entry.student_id],
+                period.starts_on,
+                period.ends_on,
+                subject.id,
+                class_id=school_class.id,
+            )
             summary = summarize(subject, marks, rule)
             avg, suggested = summary.average, summary.suggested
         else:
@@ -1247,7 +1297,7 @@ class JournalLink:
 class TodayLesson:
     slot: Slot
     school_class: SchoolClass
-    lesson: Lesson | None
+    lesson: Lesson | None  # None: not opened yet
 
 
 @dataclass
@@ -1286,7 +1336,8 @@ def _links(query: sa.Select) -> list[JournalLink]:
 
 def journal_overview(viewer: Viewer, today: date) -> Overview:
     """What the journal's front page lists for a viewer: classes of this school year
-    only, and today's lessons with their ``Lesson`` rows (created if needed)."""
+    only, and today's lessons with their ``Lesson`` rows where opened (the page opens
+    the others by a POST)."""
     assignments = (
         sa.select(TeachingAssignment.class_id, TeachingAssignment.subject_id)
         .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
@@ -1324,71 +1375,7 @@ def journal_overview(viewer: Viewer, today: date) -> Overview:
         for slot in slots(school_class, today, today):
             if slot.teacher.id not in staff_ids:
                 continue
-            lesson = next(
-                (
-                    lesson
-                    for lesson in ensure_lessons(school_class, slot.subject.id, today, today)
-                    if lesson.lesson_number == slot.lesson_number
-                ),
-                None,
-            )
+            lesson = lesson_at(school_class, slot.subject.id, today, slot.lesson_number)
             lessons_today.append(TodayLesson(slot, school_class, lesson))
     lessons_today.sort(key=lambda t: (t.slot.lesson_number, t.school_class.name))
     return Overview(teaching, leading, school, lessons_today)
-
-
-# --- who may (on top of diary_service.access) -----------------------------------------
-
-
-def can_set_final_marks(viewer: Viewer, school_class: SchoolClass, subject_id: int) -> bool:
-    """Period and year marks: the subject's teachers of the class, and the school's
-    administrators (substitutes give lessons, not final marks)."""
-    return (school_class.id, subject_id) in viewer.teaches or (
-        school_class.school_id in viewer.school_admin_of
-    )
-
-
-def _is_family_of(viewer: Viewer, student: Student) -> bool:
-    """Parent, trusted person or the student: ``can_view_student`` says which section."""
-    return student.id in viewer.family_ids
-
-
-def can_view_lesson_record(viewer: Viewer, lesson: Lesson, student: Student, section: str) -> bool:
-    """The history of a mark (``section`` "marks") or attendance ("attendance") at a
-    lesson: the student's family (as ``can_view_student`` allows) and the staff who read
-    that class's journal of the subject (attendance: also those who may see the class's
-    attendance, the health worker among them)."""
-    if can_view_journal(viewer, lesson.school_class, lesson.subject_id):
-        return True
-    if section == "attendance" and can_view_attendance(viewer, lesson.school_class):
-        return True
-    return _is_family_of(viewer, student) and can_view_student(viewer, student, section)
-
-
-def can_view_final_mark(viewer: Viewer, final: FinalMark) -> bool:
-    """A final mark's history: the family, and staff reading the subject's journal of a
-    class the student was in that year."""
-    if _is_family_of(viewer, final.student):
-        return can_view_student(viewer, final.student, "marks")
-    classes = db.session.execute(
-        sa.select(SchoolClass)
-        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
-        .where(Enrolment.student_id == final.student_id, SchoolClass.year_id == final.year_id)
-    ).scalars()
-    return any(can_view_journal(viewer, c, final.subject_id) for c in classes)
-
-
-def can_download_attachment(viewer: Viewer, attachment: HomeworkAttachment) -> bool:
-    """Anyone who may see that class's homework: the staff reading its journal of the
-    subject, and the family of a student enrolled in the class on the lesson's day."""
-    lesson = attachment.homework.lesson
-    if can_view_journal(viewer, lesson.school_class, lesson.subject_id):
-        return True
-    family = viewer.family_ids
-    if not family:
-        return False
-    return any(
-        can_view_student(viewer, student, "homework")
-        for student in students_on(lesson.school_class, lesson.on_date)
-        if student.id in family
-    )

@@ -5,9 +5,9 @@ the period and year marks of a class.
 
 Who may do what: reading a class's journal of a subject is ``access.can_view_journal``;
 writing a lesson is ``access.can_write_journal`` (its teacher, or that lesson's
-substitute); final marks are ``services.can_set_final_marks``; histories and homework
-files are open to the student's family as well (``services.can_view_lesson_record``,
-``services.can_download_attachment``)."""
+substitute); final marks are ``access.can_set_final_marks``; histories and homework
+files are open to the student's family as well (``access.can_view_lesson_record``,
+``access.can_view_final_mark``, ``access.can_download_attachment``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from diary_service.access import Viewer, can_view_journal, can_write_journal, require
+from diary_service.access import (
+    Viewer,
+    can_download_attachment,
+    can_set_final_marks,
+    can_view_final_mark,
+    can_view_journal,
+    can_view_lesson_record,
+    can_write_journal,
+    require,
+)
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.family.audit import record_access
 from diary_service.journal import forms, services
@@ -84,10 +93,7 @@ def grid(class_id: int, subject_id: int):
     return page
 
 
-@bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
-@login_required
-def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
-    """A timetable slot without a lesson yet (a future one): create it, open it."""
+def _slot(class_id: int, subject_id: int, day: str, number: int):
     school_class = services.get_class(class_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject_id))
@@ -95,7 +101,36 @@ def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
         on = date.fromisoformat(day)
     except ValueError:
         raise NotFound() from None
-    lesson = services.lesson_for_slot(school_class, subject_id, on, number)
+    return school_class, services.get_subject(subject_id), on, viewer
+
+
+@bp.get("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
+@login_required
+def plan_lesson(class_id: int, subject_id: int, day: str, number: int):
+    """A timetable slot: its lesson if opened; otherwise a page with the button that
+    opens it (a GET creates nothing)."""
+    school_class, subject, on, viewer = _slot(class_id, subject_id, day, number)
+    lesson = services.lesson_at(school_class, subject.id, on, number)
+    if lesson is not None:
+        return redirect(url_for(".lesson", lesson_id=lesson.id))
+    slot = services.slot_of(school_class, subject.id, on, number)
+    return render_template(
+        "journal/plan.html",
+        school_class=school_class,
+        subject=subject,
+        slot=slot,
+        may_write=can_write_journal(viewer, school_class, subject.id, on, number),
+    )
+
+
+@bp.post("/journal/<int:class_id>/<int:subject_id>/on/<day>/<int:number>")
+@login_required
+def open_lesson(class_id: int, subject_id: int, day: str, number: int):
+    """Open the slot's lesson (create its row) and go to it: its teacher or that day's
+    substitute."""
+    school_class, subject, on, viewer = _slot(class_id, subject_id, day, number)
+    require(can_write_journal(viewer, school_class, subject.id, on, number))
+    lesson = services.lesson_for_slot(school_class, subject.id, on, number)
     return redirect(url_for(".lesson", lesson_id=lesson.id))
 
 
@@ -242,7 +277,7 @@ def add_remark(lesson_id: int):
 @login_required
 def attachment(attachment_id: int):
     found = services.get_attachment(attachment_id)
-    require(services.can_download_attachment(current_viewer(), found))
+    require(can_download_attachment(current_viewer(), found))
     response = send_file(
         BytesIO(found.data),
         mimetype=found.content_type,
@@ -271,7 +306,7 @@ def delete_attachment(attachment_id: int):
 def mark_history(mark_id: int):
     versions = services.mark_history(mark_id)
     first = versions[0]
-    require(services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
+    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
     record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
@@ -288,9 +323,7 @@ def mark_history(mark_id: int):
 def attendance_history(attendance_id: int):
     versions = services.attendance_history(attendance_id)
     first = versions[0]
-    require(
-        services.can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance")
-    )
+    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance"))
     record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
@@ -307,7 +340,7 @@ def attendance_history(attendance_id: int):
 def final_mark_history(final_id: int):
     versions = services.final_mark_history(final_id)
     first = versions[0]
-    require(services.can_view_final_mark(current_viewer(), first))
+    require(can_view_final_mark(current_viewer(), first))
     record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
@@ -327,7 +360,7 @@ def final_marks(class_id: int, subject_id: int):
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
     period = services.get_period(school_class, request.args.get("period", type=int), date.today())
-    may_set = services.can_set_final_marks(viewer, school_class, subject.id)
+    may_set = can_set_final_marks(viewer, school_class, subject.id)
     if request.method == "POST":
         require(may_set)
     sheet = services.final_sheet(school_class, subject, period)

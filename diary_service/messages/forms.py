@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from diary_service.messages.services import MAX_BODY, MAX_REASON, MAX_SUBJECT
 
@@ -61,6 +68,12 @@ class HideForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class ReadForm(FlaskForm):
+    """ "Mark as read": up to the last message the page showed (``seen``)."""
+
+    seen = IntegerField(validators=[Optional()])
 
 
 class HourMinuteField(TimeField):

@@ -5,9 +5,10 @@ Direct threads are read by their participants only. The class-wide threads (the 
 teacher's announcements and the class parents' conversation) are read by the parents
 of the class's current students, the class teacher and the school's administrators;
 never by students, whose own account sees only the direct threads they are in. Staff
-may write to the guardians of the students of the classes they teach or lead (any of
-their school's if they administer it): ``access.can_view_student(..., "messages")`` is
-for family pages and says no to staff by design, so the rule for writing lives here.
+may write to the guardians of the students of the classes they teach or lead now (any
+of their school's if they administer it): ``access.can_message_guardians_of``; the
+family's side is ``access.message_family_ids``. The rules of a thread itself (who reads,
+posts, moderates it) are here, made of those.
 
 A trusted person (issue 6) takes part only when the parent's grant includes
 ``messages``, and while it is open: then they write to the child's teachers and read
@@ -26,7 +27,17 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from diary_service.access import Viewer, can_lead_class, class_of, link_sections, require
+from diary_service.access import (
+    Viewer,
+    can_lead_class,
+    can_message_guardians_of,
+    can_read_class_threads,
+    children_in_class,
+    class_of,
+    link_sections,
+    message_family_ids,
+    require,
+)
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
@@ -128,14 +139,6 @@ def guardians_of(
     return [link for link in links if section in link_sections(link, now, today)]
 
 
-def message_family_ids(viewer: Viewer) -> set[int]:
-    """The students the viewer writes and reads direct messages about as family: their
-    children as a parent, their own record, and a trusted person's children whose
-    grant includes messages."""
-    trusted = {sid for sid, sections in viewer.trusted_sections.items() if "messages" in sections}
-    return viewer.guardian_of | viewer.own_student_ids | trusted
-
-
 def child_events(viewer: Viewer, student_id: int) -> tuple[str, ...]:
     """The events a person may be told of about a student: all of them for a parent and
     the student; a trusted person's only for the sections their grant gives."""
@@ -143,44 +146,6 @@ def child_events(viewer: Viewer, student_id: int) -> tuple[str, ...]:
         return CHILD_EVENTS
     sections = viewer.trusted_sections.get(student_id, frozenset())
     return tuple(event for event in CHILD_EVENTS if EVENT_SECTIONS[event] in sections)
-
-
-def children_in_class(viewer: Viewer, class_id: int) -> list[int]:
-    """The viewer's children (as a guardian) enrolled in the class today."""
-    if not viewer.guardian_of:
-        return []
-    return list(
-        db.session.execute(
-            sa.select(Enrolment.student_id).where(
-                Enrolment.class_id == class_id,
-                Enrolment.student_id.in_(viewer.guardian_of),
-                _open_on(date.today()),
-            )
-        ).scalars()
-    )
-
-
-def can_message_guardians_of(viewer: Viewer, student: Student) -> bool:
-    """Staff write to the guardians of students of the classes they teach or lead, or
-    of any student of a school they administer."""
-    if not viewer.is_staff:
-        return False
-    if student.school_id in viewer.school_admin_of:
-        return True
-    school_class = class_of(student)
-    if school_class is None:
-        return False
-    return school_class.id in viewer.class_teacher_of or any(
-        class_id == school_class.id for class_id, _subject in viewer.teaches
-    )
-
-
-def can_read_class_threads(viewer: Viewer, school_class: SchoolClass) -> bool:
-    """The class's announcements and parents' conversation: its guardians, the class
-    teacher and the school's administrators. A student's own account never."""
-    if viewer.person is None:
-        return False
-    return can_lead_class(viewer, school_class) or bool(children_in_class(viewer, school_class.id))
 
 
 def can_read_thread(viewer: Viewer, thread: Thread) -> bool:
@@ -520,10 +485,21 @@ class ThreadPage:
     # For a guardian reading an announcement: (student id, person id) of the private
     # reply to its author.
     reply_privately: tuple[int, int] | None = None
+    # Up to when the viewer has marked the thread read (None: never).
+    read_until: datetime | None = None
+
+    def is_new(self, message: Message) -> bool:
+        return self.read_until is None or message.created_at > self.read_until
+
+    @property
+    def unread(self) -> int:
+        return sum(1 for message in self.messages if self.is_new(message))
 
 
 def open_thread(viewer: Viewer, thread_id: int) -> ThreadPage:
-    """Everything the thread page shows; the thread counts as read from now on."""
+    """Everything the thread page shows, and which messages are new to the viewer.
+    Opening writes nothing: the viewer marks the thread read (``mark_read``) by a POST,
+    as every change is made."""
     thread = get_thread(viewer, thread_id)
     page = ThreadPage(
         thread=thread,
@@ -543,7 +519,8 @@ def open_thread(viewer: Viewer, thread_id: int) -> ThreadPage:
         children = children_in_class(viewer, thread.class_id)
         if children:
             page.reply_privately = (min(children), thread.created_by_id)
-    mark_read(viewer, thread)
+    mine = _participant(thread.id, viewer.person.id)
+    page.read_until = mine.last_read_at if mine is not None else None
     return page
 
 
@@ -558,19 +535,42 @@ def empty_class_parents_page(viewer: Viewer, school_class: SchoolClass) -> Threa
     )
 
 
-def mark_read(viewer: Viewer, thread: Thread) -> None:
-    """Remember how far the viewer has read. Readers of class-wide threads get their
-    participant row on first reading."""
-    mine = _participant(thread.id, viewer.person.id)
-    if mine is None:
-        mine = ThreadParticipant(thread_id=thread.id, person_id=viewer.person.id)
-        db.session.add(mine)
-    mine.last_read_at = utcnow()
+def mark_read(viewer: Viewer, thread_id: int, seen_id: int | None = None) -> datetime:
+    """Remember that the viewer has read the thread up to the message ``seen_id`` (the
+    last one their page showed; by default the thread's last message), and return that
+    moment. A message that arrived after the page was shown stays unread. Readers of
+    class-wide threads get their participant row on first marking."""
+    thread = get_thread(viewer, thread_id)
+    up_to = thread.last_message_at
+    if seen_id is not None:
+        seen = db.session.get(Message, seen_id)
+        if seen is None or seen.thread_id != thread.id:
+            raise ValidationError(_l("There is no such message in this conversation."))
+        up_to = seen.created_at
+    person_id = viewer.person.id
+    # One statement, so two markings at once never move the mark back.
+    moved = db.session.execute(
+        sa.update(ThreadParticipant)
+        .where(
+            ThreadParticipant.thread_id == thread.id,
+            ThreadParticipant.person_id == person_id,
+            sa.or_(
+                ThreadParticipant.last_read_at.is_(None), ThreadParticipant.last_read_at < up_to
+            ),
+        )
+        .values(last_read_at=up_to)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved and _participant(thread.id, person_id) is None:
+        db.session.add(
+            ThreadParticipant(thread_id=thread.id, person_id=person_id, last_read_at=up_to)
+        )
     try:
         db.session.commit()
     except IntegrityError:
-        # The same person opened the thread twice at once: the other request recorded it.
+        # The same person marked it twice at once: the other request recorded it.
         db.session.rollback()
+    return up_to
 
 
 @dataclass

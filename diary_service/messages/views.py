@@ -15,10 +15,12 @@ from diary_service.messages.forms import (
     HideForm,
     NewThreadForm,
     NotificationSettingForm,
+    ReadForm,
     ReplyForm,
     StudentChoiceForm,
 )
 from diary_service.messages.services import FieldError
+from shared.errors import ValidationError
 
 bp = Blueprint("messages", __name__)
 
@@ -72,6 +74,19 @@ def new():
 def thread(thread_id: int):
     page = services.open_thread(current_viewer(), thread_id)
     return render_template("messages/thread.html", page=page, form=ReplyForm())
+
+
+@bp.post("/messages/<int:thread_id>/read")
+@login_required
+def mark_read(thread_id: int):
+    """The reader marks the thread read, up to the last message their page showed."""
+    viewer = current_viewer()
+    services.get_thread(viewer, thread_id)  # 404 / 403 before looking at the form
+    form = ReadForm()
+    if not form.validate_on_submit():
+        raise ValidationError(_l("There is no such message in this conversation."))
+    services.mark_read(viewer, thread_id, form.seen.data)
+    return redirect(url_for("messages.index"))
 
 
 @bp.post("/messages/<int:thread_id>")

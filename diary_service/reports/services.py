@@ -21,7 +21,8 @@ Definitions (the pages state them too):
   and the share with homework; the single figure is the mean of the two.
 
 Students counted for marks are those enrolled in the class on the report's day: the
-period's last day, or today while the period runs.
+period's last day, or today while the period runs; a class counts the marks of its own
+lessons (not those a student got in another class or school before or after).
 
 Everything is computed with grouped SQL over the whole set (one statement per figure,
 never one per student), so the same code serves a class of 25 and a region of 200 000
@@ -42,7 +43,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from diary_service.access import Viewer, can_view_student
+from diary_service.access import Reach, Viewer, can_view_student
 from diary_service.extensions import db
 from diary_service.journal.models import (
     Attendance,
@@ -330,7 +331,9 @@ def _pairs(roster: sa.CTE, rules: Mapping[int, Rule], within: tuple[date, date])
         )
         .select_from(roster)
         .join(Mark, Mark.student_id == roster.c.student_id)
-        .join(Lesson, Lesson.id == Mark.lesson_id)
+        # A class's figures are its own lessons' marks: a student who came from another
+        # class or school brings no marks given there.
+        .join(Lesson, sa.and_(Lesson.id == Mark.lesson_id, Lesson.class_id == roster.c.class_id))
         .where(
             Mark.is_current.is_(True),
             Mark.deleted.is_(False),
@@ -734,10 +737,15 @@ class Place:
     of: int
 
 
-def student_place(student: Student, period_id: int | None, today: date) -> Place:
+def student_place(student: Student, period_id: int | None, today: date, reach: Reach) -> Place:
     """The student's place in their class's rating — only the place and the number of
-    ranked classmates, nothing about anyone else. 404 when the school does not rank."""
+    ranked classmates, nothing about anyone else. 404 when the school does not rank.
+    The class is the one the student is in (or was last in); for staff, the latest
+    class of theirs the student was in (the old school ranks in its own class)."""
     school_class = _class_on(student, today)
+    if "marks" not in reach.whole:
+        latest = reach.latest("marks")
+        school_class = db.session.get(SchoolClass, latest.class_id) if latest else None
     if school_class is None or not school_class.school.rating_enabled:
         raise NotFound()
     period = class_period(school_class, period_id, today)

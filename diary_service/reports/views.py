@@ -16,7 +16,7 @@ from diary_service.access import (
     can_view_class_reports,
     can_view_region,
     can_view_school_reports,
-    can_view_student,
+    reach_of,
     require,
 )
 from diary_service.auth.current import current_viewer, login_required
@@ -128,12 +128,13 @@ def class_print(class_id: int, subject_id: int):
 def student_rating(student_id: int):
     student = _get(Student, student_id)
     viewer = current_viewer()
-    require(can_view_student(viewer, student, "marks"))
+    reach = reach_of(viewer, student)
+    require("marks" in reach.sections)
     record_access(viewer, [student.id], "rating")
     form = PeriodForm(request.args)
     if not form.validate():
         raise NotFound()
-    place = services.student_place(student, form.period.data, date.today())
+    place = services.student_place(student, form.period.data, date.today(), reach)
     return render_template(
         "reports/rating.html",
         student=student,

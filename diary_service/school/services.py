@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from diary_service import signals
 from diary_service.access import Viewer
 from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import snils_index
@@ -89,12 +90,7 @@ def invalid(field: str, message: Any) -> FormErrors:
     return FormErrors({field: [message]})
 
 
-# --- access rules the access module does not have -------------------------------------
-
-
-def can_view_school_attendance(viewer: Viewer, school_id: int) -> bool:
-    """The school's absences by date: its health workers and administrators."""
-    return school_id in viewer.health_worker_of or school_id in viewer.school_admin_of
+# --- the schools a viewer works in ----------------------------------------------------------
 
 
 def schools_for(viewer: Viewer) -> list[tuple[School, bool, bool]]:
@@ -964,12 +960,26 @@ def add_change(
     )
     db.session.add(change)
     commit()
+    _changed(school_class, on, lesson_number)
     return change
 
 
 def remove_change(change_id: int) -> None:
-    db.session.delete(get(TimetableChange, change_id))
+    change = get(TimetableChange, change_id)
+    school_class, on, number = change.school_class, change.on_date, change.lesson_number
+    db.session.delete(change)
     commit()
+    _changed(school_class, on, number)
+
+
+def _changed(school_class: SchoolClass, on: date, lesson_number: int) -> None:
+    """Tell the listeners (the journal keeps an opened lesson in step) once committed."""
+    signals.timetable_changed.send(
+        current_app._get_current_object(),
+        school_class=school_class,
+        on_date=on,
+        lesson_number=lesson_number,
+    )
 
 
 # --- notices and parent meetings --------------------------------------------------------
@@ -1242,18 +1252,25 @@ def leave_student(student_id: int, on: date, note: str = "") -> Enrolment:
 # --- guardians --------------------------------------------------------------------------
 
 
-def guardians_of(student_id: int) -> tuple[list[Guardian], list[Guardian]]:
-    """The student's guardian links: current ones, then revoked ones."""
+def guardians_of(
+    student_id: int, until: date | None = None
+) -> tuple[list[Guardian], list[Guardian]]:
+    """The student's guardian links: current ones, then revoked ones; with ``until``
+    (the day a former school's time with the student ended), as they stood then."""
+    query = sa.select(Guardian).where(Guardian.student_id == student_id)
+    end = datetime.combine(until, time.min) if until is not None else None
+    if end is not None:
+        query = query.where(Guardian.created_at < end)
     links = list(
-        db.session.execute(
-            sa.select(Guardian)
-            .where(Guardian.student_id == student_id)
-            .order_by(Guardian.created_at.desc(), Guardian.id.desc())
-        ).scalars()
+        db.session.execute(query.order_by(Guardian.created_at.desc(), Guardian.id.desc())).scalars()
     )
+
+    def revoked(link: Guardian) -> bool:
+        return link.revoked_at is not None and (end is None or link.revoked_at < end)
+
     return (
-        [link for link in links if link.revoked_at is None],
-        [link for link in links if link.revoked_at is not None],
+        [link for link in links if not revoked(link)],
+        [link for link in links if revoked(link)],
     )
 
 

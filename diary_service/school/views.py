@@ -14,7 +14,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import can_manage_school, require
+from diary_service.access import (
+    can_manage_school,
+    can_view_school_attendance,
+    reach_of,
+    require,
+)
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.family.audit import record_access
 from diary_service.family.models import Guardian
@@ -649,14 +654,19 @@ def _student_page(school: School, student: Student, status: int = 200, **given: 
         prefix="transfer", school_id=school.id
     )
     transfer.school_id.choices = _school_choices()
-    current, revoked = services.guardians_of(student.id)
+    # A former school sees the record card as it stood when the student left: the
+    # enrolments up to their next school, the parents linked then; nothing later.
+    left_on = reach_of(current_viewer(), student).ended_at_school(school.id)
+    current, revoked = services.guardians_of(student.id, left_on)
     return _page(
         "student",
         school,
         status,
         student=student,
+        enrolments=[e for e in student.enrolments if left_on is None or e.starts_on <= left_on],
+        left_on=left_on,
         enrolled_here=student.school_id == school.id,
-        enrolment=services.open_enrolment(student),
+        enrolment=services.open_enrolment(student) if left_on is None else None,
         transfer_form=transfer,
         leave_form=given.get("leave_form") or forms.LeaveForm(prefix="leave"),
         guardian_form=given.get("guardian_form") or forms.GuardianForm(prefix="guardian"),
@@ -968,7 +978,7 @@ def roster_template(school_id: int, kind: str):
 @login_required
 def attendance(school_id: int):
     school = services.get_school(school_id)
-    require(services.can_view_school_attendance(current_viewer(), school.id))
+    require(can_view_school_attendance(current_viewer(), school.id))
     end = _day(request.args.get("to"), date.today())
     start = _day(request.args.get("from"), end - timedelta(days=13))
     start = max(start, end - timedelta(days=MAX_ATTENDANCE_DAYS))

@@ -8,19 +8,30 @@ they had signed in through the portal); ``world.people[name]`` finds them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
-from diary_service.journal.models import MarkPolicy
+from diary_service.journal.models import (
+    Attendance,
+    FinalMark,
+    Homework,
+    HomeworkAttachment,
+    Lesson,
+    Mark,
+    MarkPolicy,
+    Remark,
+)
 from diary_service.journal.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from diary_service.school.models import (
     AcademicYear,
     Bell,
     Enrolment,
     Municipality,
+    Notice,
+    ParentMeeting,
     Period,
     School,
     SchoolClass,
@@ -317,3 +328,321 @@ def add_trusted_people(world: World) -> dict[str, Guardian]:
         db.session.add(links[name])
     db.session.commit()
     return links
+
+
+# --- a student who moved (issue 11) -----------------------------------------------------
+
+
+@dataclass
+class Moved:
+    """Фёдор's record (``add_moved_student``): last year in school 1's 5А, this year in
+    school 1's 6А until ``transfer_on`` (the Wednesday of the week of ``monday``), then in
+    school 2's 6А. ``pre`` rows are school 1's of his time there, ``post`` school 2's
+    after the transfer, ``last_year`` 5А's. Each row's words (``WORDS``) are unique, so
+    a page that shows one is caught."""
+
+    student: Student
+    monday: date
+    transfer_on: date
+    period_one: Period  # school 1's period of that week
+    period_two: Period  # school 2's
+    last_year: AcademicYear
+    last_year_period: Period
+    last_year_class: SchoolClass
+    pre: dict[str, Any]
+    post: dict[str, Any]
+    old: dict[str, Any]  # last year's
+
+
+# What each kind of row says before the transfer (school 1), after it (school 2) and
+# last year (school 1's 5А).
+WORDS = {
+    "pre": {
+        "topic": "Дроби до перевода",
+        "homework": "Задание до перевода",
+        "mark": "оценка до перевода",
+        "remark": "Замечание до перевода",
+        "note": "Записка до перевода",
+        "notice": "Новость школы № 1 до перевода",
+        "meeting": "Собрание в школе № 1 до перевода",
+    },
+    "post": {
+        "topic": "Дроби после перевода",
+        "homework": "Задание после перевода",
+        "mark": "оценка после перевода",
+        "remark": "Замечание после перевода",
+        "note": "Записка после перевода",
+        "notice": "Новость школы № 2 после перевода",
+        "meeting": "Собрание в школе № 2 после перевода",
+    },
+    "old": {"topic": "Тема прошлого года", "mark": "оценка прошлого года"},
+}
+
+
+def moved_week(world: World) -> tuple[Period, date] | None:
+    """The second week of the latest period of school 1's year that lies wholly before
+    today (the transfer must be history), or None early in the year."""
+    for period in reversed(world.one.periods):
+        monday = monday_of(period.starts_on) + timedelta(days=7)
+        if (
+            monday + timedelta(days=7) <= world.today
+            and monday + timedelta(days=5) <= period.ends_on
+        ):
+            return period, monday
+    return None
+
+
+def _journal_rows(
+    school: SchoolWorld,
+    school_class: SchoolClass,
+    student: Student,
+    on: date,
+    words: dict[str, str],
+    value: str,
+    *,
+    subject: Subject,
+    russian: Subject,
+    final_period: Period | None = None,
+) -> dict[str, Any]:
+    """A maths lesson with topic, homework (and a file), a mark and a remark; a Russian
+    lesson with an absence; a remark tied to no lesson, written that day."""
+    teacher, teacher2 = school.staff["teacher"], school.staff["teacher2"]
+    math_lesson = Lesson(
+        class_id=school_class.id,
+        subject_id=subject.id,
+        teacher_id=teacher.id,
+        on_date=on,
+        lesson_number=1,
+        topic=words["topic"],
+    )
+    russian_lesson = Lesson(
+        class_id=school_class.id,
+        subject_id=russian.id,
+        teacher_id=teacher2.id,
+        on_date=on,
+        lesson_number=2,
+        topic="",
+    )
+    db.session.add_all([math_lesson, russian_lesson])
+    db.session.flush()
+    rows: dict[str, Any] = {"lesson": math_lesson}
+    if "homework" in words:
+        homework = Homework(
+            lesson_id=math_lesson.id, text=words["homework"], due_on=on, updated_by_id=teacher.id
+        )
+        db.session.add(homework)
+        db.session.flush()
+        rows["attachment"] = HomeworkAttachment(
+            homework_id=homework.id,
+            filename="task.txt",
+            content_type="text/plain",
+            size=3,
+            data=b"abc",
+        )
+        db.session.add(rows["attachment"])
+    rows["mark"] = Mark(
+        lesson_id=math_lesson.id,
+        student_id=student.id,
+        value=value,
+        kind="control",
+        weight=5,
+        comment=words["mark"],
+        author_id=teacher.id,
+    )
+    db.session.add(rows["mark"])
+    if "remark" in words:
+        rows["absence"] = Attendance(
+            lesson_id=russian_lesson.id, student_id=student.id, code="б", author_id=teacher2.id
+        )
+        rows["remark"] = Remark(
+            student_id=student.id,
+            lesson_id=math_lesson.id,
+            subject_id=subject.id,
+            kind="behaviour",
+            text=words["remark"],
+            author_id=teacher.id,
+        )
+        rows["note"] = Remark(
+            student_id=student.id,
+            kind="praise",
+            text=words["note"],
+            author_id=teacher.id,
+            created_at=datetime.combine(on, time(15, 0)),
+        )
+        db.session.add_all([rows["absence"], rows["remark"], rows["note"]])
+    if final_period is not None:
+        rows["final"] = FinalMark(
+            student_id=student.id,
+            subject_id=subject.id,
+            year_id=final_period.year_id,
+            period_id=final_period.id,
+            kind="period",
+            value=rows["mark"].value,
+            author_id=teacher.id,
+        )
+        db.session.add(rows["final"])
+    db.session.flush()
+    return rows
+
+
+def add_moved_student(world: World) -> Moved | None:
+    """Фёдор, who moved from school 1 to school 2 (see ``Moved``), his parents
+    (``moved_parent``, linked while he was at school 1; ``moved_parent2``, linked by
+    school 2 after the move), and last year's history teacher of 5А at school 1
+    (``history_teacher``). None when the year is too young for a transfer in the past."""
+    found = moved_week(world)
+    if found is None:
+        return None
+    period_one, monday = found
+    period_two = next(p for p in world.two.periods if p.number == period_one.number)
+    transfer_on = monday + timedelta(days=2)
+    one, two = world.one, world.two
+    math, russian = world.subjects["math"], world.subjects["russian"]
+    history = Subject(name="История", short_name="Ист.")
+    db.session.add(history)
+    # Last year: school 1's year before, its 5А, and its history teacher.
+    starts = one.year.starts_on.replace(year=one.year.starts_on.year - 1)
+    last_year = AcademicYear(
+        school=one.school,
+        name=f"{starts.year}/{starts.year + 1}",
+        starts_on=starts,
+        ends_on=one.year.ends_on.replace(year=one.year.ends_on.year - 1),
+    )
+    last_year.periods = [
+        Period(number=i + 1, starts_on=a, ends_on=b) for i, (a, b) in enumerate(quarters(starts))
+    ]
+    five = SchoolClass(school=one.school, year=last_year, grade=5, letter="А")
+    db.session.add_all([last_year, five])
+    who = world.people["history_teacher"] = person(
+        "history_teacher", "Григорьева", "Анна", "Львовна"
+    )
+    historian = staff(one.school, who, "teacher", position="учитель истории")
+    db.session.flush()
+    db.session.add(TeachingAssignment(school_class=five, subject=history, teacher=historian))
+    fedor = Student(
+        school=two.school,
+        family_name="Сидоров",
+        given_name="Фёдор",
+        middle_name="Андреевич",
+        birth_date=date(2014, 3, 3),
+    )
+    fedor.enrolments = [
+        Enrolment(
+            school_class=five,
+            starts_on=last_year.starts_on,
+            ends_on=last_year.ends_on + timedelta(days=1),
+            reason="admission",
+            end_reason="transfer",
+        ),
+        Enrolment(
+            school_class=one.classes["6А"],
+            starts_on=one.year.starts_on,
+            ends_on=transfer_on,
+            reason="transfer",
+            end_reason="transfer",
+        ),
+        Enrolment(school_class=two.classes["6А"], starts_on=transfer_on, reason="transfer"),
+    ]
+    db.session.add(fedor)
+    db.session.flush()
+    parent = world.people["moved_parent"] = person(
+        "moved_parent", "Сидорова", "Ирина", "Петровна", email="moved@example.ru"
+    )
+    later = world.people["moved_parent2"] = person("moved_parent2", "Сидоров", "Андрей")
+    db.session.flush()
+    db.session.add_all(
+        [
+            Guardian(
+                student=fedor,
+                person_id=parent.id,
+                family_name="Сидорова",
+                given_name="Ирина",
+                kind="parent",
+                source="school",
+                reason="test world: linked at school 1",
+                created_at=datetime.combine(one.year.starts_on, time(9, 0)),
+            ),
+            Guardian(
+                student=fedor,
+                person_id=later.id,
+                family_name="Сидоров",
+                given_name="Андрей",
+                kind="parent",
+                source="school",
+                reason="test world: linked by school 2",
+            ),
+        ]
+    )
+    pre = _journal_rows(
+        one,
+        one.classes["6А"],
+        fedor,
+        monday,
+        WORDS["pre"],
+        "4",
+        subject=math,
+        russian=russian,
+    )
+    post = _journal_rows(
+        two,
+        two.classes["6А"],
+        fedor,
+        monday + timedelta(days=3),
+        WORDS["post"],
+        "5",
+        subject=math,
+        russian=russian,
+        final_period=period_two,
+    )
+    old_day = monday_of(last_year.periods[1].starts_on) + timedelta(days=7)
+    old_lesson_rows = _journal_rows(
+        one, five, fedor, old_day, WORDS["old"], "3", subject=history, russian=russian
+    )
+    old_lesson_rows["lesson"].teacher_id = historian.id
+    old_lesson_rows["mark"].author_id = historian.id
+    # A classmate in each 6А with a five at the same lessons (a rating to compare with).
+    for school, rows in ((one, pre), (two, post)):
+        db.session.add(
+            Mark(
+                lesson_id=rows["lesson"].id,
+                student_id=school.students["masha"].id,
+                value="5",
+                kind="control",
+                weight=5,
+                author_id=school.staff["teacher"].id,
+            )
+        )
+    for school, words, on in (
+        (one, WORDS["pre"], monday),
+        (two, WORDS["post"], monday + timedelta(days=3)),
+    ):
+        db.session.add_all(
+            [
+                Notice(
+                    school_id=school.school.id,
+                    kind="news",
+                    title=words["notice"],
+                    starts_on=on,
+                    ends_on=on + timedelta(days=1),
+                ),
+                ParentMeeting(
+                    class_id=school.classes["6А"].id,
+                    held_at=datetime.combine(on, time(18, 0)),
+                    agenda=words["meeting"],
+                ),
+            ]
+        )
+    db.session.commit()
+    return Moved(
+        student=fedor,
+        monday=monday,
+        transfer_on=transfer_on,
+        period_one=period_one,
+        period_two=period_two,
+        last_year=last_year,
+        last_year_period=last_year.periods[1],
+        last_year_class=five,
+        pre=pre,
+        post=post,
+        old=old_lesson_rows,
+    )

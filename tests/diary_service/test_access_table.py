@@ -11,8 +11,17 @@ school 1, ``department``, ``nobody`` (signed in, no role), school 2's ``two_admi
 ``two_teacher`` and ``two_parent``, and Пётр's trusted persons (``add_trusted_people``):
 ``trusted`` (everything but messages), ``trusted_light`` (schedule and homework),
 ``trusted_full`` (everything), ``trusted_revoked``, ``trusted_pending`` (not open yet) and
-``trusted_expired``. Posts carry the session's CSRF token and an empty form: this test is
-about who, the forms' own tests are about what.
+``trusted_expired``, and ``parent_revoked``, whose parent link to Пётр the school revoked.
+
+Roles whose right has ended (issue 11): Фёдор (``add_moved_student``) moved from school
+1's 6А to school 2's 6А, so towards him ``teacher``, ``teacher2``, ``admin`` and
+``nurse`` are school 1's staff after the transfer, ``history_teacher`` taught his 5А
+last year, ``two_teacher`` and ``two_admin`` are his school's now and ``moved_parent``
+is his parent. His pages open to the old school's staff on their own time with him
+(what they show is tests/diary_service/test_access_spans.py's business); what acts on
+him now (codes, writing to his parents, moving him, school 2's records) is refused
+them. Posts carry the session's CSRF token and an empty form: this test is about who,
+the forms' own tests are about what.
 """
 
 from __future__ import annotations
@@ -45,7 +54,8 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableChange,
 )
-from tests.diary_service.factories import World, add_trusted_people
+from shared.sessions import utcnow
+from tests.diary_service.factories import World, add_moved_student, add_trusted_people, person
 
 ROLES = (
     "anonymous",
@@ -67,10 +77,22 @@ ROLES = (
     "trusted_revoked",
     "trusted_pending",
     "trusted_expired",
+    "parent_revoked",
+    "history_teacher",
+    "moved_parent",
 )
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
 STAFF = frozenset(
-    {"teacher", "teacher2", "admin", "nurse", "department", "two_admin", "two_teacher"}
+    {
+        "teacher",
+        "teacher2",
+        "admin",
+        "nurse",
+        "department",
+        "two_admin",
+        "two_teacher",
+        "history_teacher",
+    }
 )
 REFUSED = (403, 404)
 
@@ -165,6 +187,21 @@ def build_objects(world: World) -> SimpleNamespace:
     guardian = db.session.execute(
         db.select(Guardian).filter_by(student_id=petr.id, person_id=parent.id)
     ).scalar_one()
+    # A parent of Пётр whose link the school has revoked.
+    revoked = world.people["parent_revoked"] = person("parent_revoked", "Иванов", "Сергей")
+    db.session.flush()
+    db.session.add(
+        Guardian(
+            student=petr,
+            person_id=revoked.id,
+            kind="parent",
+            source="school",
+            reason="test world: revoked",
+            revoked_at=utcnow() - timedelta(days=1),
+        )
+    )
+    db.session.commit()
+    moved = add_moved_student(world)
     assignment = db.session.execute(
         db.select(TeachingAssignment).filter_by(class_id=cls.id, subject_id=math.id)
     ).scalar_one()
@@ -197,6 +234,8 @@ def build_objects(world: World) -> SimpleNamespace:
         two_student=two.students["petr"].id,
         two_class=two.classes["6А"].id,
         two_staff=two.staff["teacher2"].id,
+        moved=moved,
+        fedor=moved.student.id if moved else None,
     )
 
 
@@ -207,14 +246,20 @@ class Route:
     url: Callable[[SimpleNamespace], str]
     allowed: frozenset[str]
     data: dict = field(default_factory=dict)
+    about: str = ""  # which object, when the endpoint has several rows
 
     @property
     def id(self) -> str:
-        return f"{self.method} {self.endpoint}"
+        return f"{self.method} {self.endpoint}{' ' + self.about if self.about else ''}"
+
+    @property
+    def moved(self) -> bool:
+        """A row about Фёдор, who exists once the year is old enough for his transfer."""
+        return self.about.startswith("moved")
 
 
-def r(endpoint, method, url, allowed, **data) -> Route:
-    return Route(endpoint, method, url, frozenset(allowed), data)
+def r(endpoint, method, url, allowed, about: str = "", **data) -> Route:
+    return Route(endpoint, method, url, frozenset(allowed), data, about)
 
 
 PETR_FAMILY_AND_STAFF = {"parent", "teacher", "teacher2", "admin"}
@@ -305,6 +350,13 @@ TABLE = [
         lambda o: f"/journal/{o.cls}/{o.math}/on/{o.day}/1",
         CLASS_6A_JOURNAL,
     ),
+    # Opening the slot's lesson (creating its row) is a POST: its teacher only.
+    r(
+        "journal.open_lesson",
+        "POST",
+        lambda o: f"/journal/{o.cls}/{o.math}/on/{o.day}/1",
+        {"teacher"},
+    ),
     r("journal.lesson", "GET", lambda o: f"/journal/lessons/{o.lesson}", CLASS_6A_JOURNAL),
     r("journal.save_lesson", "POST", lambda o: f"/journal/lessons/{o.lesson}", {"teacher"}),
     r("journal.save_marks", "POST", lambda o: f"/journal/lessons/{o.lesson}/marks", {"teacher"}),
@@ -365,6 +417,7 @@ TABLE = [
     ),
     r("messages.thread", "GET", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
     r("messages.reply", "POST", lambda o: f"/messages/{o.direct}", {"parent", "teacher"}),
+    r("messages.mark_read", "POST", lambda o: f"/messages/{o.direct}/read", {"parent", "teacher"}),
     r(
         "messages.announce",
         "GET",
@@ -602,6 +655,161 @@ TABLE += [
     ),
 ]
 
+# --- Фёдор, who moved from school 1 to school 2 (roles whose right has ended) ---
+MOVED_FAMILY = {"moved_parent"}
+OLD_SCHOOL = {"teacher", "teacher2", "admin"}  # school 1's staff, after his transfer
+NEW_SCHOOL = {"two_teacher", "two_admin"}
+LAST_YEAR = {"history_teacher"}
+MOVED_RECORD = MOVED_FAMILY | OLD_SCHOOL | NEW_SCHOOL | LAST_YEAR
+
+
+def moved_row(endpoint, method, url, allowed, what: str = "") -> Route:
+    return r(endpoint, method, url, allowed, about=f"moved {what}".strip())
+
+
+def moved_id(name: str) -> Callable[[SimpleNamespace], int]:
+    """The id of one of Фёдор's rows: ``pre.mark``, ``post.final``, ``old.mark``…"""
+    kind, row = name.split(".")
+    return lambda o: getattr(o.moved, kind)[row].id
+
+
+TABLE += [
+    moved_row("family.week", "GET", lambda o: f"/students/{o.fedor}/week", MOVED_RECORD),
+    moved_row(
+        "family.week_print", "GET", lambda o: f"/students/{o.fedor}/week/print", MOVED_RECORD
+    ),
+    moved_row("family.marks", "GET", lambda o: f"/students/{o.fedor}/marks", MOVED_RECORD),
+    moved_row(
+        "family.attendance",
+        "GET",
+        lambda o: f"/students/{o.fedor}/attendance",
+        MOVED_RECORD | {"nurse"},
+    ),
+    moved_row("family.news", "GET", lambda o: f"/students/{o.fedor}/news", MOVED_RECORD),
+    moved_row(
+        "family.access_log", "GET", lambda o: f"/students/{o.fedor}/access-log", MOVED_FAMILY
+    ),
+    moved_row(
+        "family.acknowledge", "POST", lambda o: f"/students/{o.fedor}/acknowledge", MOVED_FAMILY
+    ),
+    moved_row(
+        "reports.student_rating",
+        "GET",
+        lambda o: f"/reports/students/{o.fedor}/rating",
+        MOVED_RECORD,
+    ),
+    # Acting on him now is his school's now.
+    moved_row(
+        "family.issue_student_code", "POST", lambda o: f"/codes/students/{o.fedor}", NEW_SCHOOL
+    ),
+    moved_row(
+        "family.revoke_code",
+        "POST",
+        lambda o: f"/codes/students/{o.fedor}/slots/1/revoke",
+        NEW_SCHOOL,
+    ),
+    moved_row(
+        "messages.new",
+        "POST",
+        lambda o: f"/messages/new?student={o.fedor}",
+        MOVED_FAMILY | NEW_SCHOOL,
+    ),
+    # The record card: the old school's as it stood when he left, the new school's.
+    moved_row(
+        "school.student",
+        "GET",
+        lambda o: f"/school/{o.school}/students/{o.fedor}",
+        {"admin"},
+        "at school 1",
+    ),
+    moved_row(
+        "school.student",
+        "GET",
+        lambda o: f"/school/{o.two_school}/students/{o.fedor}",
+        {"two_admin"},
+        "at school 2",
+    ),
+    moved_row(
+        "school.transfer_student",
+        "POST",
+        lambda o: f"/school/{o.school}/students/{o.fedor}/transfer",
+        set(),
+        "at school 1",
+    ),
+    moved_row(
+        "school.transfer_student",
+        "POST",
+        lambda o: f"/school/{o.two_school}/students/{o.fedor}/transfer",
+        {"two_admin"},
+        "at school 2",
+    ),
+    moved_row(
+        "school.link_guardian",
+        "POST",
+        lambda o: f"/school/{o.school}/students/{o.fedor}/guardians",
+        set(),
+        "at school 1",
+    ),
+    # Records: each school's staff reach their own school's, last year's teacher last
+    # year's.
+    moved_row(
+        "journal.mark_history",
+        "GET",
+        lambda o: f"/journal/marks/{moved_id('pre.mark')(o)}/history",
+        MOVED_FAMILY | {"teacher", "admin"},
+        "before",
+    ),
+    moved_row(
+        "journal.mark_history",
+        "GET",
+        lambda o: f"/journal/marks/{moved_id('post.mark')(o)}/history",
+        MOVED_FAMILY | NEW_SCHOOL,
+        "after",
+    ),
+    moved_row(
+        "journal.mark_history",
+        "GET",
+        lambda o: f"/journal/marks/{moved_id('old.mark')(o)}/history",
+        MOVED_FAMILY | LAST_YEAR | {"admin"},
+        "last year",
+    ),
+    moved_row(
+        "journal.attendance_history",
+        "GET",
+        lambda o: f"/journal/attendance/{moved_id('pre.absence')(o)}/history",
+        MOVED_FAMILY | OLD_SCHOOL | {"nurse"},
+        "before",
+    ),
+    moved_row(
+        "journal.attendance_history",
+        "GET",
+        lambda o: f"/journal/attendance/{moved_id('post.absence')(o)}/history",
+        MOVED_FAMILY | NEW_SCHOOL,
+        "after",
+    ),
+    moved_row(
+        "journal.final_mark_history",
+        "GET",
+        lambda o: f"/journal/final-marks/{moved_id('post.final')(o)}/history",
+        MOVED_FAMILY | NEW_SCHOOL,
+        "after",
+    ),
+    moved_row(
+        "journal.attachment",
+        "GET",
+        lambda o: f"/journal/attachments/{moved_id('post.attachment')(o)}",
+        MOVED_FAMILY | NEW_SCHOOL | {"two_parent"},
+        "after",
+    ),
+    moved_row(
+        "journal.attachment",
+        "GET",
+        lambda o: f"/journal/attachments/{moved_id('pre.attachment')(o)}",
+        MOVED_FAMILY | {"teacher", "admin", "parent", "parent2"} | PETR_TRUSTED["homework"],
+        "before",
+    ),
+]
+
 # Not about a role: the frame's own routes, open to everyone or only to the portal.
 FRAME = {
     "home.index",
@@ -672,6 +880,8 @@ def request(client_and_token, route: Route, objects):
 
 @pytest.mark.parametrize("route", TABLE, ids=lambda route: route.id)
 def test_every_role_gets_what_the_table_says(route, objects, clients):
+    if route.moved and objects.moved is None:
+        pytest.skip("the academic year has only begun: no transfer lies in the past yet")
     outcomes = {}
     # Refusals first: an allowed POST may change the objects the others are refused on.
     for role in sorted(ROLES, key=lambda role: role in route.allowed):

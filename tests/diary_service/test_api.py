@@ -265,17 +265,23 @@ class Api:
         return mint(self.keys, person.sub, **claims)
 
     def get(self, path: str, who: DiaryPerson | str | None = None, **kw: Any):
+        return self.call("get", path, who, **kw)
+
+    def post(self, path: str, who: DiaryPerson | str | None = None, **kw: Any):
+        return self.call("post", path, who, **kw)
+
+    def call(self, method: str, path: str, who: DiaryPerson | str | None = None, **kw: Any):
         headers = dict(kw.pop("headers", {}))
         if who is not None:
             token = who if isinstance(who, str) else self.token(who)
             headers["Authorization"] = f"Bearer {token}"
-        response = self.http.get(path, headers=headers, **kw)
-        self.check(path.split("?")[0], response)
+        response = self.http.open(path, method=method.upper(), headers=headers, **kw)
+        self.check(path.split("?")[0], response, method)
         return response
 
-    def check(self, path: str, response) -> None:
+    def check(self, path: str, response, method: str = "get") -> None:
         assert response.content_type == "application/json", response.data[:300]
-        operation = self.doc["paths"][template_of(self.doc, path)]["get"]
+        operation = self.doc["paths"][template_of(self.doc, path)][method]
         documented = operation["responses"].get(str(response.status_code))
         assert documented, f"{response.status_code} is not documented for {path}"
         if "$ref" in documented:
@@ -698,8 +704,27 @@ def test_threads_with_unread_flags_and_a_threads_messages(api, world, journal):
         ("Смирнова Ольга Викторовна", "Пётр написал контрольную на четыре.", False)
     ]
     assert opened["can_post"] is True
+    assert opened["read_until"] is None
+    # Reading changes nothing; the client marks the thread read up to what it showed.
+    after = api.get("/api/v1/messages", parent).get_json()["threads"]
+    assert {row["id"]: row["unread"] for row in after}[journal.direct.id] is True
+    (shown,) = opened["messages"]
+    marked = api.post(f"/api/v1/messages/{journal.direct.id}/read?seen={shown['id']}", parent)
+    assert marked.status_code == 200
+    assert marked.get_json() == {
+        "thread_id": journal.direct.id,
+        "read_until": shown["created_at"],
+    }
     after = api.get("/api/v1/messages", parent).get_json()["threads"]
     assert {row["id"]: row["unread"] for row in after}[journal.direct.id] is False
+    again = api.get(f"/api/v1/messages/{journal.direct.id}", parent).get_json()
+    assert again["read_until"] == shown["created_at"]
+    # A message of another thread, or none at all, is a bad request; nothing is marked.
+    for wrong in ("999999", "abc"):
+        bad = api.post(f"/api/v1/messages/{journal.class_parents.id}/read?seen={wrong}", parent)
+        assert bad.status_code == 400, wrong
+    listed = api.get("/api/v1/messages", parent).get_json()["threads"]
+    assert {row["id"]: row["unread"] for row in listed}[journal.class_parents.id] is True
 
     # A hidden message keeps its place and reason, not its text; the class teacher,
     # who moderates, still reads it.
@@ -715,7 +740,10 @@ def test_threads_with_unread_flags_and_a_threads_messages(api, world, journal):
     for stranger in ("alisa", "two_parent", "nobody", "parent2"):
         refused = api.get(f"/api/v1/messages/{journal.direct.id}", world.people[stranger])
         assert refused.status_code == 403, stranger
+        refused = api.post(f"/api/v1/messages/{journal.direct.id}/read", world.people[stranger])
+        assert refused.status_code == 403, stranger
     assert api.get("/api/v1/messages/999999", parent).status_code == 404
+    assert api.post("/api/v1/messages/999999/read", parent).status_code == 404
 
 
 # --- tokens ----------------------------------------------------------------------------
@@ -915,7 +943,7 @@ def test_the_openapi_document_describes_every_route(diary):
             routes[path] = {m.lower() for m in rule.methods} - {"head", "options"}
     assert routes == {path: set(item) for path, item in doc["paths"].items()}
     for path, item in doc["paths"].items():
-        operation = item["get"]
+        ((_method, operation),) = item.items()
         if path == "/openapi.json":
             assert operation["security"] == []
             continue

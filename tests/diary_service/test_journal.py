@@ -109,6 +109,10 @@ def post_marks(client, lesson: Lesson, data: dict):
 # --- the grid -------------------------------------------------------------------------
 
 
+def plan_url(school_class, subject, on: date, number: int = 1) -> str:
+    return f"/journal/{school_class.id}/{subject.id}/on/{on.isoformat()}/{number}"
+
+
 def test_grid_shows_the_timetable_lessons_and_none_on_weekends_or_holidays(world, login, day):
     school_class = world.one.classes["6А"]
     math = world.subjects["math"]
@@ -126,26 +130,30 @@ def test_grid_shows_the_timetable_lessons_and_none_on_weekends_or_holidays(world
     text = text_of(page)
     assert "Журнал: 6А, Математика" in text
     assert "Иванов Пётр" in text and "Кузнецова Мария" in text
-    lessons = rows(Lesson, class_id=school_class.id)
-    dates = {lesson.on_date for lesson in lessons}
-    assert day in dates
-    assert holiday not in dates
-    assert all(d.isoweekday() <= 5 for d in dates)
-    assert all(lesson.subject_id == math.id and lesson.lesson_number == 1 for lesson in lessons)
-    assert min(dates) >= period.starts_on and max(dates) <= world.today
+    # Every maths slot of the period is a column, to be opened from there: showing the
+    # grid creates no lesson (a GET writes nothing).
+    html = page.get_data(as_text=True)
+    shown = {
+        date.fromisoformat(found)
+        for found in re.findall(rf"/journal/{school_class.id}/{math.id}/on/([\d-]+)/1", html)
+    }
     weekdays = [
         period.starts_on + timedelta(days=n)
-        for n in range((min(world.today, period.ends_on) - period.starts_on).days + 1)
+        for n in range((period.ends_on - period.starts_on).days + 1)
     ]
-    expected = {d for d in weekdays if d.isoweekday() <= 5 and d != holiday}
-    assert dates == expected
-    html = page.get_data(as_text=True)
-    assert f"/journal/lessons/{lessons[-1].id}" in html
+    assert shown == {d for d in weekdays if d.isoweekday() <= 5 and d != holiday}
+    assert rows(Lesson, class_id=school_class.id) == []
     assert day.strftime("%d.%m") in text
 
-    again = client.get(f"/journal/{school_class.id}/{math.id}")  # lazily, once
-    assert again.status_code == 200
-    assert len(rows(Lesson, class_id=school_class.id)) == len(lessons)
+    # The teacher opens today's lesson from its column: a POST creates it.
+    opened = submit(client, plan_url(school_class, math, day))
+    (lesson,) = rows(Lesson, class_id=school_class.id)
+    assert (lesson.on_date, lesson.lesson_number, lesson.subject_id) == (day, 1, math.id)
+    assert opened.headers["Location"].endswith(f"/journal/lessons/{lesson.id}")
+    again = client.get(f"/journal/{school_class.id}/{math.id}").get_data(as_text=True)
+    assert f"/journal/lessons/{lesson.id}" in again
+    assert plan_url(school_class, math, day) not in again
+    assert len(rows(Lesson, class_id=school_class.id)) == 1
 
 
 def test_grid_of_another_period_and_future_slots(world, login):
@@ -158,14 +166,40 @@ def test_grid_of_another_period_and_future_slots(world, login):
     assert "4-я четверть" in text_of(page)
     assert rows(Lesson, class_id=school_class.id) == []  # nothing is created ahead
     future = weekday_on_or_before(last.ends_on)
-    plan = f"/journal/{school_class.id}/{math.id}/on/{future.isoformat()}/1"
+    plan = plan_url(school_class, math, future)
     assert plan in page.get_data(as_text=True)
-    opened = client.get(plan)
+    # The slot's page says it is not opened and offers the button; it creates nothing.
+    shown = client.get(plan)
+    assert shown.status_code == 200
+    assert "Этот урок в журнале ещё никто не открывал." in text_of(shown)
+    assert rows(Lesson, class_id=school_class.id) == []
+    opened = submit(client, plan)
     assert opened.status_code == 302
     (lesson,) = rows(Lesson, class_id=school_class.id)
     assert opened.headers["Location"].endswith(f"/journal/lessons/{lesson.id}")
-    assert client.get(f"/journal/{school_class.id}/{math.id}/on/{future}/3").status_code == 404
+    # Once opened, the slot's address leads to the lesson.
+    assert client.get(plan).headers["Location"].endswith(f"/journal/lessons/{lesson.id}")
+    assert client.get(plan_url(school_class, math, future, 3)).status_code == 404
+    assert client.get(f"/journal/{school_class.id}/{math.id}/on/someday/1").status_code == 404
     assert client.get(f"/journal/{school_class.id}/{math.id}?period=999999").status_code == 404
+
+
+def test_only_the_lessons_teacher_opens_it(world, login):
+    school_class = world.one.classes["6А"]
+    math = world.subjects["math"]
+    plan = plan_url(school_class, math, weekday_on_or_before(world.one.periods[-1].ends_on))
+    for name in ("admin", "teacher2"):  # the administrator reads the journal, writes nothing
+        client = login(world.people[name])
+        page = client.get(plan)
+        if name == "admin":
+            assert page.status_code == 200
+            assert "Открыть урок" not in text_of(page)
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True)
+        )
+        refused = client.post(plan, data={"csrf_token": token.group(1)})
+        assert refused.status_code == 403, name
+    assert rows(Lesson, class_id=school_class.id) == []
 
 
 def test_front_page_lists_classes_and_todays_lessons(world, login):
@@ -175,9 +209,15 @@ def test_front_page_lists_classes_and_todays_lessons(world, login):
     text = text_of(page)
     assert "6А" in text and "9Б" in text and "Математика" in text
     assert "Русский язык" in text  # 6А's subjects, for its class teacher to read
+    assert rows(Lesson) == []  # the page creates nothing
     if world.today.isoweekday() <= 5:
-        lesson = rows(Lesson, on_date=world.today, class_id=world.one.classes["6А"].id)[0]
-        assert f"/journal/lessons/{lesson.id}" in page.get_data(as_text=True)
+        # Today's lesson is opened with the page's button.
+        school_class = world.one.classes["6А"]
+        plan = plan_url(school_class, world.subjects["math"], world.today)
+        opened = submit(client, "/journal/", action=plan)
+        lesson = rows(Lesson, on_date=world.today, class_id=school_class.id)[0]
+        assert opened.headers["Location"].endswith(f"/journal/lessons/{lesson.id}")
+        assert f"/journal/lessons/{lesson.id}" in client.get("/journal/").get_data(as_text=True)
     for name in ("parent", "nobody"):
         assert login(world.people[name]).get("/journal/").status_code == 403
     assert login(None).get("/journal/").status_code == 302
@@ -308,20 +348,26 @@ def test_substitute_writes_only_the_lesson_they_give(world, login, day, lesson):
     petr = world.one.students["petr"]
     school_class = world.one.classes["6А"]
     other = math_lesson(world, weekday_before(day))
-    db.session.add(
-        TimetableChange(
-            class_id=school_class.id,
-            on_date=day,
-            lesson_number=1,
-            kind="substitution",
-            substitute_id=staff(world, "teacher2").id,
-        )
+    # The administrator records the substitution after the lesson was opened: the
+    # lesson follows it (who gives it).
+    changes = f"/school/{world.one.school.id}/changes?on={day.isoformat()}"
+    recorded = submit(
+        login(world.people["admin"]),
+        changes,
+        {
+            "on_date": day.isoformat(),
+            "lesson_number": "1",
+            "class_id": str(school_class.id),
+            "kind": "substitution",
+            "substitute_id": str(staff(world, "teacher2").id),
+        },
     )
-    db.session.commit()
+    assert recorded.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson.id).teacher_id == staff(world, "teacher2").id
     client = login(world.people["teacher2"])
     grid = client.get(f"/journal/{school_class.id}/{world.subjects['math'].id}")
     assert grid.status_code == 200
-    assert db.session.get(Lesson, lesson.id).teacher_id == staff(world, "teacher2").id
 
     saved = post_marks(client, lesson, {f"s{petr.id}_value": "4"})
     assert saved.status_code == 302
@@ -337,6 +383,27 @@ def test_substitute_writes_only_the_lesson_they_give(world, login, day, lesson):
     )
     assert refused.status_code == 403
     assert len(rows(Mark)) == 1
+
+
+def test_an_opened_lesson_follows_a_cancellation_recorded_later(world, login, day, lesson):
+    admin = login(world.people["admin"])
+    changes = f"/school/{world.one.school.id}/changes?on={day.isoformat()}"
+    cancel = {
+        "on_date": day.isoformat(),
+        "lesson_number": "1",
+        "class_id": str(lesson.class_id),
+        "kind": "cancellation",
+    }
+    assert submit(admin, changes, cancel).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson.id).cancelled is True
+    (change,) = rows(TimetableChange)
+    removed = submit(
+        admin, changes, action=f"/school/{world.one.school.id}/changes/{change.id}/remove"
+    )
+    assert removed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Lesson, lesson.id).cancelled is False
 
 
 @pytest.mark.parametrize("name", ["parent", "nobody", "two_teacher", "nurse", "alisa"])

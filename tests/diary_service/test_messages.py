@@ -91,7 +91,13 @@ def test_direct_thread_reaches_the_teacher_and_nobody_else(world, people, login,
     assert page.status_code == 200
     assert "Добрый день!" in text_of(page)
     assert "Об ученике: Иванов Пётр Сергеевич" in text_of(page)
+    assert "1 новое сообщение" in text_of(page)
+    # Opening the thread writes nothing; the reader marks it read with a button.
+    assert "не прочитано" in text_of(teacher2.get("/messages/"))
+    read = f"/messages/{direct.id}/read"
+    assert submit(teacher2, f"/messages/{direct.id}", action=read).status_code == 302
     assert "не прочитано" not in text_of(teacher2.get("/messages/"))
+    assert "новое" not in text_of(teacher2.get(f"/messages/{direct.id}"))
     # The teacher answers; the parent sees the answer as unread.
     reply = submit(teacher2, f"/messages/{direct.id}", {"body": "Здравствуйте, Мария Петровна."})
     assert reply.status_code == 302
@@ -104,6 +110,22 @@ def test_direct_thread_reaches_the_teacher_and_nobody_else(world, people, login,
     assert login(people["two_teacher"]).get("/messages/999999").status_code == 404
     anonymous = login(None).get(f"/messages/{direct.id}")
     assert anonymous.status_code == 302 and "/login" in anonymous.location
+
+
+def test_a_message_that_arrives_after_the_page_stays_unread(world, people, login, direct):
+    teacher2 = login(people["teacher2"])
+    page = teacher2.get(f"/messages/{direct.id}").get_data(as_text=True)
+    read = next(f for f in forms_of(page) if f.action == f"/messages/{direct.id}/read")
+    # Meanwhile the parent writes again; the teacher marks read what their page showed.
+    again = submit(login(people["parent"]), f"/messages/{direct.id}", {"body": "И ещё вопрос."})
+    assert again.status_code == 302
+    assert teacher2.post(read.action, data=read.fields).status_code == 302
+    assert "не прочитано" in text_of(teacher2.get("/messages/"))
+    assert "1 новое сообщение" in text_of(teacher2.get(f"/messages/{direct.id}"))
+    # A message of another thread is not something to mark read up to.
+    other = dict(read.fields, seen="999999")
+    assert teacher2.post(read.action, data=other).status_code == 400
+    assert "не прочитано" in text_of(teacher2.get("/messages/"))
 
 
 def test_strangers_cannot_reply_to_a_thread(world, people, login, direct):

@@ -234,8 +234,11 @@ def test_a_lesson_filled_in_by_the_teacher_reaches_the_parent_and_the_reports(
     expect(teacher.locator("main h1")).to_have_text("Журнал: 6А, Математика")
     grid_url = teacher.url
 
-    # A lesson that has taken place: its topic and homework, then the marks sheet.
+    # A lesson that has taken place: the teacher opens it from its column (showing the
+    # grid created nothing), then its topic and homework, then the marks sheet.
     teacher.get_by_role("link", name=short_day, exact=True).click()
+    teacher.get_by_role("button", name="Открыть урок").click()
+    expect(teacher.get_by_label("Тема урока")).to_be_visible()
     expect(teacher.locator("main h1")).to_contain_text("6А, Математика: урок 1")
     teacher.get_by_label("Тема урока").fill(TOPIC)
     teacher.get_by_label("Домашнее задание", exact=True).fill(HOMEWORK)
