@@ -25,3 +25,16 @@ def init_database(app: Flask, db: SQLAlchemy) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)
+
+
+def commit_keeping_state(db: SQLAlchemy) -> None:
+    """Commit without expiring the session's objects: what was just written is what
+    they hold, and a hot path that reads them next (a token response builds the ID token
+    from the grant's objects) need not load each one again."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit

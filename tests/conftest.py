@@ -33,6 +33,7 @@ from portal.simulator.extensions import db as simulator_db
 from portal.simulator.inbox import start_smtp
 from portal.simulator.registries.dispatcher import start_dispatcher
 from portal.simulator.registries.population import generate_population
+from shared.cache import clear_all
 from tests.helpers import Inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +148,9 @@ def migrate_app(app, directory: Path) -> None:
 
 
 def wipe(db) -> None:
-    """Delete every row (children first), keeping the migrated schema."""
+    """Delete every row (children first), keeping the migrated schema, and forget what
+    the process cached of them (the OpenID Provider's clients and keys)."""
+    clear_all()
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(sa.delete(table))

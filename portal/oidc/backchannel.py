@@ -38,7 +38,7 @@ from portal.identity.services import SESSIONS_ENDING
 from portal.metrics import LOGOUT_DELIVERIES
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
-from portal.oidc.server import issuer, query_client
+from portal.oidc.server import issuer, load_client
 from shared.jobs import enqueue
 from shared.sessions import utcnow
 from shared.tracing import outgoing_headers
@@ -203,7 +203,7 @@ def deliver_logout(delivery_id: int) -> str:
     delivery = db.session.get(LogoutDelivery, delivery_id)
     if delivery is None or delivery.delivered_at is not None or delivery.next_attempt_at is None:
         return "skipped"
-    client = query_client(delivery.client_id)
+    client = load_client(delivery.client_id)
     if client is None or not client.backchannel_logout_uri:
         delivery.next_attempt_at = None
         delivery.last_error = "the client no longer takes back-channel logout"

@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.oidc.key_models import SigningKey
+from shared.cache import TimedCache
 from shared.crypto import seal, unseal
 from shared.errors import DomainError
 from shared.sessions import utcnow
@@ -124,6 +125,7 @@ def _ensure_row(alg: str, state, *, active: bool) -> SigningKey:
     row = _find(alg, state)
     if row is not None:
         return row
+    forget_keys()
     try:
         row = _new_key(alg, utcnow(), active=active)
         db.session.commit()
@@ -145,20 +147,70 @@ def _active_row(alg: str) -> SigningKey:
     return row
 
 
+# Keys imported by this process, by kid. A kid is the RFC 7638 thumbprint of the key
+# itself, so one kid always names the same key material: each process decrypts and
+# imports a key once (importing an RSA private key has ``cryptography`` validate it, tens
+# of milliseconds), and a rotation shows as a new kid in the one small query that finds
+# the active key. A few entries at most: keys rotate every few months.
+_IMPORTED_PRIVATE: dict[str, Key] = {}
+_IMPORTED_PUBLIC: dict[tuple[str, ...], KeySet] = {}
+_CACHE_LIMIT = 16
+# Which key is active, and the published key set, are kept OIDC_CACHE_SECONDS: another
+# process's rotation is seen within that time. Harmless: the next key was published long
+# before it signs, and a retired key stays published for as long as its tokens live.
+_ACTIVE_KIDS: TimedCache[str] = TimedCache()
+_PUBLISHED: TimedCache[KeySet] = TimedCache()
+
+
+def _cache_seconds() -> float:
+    return float(current_app.config["OIDC_CACHE_SECONDS"])
+
+
+def _database() -> str:
+    """Entries are per database: a process may serve more than one portal (tests do)."""
+    return current_app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+def forget_keys() -> None:
+    """The keys changed here: read them again at their next use."""
+    _ACTIVE_KIDS.clear()
+    _PUBLISHED.clear()
+
+
+def _remember(cache: dict, name, value):
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()  # rotations only: starting over costs one import per key
+    cache[name] = value
+    return value
+
+
 def _private_key(row: SigningKey) -> Key:
+    cached = _IMPORTED_PRIVATE.get(row.kid)
+    if cached is not None:
+        return cached
     key = jwk.import_key(json.loads(unseal(row, "private_jwk_encrypted")))
     # A key that does not match its kid would sign tokens no one can verify.
     if key.thumbprint() != row.kid:
         raise RuntimeError(f"signing key {row.kid} does not match its thumbprint")
-    return key
+    return _remember(_IMPORTED_PRIVATE, row.kid, key)
 
 
 def active_key(alg: str) -> Key:
     """The private key that signs with ``alg`` now (its ``kid``, ``alg`` and ``use`` set).
 
-    On first use for ``alg`` the keys are created and the session committed.
+    One query finds the active key's kid; a key this process imported before is used as
+    it is. On first use for ``alg`` the keys are created and the session committed.
     """
     _check_alg(alg)
+    kid = _ACTIVE_KIDS.get(
+        (_database(), alg),
+        _cache_seconds(),
+        lambda: db.session.execute(
+            sa.select(SigningKey.kid).where(SigningKey.alg == alg, _ACTIVE)
+        ).scalar_one_or_none(),
+    )
+    if kid is not None and kid in _IMPORTED_PRIVATE:
+        return _IMPORTED_PRIVATE[kid]
     return _private_key(_active_row(alg))
 
 
@@ -211,8 +263,19 @@ def public_key_set(now: datetime | None = None) -> KeySet:
     ``jwt.decode`` picks the key by the token's ``kid`` and refuses one whose ``alg``
     differs from the token's.
     """
-    rows = [row for row in _published(now or utcnow()) if row.state != "next"]
-    return KeySet.import_key_set({"keys": [dict(row.public_jwk) for row in rows]})
+    if now is not None:
+        return _verifying_set(now)
+    return _PUBLISHED.get(_database(), _cache_seconds(), lambda: _verifying_set(utcnow()))
+
+
+def _verifying_set(now: datetime) -> KeySet:
+    rows = [row for row in _published(now) if row.state != "next"]
+    kids = tuple(row.kid for row in rows)
+    cached = _IMPORTED_PUBLIC.get(kids)
+    if cached is not None:
+        return cached
+    key_set = KeySet.import_key_set({"keys": [dict(row.public_jwk) for row in rows]})
+    return _remember(_IMPORTED_PUBLIC, kids, key_set)
 
 
 def default_publish_window() -> timedelta:
@@ -284,6 +347,7 @@ def rotate_keys(
     except (IntegrityError, KeyRotationConflict) as exc:
         db.session.rollback()
         raise KeyRotationConflict() from exc
+    forget_keys()
     db.session.expire_all()
     return Rotation(
         signing=[nexts[alg].kid for alg in SUPPORTED_ALGS],
@@ -320,6 +384,7 @@ def prune_keys(now: datetime | None = None) -> int:
         )
     ).rowcount
     db.session.commit()
+    forget_keys()
     return deleted
 
 

@@ -7,15 +7,18 @@ import hmac
 import re
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from shared.sessions import utcnow
+
+if TYPE_CHECKING:
+    from portal.identity.models import Citizen
 
 # A client id: RFC 3986 unreserved characters. Anything else is no client of ours, and is
 # refused before a query (a NUL byte alone makes PostgreSQL fail the statement).
@@ -89,6 +92,8 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     client_id: Mapped[str] = mapped_column(sa.String(100), index=True)
     citizen_id: Mapped[int] = mapped_column(sa.ForeignKey("citizen.id", ondelete="CASCADE"))
+    # Loaded with the code in one statement when the code is redeemed (server.py).
+    citizen: Mapped[Citizen] = relationship()
     redirect_uri: Mapped[str] = mapped_column(sa.String(500))
     scope: Mapped[str] = mapped_column(sa.String(500))
     nonce: Mapped[str | None] = mapped_column(sa.String(255))
@@ -139,6 +144,8 @@ class IssuedToken(db.Model, TokenMixin):
     citizen_id: Mapped[int] = mapped_column(
         sa.ForeignKey("citizen.id", ondelete="CASCADE"), index=True
     )
+    # Loaded with the token in one statement where it is used (server.py, userinfo).
+    citizen: Mapped[Citizen] = relationship()
     scope: Mapped[str] = mapped_column(sa.String(500))
     sid: Mapped[str] = mapped_column(sa.String(64), index=True)
     auth_time: Mapped[int]

@@ -33,6 +33,7 @@ from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app, g
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.identity.models import Citizen
@@ -47,8 +48,11 @@ from portal.oidc.models import (
     OAuthClient,
     SessionClient,
     digest,
+    insert_once,
     new_family,
 )
+from shared.cache import TimedCache
+from shared.database import commit_keeping_state
 from shared.sessions import utcnow
 
 
@@ -93,15 +97,50 @@ class Subject:
 # --- clients ------------------------------------------------------------------------
 
 
+# Enabled clients, read on every authorization and token request: kept per process for
+# OIDC_CACHE_SECONDS (a client disabled or given a new secret elsewhere is refused
+# everywhere within that time; here at once, see ``forget_clients``).
+_CLIENTS: TimedCache[OAuthClient] = TimedCache()
+
+
+def cache_seconds() -> float:
+    return float(current_app.config["OIDC_CACHE_SECONDS"])
+
+
 def query_client(client_id: str) -> OAuthClient | None:
     """The enabled client ``client_id``; None for anything else, a malformed id included."""
     if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
         return None
-    return db.session.execute(
+    return _CLIENTS.get(
+        (current_app.config["SQLALCHEMY_DATABASE_URI"], client_id),
+        cache_seconds(),
+        lambda: _load_client(client_id),
+    )
+
+
+def load_client(client_id: str) -> OAuthClient | None:
+    """The enabled client as the database has it now, for work off the hot path (a
+    back-channel logout must not go to an address the client no longer has)."""
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        return None
+    return _load_client(client_id)
+
+
+def _load_client(client_id: str) -> OAuthClient | None:
+    client = db.session.execute(
         sa.select(OAuthClient).where(
             OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
         )
     ).scalar_one_or_none()
+    if client is not None:
+        # Detached, fully loaded: requests share it, and no commit may expire it.
+        db.session.expunge(client)
+    return client
+
+
+def forget_clients() -> None:
+    """A client changed: this process reads it again at its next use."""
+    _CLIENTS.clear()
 
 
 # --- tokens -------------------------------------------------------------------------
@@ -158,8 +197,13 @@ def generate_token(
         # commit together.
         user.spend()
     db.session.add_all(records)
-    _remember_session_client(user.sid, client.client_id, user.citizen.id)
-    db.session.commit()
+    if grant_type != "refresh_token":  # a refresh continues a grant the session knows
+        insert_once(
+            SessionClient,
+            {"sid": user.sid, "client_id": client.client_id, "citizen_id": user.citizen.id},
+            ["sid", "client_id"],
+        )
+    commit_keeping_state(db)  # the ID token is made from these objects next
     TOKENS_ISSUED.labels(grant_type).inc()
     return token
 
@@ -179,16 +223,6 @@ def _record(kind, lookup, client, user: Subject, scope, expires: datetime) -> Is
         code_id=user.code_id,
         expires_at=expires,
     )
-
-
-def _remember_session_client(sid: str, client_id: str, citizen_id: int) -> None:
-    exists = db.session.execute(
-        sa.select(SessionClient.id).where(
-            SessionClient.sid == sid, SessionClient.client_id == client_id
-        )
-    ).first()
-    if exists is None:
-        db.session.add(SessionClient(sid=sid, client_id=client_id, citizen_id=citizen_id))
 
 
 def claim(model, row_id: int, *conditions) -> bool:
@@ -318,8 +352,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return record
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
+        # The citizen comes in the same statement (``authenticate_user`` reads it).
         record = db.session.execute(
-            sa.select(AuthorizationCode).where(AuthorizationCode.code_hash == digest(code))
+            sa.select(AuthorizationCode)
+            .options(joinedload(AuthorizationCode.citizen))
+            .where(AuthorizationCode.code_hash == digest(code))
         ).scalar_one_or_none()
         if record is None or record.client_id != client.client_id:
             return None
@@ -336,7 +373,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         recognise a replay)."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
-        citizen = db.session.get(Citizen, authorization_code.citizen_id)
+        citizen = authorization_code.citizen
         if citizen is None or not citizen.is_active:
             return None
         return Subject(
@@ -393,9 +430,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         record = db.session.execute(
-            sa.select(IssuedToken).where(
-                IssuedToken.kind == "refresh", IssuedToken.lookup == digest(refresh_token)
-            )
+            sa.select(IssuedToken)
+            .options(joinedload(IssuedToken.citizen))
+            .where(IssuedToken.kind == "refresh", IssuedToken.lookup == digest(refresh_token))
         ).scalar_one_or_none()
         if record is None:
             return None
@@ -412,7 +449,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return record
 
     def authenticate_user(self, refresh_token: IssuedToken) -> Subject | None:
-        citizen = db.session.get(Citizen, refresh_token.citizen_id)
+        citizen = refresh_token.citizen
         if citizen is None or not citizen.is_active:
             return None
         return Subject(

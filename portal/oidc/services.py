@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.identity.models import Citizen
@@ -21,8 +23,9 @@ from portal.identity.services import Origin, record_event
 from portal.oidc import claims as scope_claims
 from portal.oidc.keys import public_key_set
 from portal.oidc.models import CLIENT_ID, ClientConsent, IssuedToken, OAuthClient, digest
-from portal.oidc.server import issuer, revoke_family
+from portal.oidc.server import forget_clients, issuer, revoke_family
 from portal.proofing.services import LEVELS
+from shared.database import commit_keeping_state
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
 
@@ -140,6 +143,7 @@ def disable_client(client_id: str) -> OAuthClient:
         .values(revoked_at=utcnow())
     )
     db.session.commit()
+    forget_clients()
     return client
 
 
@@ -150,15 +154,24 @@ def rotate_secret(client_id: str) -> str:
     secret = secrets.token_urlsafe(32)
     client.client_secret_hash = digest(secret)
     db.session.commit()
+    forget_clients()
     return secret
 
 
 # --- consent ------------------------------------------------------------------------
 
 
-def has_consent(citizen: Citizen, client: OAuthClient, scopes: list[str]) -> bool:
+def consent_covering(
+    citizen: Citizen, client: OAuthClient, scopes: list[str]
+) -> ClientConsent | None:
+    """The citizen's consent to this client if it covers ``scopes``, else None."""
     consent = _consent(citizen, client.client_id)
-    return consent is not None and set(scopes) <= set(consent.scope.split())
+    return consent if consent is not None and set(scopes) <= set(consent.scope.split()) else None
+
+
+# The cabinet shows when each application was last used; an hour's precision is enough,
+# so a sign-in writes it only when it is older than this.
+CONSENT_USE_PRECISION = timedelta(hours=1)
 
 
 def _consent(citizen: Citizen, client_id: str) -> ClientConsent | None:
@@ -169,7 +182,9 @@ def _consent(citizen: Citizen, client_id: str) -> ClientConsent | None:
     ).scalar_one_or_none()
 
 
-def save_consent(citizen: Citizen, client: OAuthClient, scopes: list[str], origin: Origin) -> None:
+def save_consent(
+    citizen: Citizen, client: OAuthClient, scopes: list[str], origin: Origin
+) -> ClientConsent:
     consent = _consent(citizen, client.client_id) or ClientConsent(
         citizen_id=citizen.id, client_id=client.client_id, scope=""
     )
@@ -178,14 +193,20 @@ def save_consent(citizen: Citizen, client: OAuthClient, scopes: list[str], origi
     db.session.add(consent)
     record_event(citizen, "consent_given", origin, client=client.name, scopes=sorted(set(scopes)))
     db.session.commit()
+    return consent
 
 
-def record_client_sign_in(citizen: Citizen, client: OAuthClient, origin: Origin) -> None:
-    consent = _consent(citizen, client.client_id)
-    if consent is not None:
-        consent.last_used_at = utcnow()
+def record_client_sign_in(
+    citizen: Citizen, client: OAuthClient, consent: ClientConsent, origin: Origin
+) -> None:
+    """The sign-in under ``consent`` goes to the security log, and the consent's last
+    use is brought up to date. Committed without expiring the citizen: the authorization
+    response is made from it next."""
+    now = utcnow()
+    if consent.last_used_at is None or consent.last_used_at < now - CONSENT_USE_PRECISION:
+        consent.last_used_at = now
     record_event(citizen, "client_sign_in", origin, client=client.name)
-    db.session.commit()
+    commit_keeping_state(db)
 
 
 def applications_of(citizen: Citizen) -> list[dict[str, Any]]:
@@ -323,14 +344,14 @@ def userinfo(access_token: str | None) -> dict[str, Any]:
     if int(token.claims.get("exp", 0)) < time.time():
         raise InvalidToken("expired")
     record = db.session.execute(
-        sa.select(IssuedToken).where(
-            IssuedToken.kind == "access", IssuedToken.lookup == str(token.claims.get("jti"))
-        )
+        sa.select(IssuedToken)
+        .options(joinedload(IssuedToken.citizen))
+        .where(IssuedToken.kind == "access", IssuedToken.lookup == str(token.claims.get("jti")))
     ).scalar_one_or_none()
     if record is None or record.revoked_at is not None:
         raise InvalidToken("revoked")
-    citizen = db.session.get(Citizen, record.citizen_id)
-    if citizen is None or not citizen.is_active:
+    citizen = record.citizen
+    if not citizen.is_active:
         raise InvalidToken("no such citizen")
     scopes = record.scope.split()
     if "openid" not in scopes:

@@ -202,8 +202,10 @@ def authorize():
     requested = (grant.request.payload.scope or "").split()
     granted, refused = scope_claims.allowed_scopes(citizen, requested)
     if decision == "allow":
-        services.save_consent(citizen, client, granted, origin())
-    elif "consent" in prompts or not services.has_consent(citizen, client, granted):
+        consent = services.save_consent(citizen, client, granted, origin())
+    else:
+        consent = services.consent_covering(citizen, client, granted)
+    if consent is None or ("consent" in prompts and decision != "allow"):
         if "none" in prompts:
             return _authorization_error(
                 ConsentRequiredError(redirect_uri=redirect_uri, state=params.get("state"))
@@ -225,7 +227,7 @@ def authorize():
         acr=scope_claims.acr_for(citizen.level),
         amr=list(session.get("amr") or ["pwd"]),
     )
-    services.record_client_sign_in(citizen, client, origin())
+    services.record_client_sign_in(citizen, client, consent, origin())
     return authorization.create_authorization_response(grant=grant, grant_user=subject)
 
 

@@ -139,6 +139,7 @@ WEB.update(
         "federation.schools": [lambda world, o: "/federation/schools"],
         "health.healthz": [lambda world, o: "/healthz"],
         "health.readyz": [lambda world, o: "/readyz"],
+        "metrics.export": [lambda world, o: "/metrics"],
         "i18n.switch_language": [lambda world, o: "/lang/en?next=/"],
         "static": [lambda world, o: "/static/diary.css"],
         "shared.static": [lambda world, o: "/shared-static/style.css"],
