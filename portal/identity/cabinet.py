@@ -18,8 +18,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from portal.extensions import limiter
-from portal.identity import changes, codes, services
+from portal.identity import changes, codes, limits, services
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
@@ -43,14 +42,6 @@ from shared.security import safe_next
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet")
 
 INVALID = 422
-
-
-def _ip_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN_PER_IP"]
-
-
-def _codes_limit() -> str:
-    return current_app.config["RATELIMIT_CODES_PER_IP"]
 
 
 @bp.get("/")
@@ -277,7 +268,7 @@ def new_recovery_codes():
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"])
+@limits.failures_per_address
 @login_required
 def reauth():
     """Enter the password again (then the second factor, if on) and go back to ``next``."""
@@ -310,7 +301,7 @@ def _pending_reauth() -> dict | None:
 
 
 @bp.route("/reauth/code", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"])
+@limits.failures_per_address
 @login_required
 def reauth_code():
     citizen = current_citizen()
@@ -341,7 +332,7 @@ def reauth_code():
 
 
 @bp.post("/reauth/code/resend")
-@limiter.limit(_codes_limit)
+@limits.sends_per_address
 @login_required
 def reauth_code_resend():
     pending = _pending_reauth()

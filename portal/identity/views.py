@@ -16,8 +16,8 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.extensions import db, limiter
-from portal.identity import changes, codes, services
+from portal.extensions import db
+from portal.identity import changes, codes, limits, services
 from portal.identity.current import current_citizen, origin, sign_in, sign_out
 from portal.identity.forms import (
     CodeForm,
@@ -38,23 +38,6 @@ bp = Blueprint("identity", __name__)
 INVALID = 422
 
 
-def _ip_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN_PER_IP"]
-
-
-def _account_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN_PER_ACCOUNT"]
-
-
-def _codes_limit() -> str:
-    return current_app.config["RATELIMIT_CODES_PER_IP"]
-
-
-def _login_key() -> str:
-    """Rate-limit key for one account, however its login was spelled."""
-    return "login:" + services.canonical_login(request.form.get("login") or "")
-
-
 @bp.get("/")
 def home():
     return render_template("identity/home.html", citizen=current_citizen())
@@ -64,7 +47,7 @@ def home():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_codes_limit, methods=["POST"])
+@limits.sends_per_address
 def register():
     form = RegistrationForm()
     if form.validate_on_submit():
@@ -123,7 +106,7 @@ def _resend(purpose: str, key: str, back: str):
 
 
 @bp.route("/register/code", methods=["GET", "POST"])
-@limiter.limit(_codes_limit, methods=["POST"])
+@limits.failures_per_address
 def register_code():
     page = _code_page(
         "register",
@@ -136,7 +119,7 @@ def register_code():
 
 
 @bp.post("/register/code/resend")
-@limiter.limit(_codes_limit)
+@limits.sends_per_address
 def register_resend():
     return _resend("register", "register", "identity.register_code")
 
@@ -179,8 +162,8 @@ def register_password():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_account_limit, methods=["POST"], key_func=_login_key)
+@limits.failures_per_address
+@limits.attempts_per_account
 def login():
     form = LoginForm()
     if not form.is_submitted() and request.args.get("login_hint"):
@@ -210,7 +193,7 @@ def _pending_citizen() -> tuple[Citizen | None, dict]:
 
 
 @bp.route("/login/confirm", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"])
+@limits.failures_per_address
 def second_factor():
     citizen, pending = _pending_citizen()
     if citizen is None:
@@ -249,7 +232,7 @@ def second_factor():
 
 
 @bp.post("/login/confirm/resend")
-@limiter.limit(_codes_limit)
+@limits.sends_per_address
 def second_factor_resend():
     citizen, pending = _pending_citizen()
     if citizen is None or citizen.mfa_method != "sms" or not ResendForm().validate_on_submit():
@@ -275,7 +258,7 @@ def logout():
 
 
 @bp.route("/recover", methods=["GET", "POST"])
-@limiter.limit(_codes_limit, methods=["POST"])
+@limits.sends_per_address
 def recover():
     form = RecoveryForm()
     if form.validate_on_submit():
@@ -290,7 +273,7 @@ def recover():
 
 
 @bp.route("/recover/code", methods=["GET", "POST"])
-@limiter.limit(_codes_limit, methods=["POST"])
+@limits.failures_per_address
 def recover_code():
     page = _code_page(
         "recover",
@@ -303,7 +286,7 @@ def recover_code():
 
 
 @bp.post("/recover/code/resend")
-@limiter.limit(_codes_limit)
+@limits.sends_per_address
 def recover_resend():
     return _resend("recover", "recover", "identity.recover_code")
 
@@ -340,7 +323,7 @@ def recover_password():
 
 
 @bp.route("/account/undo/<token>", methods=["GET", "POST"])
-@limiter.limit(_codes_limit, methods=["POST"])
+@limits.failures_per_address
 def undo(token: str):
     """The link in the notice of a change. Opening it changes nothing (mail scanners
     open links); the button does."""

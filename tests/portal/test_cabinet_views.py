@@ -59,8 +59,8 @@ def test_lockout_through_the_login_page_then_it_ends(app, client, inbox, make_ci
     assert sign_in(client, "+79161234567").status_code == 302
 
 
-def test_rate_limit_per_ip_answers_429(app, client, make_citizen):
-    app.config["RATELIMIT_LOGIN_PER_IP"] = "3 per minute"
+def test_failed_sign_ins_from_one_address_are_limited_with_a_429(app, client, make_citizen):
+    app.config["RATELIMIT_FAILURES_PER_IP"] = "3 per minute"
     try:
         for _ in range(3):
             assert sign_in(client, "+79160000999", "x-y-z-w-1").status_code == 422
@@ -68,7 +68,7 @@ def test_rate_limit_per_ip_answers_429(app, client, make_citizen):
         assert limited.status_code == 429
         assert "Слишком много запросов" in text_of(limited)
     finally:
-        app.config["RATELIMIT_LOGIN_PER_IP"] = "1000 per minute"
+        app.config["RATELIMIT_FAILURES_PER_IP"] = "60 per minute;600 per hour"
 
 
 def test_rate_limit_per_account_across_addresses(app, make_citizen):
@@ -89,7 +89,7 @@ def test_rate_limit_per_account_across_addresses(app, make_citizen):
         )
         assert limited.status_code == 429
     finally:
-        app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "1000 per minute"
+        app.config["RATELIMIT_LOGIN_PER_ACCOUNT"] = "10 per minute;50 per hour"
 
 
 def test_next_parameter_only_goes_to_this_site(app, client, make_citizen):
