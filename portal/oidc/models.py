@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -258,12 +259,19 @@ def insert_once(model, values: dict[str, Any], keys: list[str], returning=None) 
     transaction, which it waits for), adds nothing. Returns ``returning`` of the row
     added (True when not given), or None when nothing was added. Not committed: the
     caller's transaction decides."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=keys)
+    dialect = db.session.get_bind().dialect.name
+    statement = _insert_once_statement(dialect, model, tuple(keys), returning)
+    # RETURNING rather than the row count, which drivers report differently here.
+    return db.session.execute(statement, values).scalar_one_or_none()
+
+
+@functools.cache
+def _insert_once_statement(dialect: str, model, keys: tuple[str, ...], returning) -> sa.Insert:
+    """Built once per kind (it is on the token endpoint's path): a Core insert of the
+    table, its values bound at execution (Python-side column defaults still apply)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(model.__table__)
+        .on_conflict_do_nothing(index_elements=list(keys))
         .returning(returning if returning is not None else sa.literal(True))
     )
-    # RETURNING rather than the row count, which drivers report differently here.
-    return db.session.execute(statement).scalar_one_or_none()
