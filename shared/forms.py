@@ -1,0 +1,80 @@
+"""Form fields both apps use instead of WTForms' own where a value ends up in a query or
+in date arithmetic: numbers and dates bounded as ``shared.validators`` says (ids fit a
+64-bit integer, dates lie in 1900…2100), refused with a message in the user's language.
+
+WTForms' fields take any ``int`` and any year 1…9999: 2^63 overflows the database's
+integer, 9999-12-31 plus a week overflows ``date``, and either answered 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import wtforms
+from flask_babel import lazy_gettext as _l
+
+from shared.validators import (
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_ID,
+    check_date_range,
+    parse_whole_number,
+)
+
+DATE_OUT_OF_RANGE = _l("Enter a date between the years %(first)d and %(last)d.")
+NUMBER_OUT_OF_RANGE = _l("The number is too large.")
+
+
+def _date_out_of_range() -> str:
+    return str(DATE_OUT_OF_RANGE) % {"first": FIRST_DATE.year, "last": LAST_DATE.year}
+
+
+class DateField(wtforms.DateField):
+    """``wtforms.DateField`` that refuses dates outside 1900…2100."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            try:
+                check_date_range(self.data)
+            except ValueError:
+                self.data = None
+                raise ValueError(_date_out_of_range()) from None
+
+
+class DateTimeLocalField(wtforms.DateTimeLocalField):
+    """``wtforms.DateTimeLocalField`` that refuses days outside 1900…2100."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            try:
+                check_date_range(self.data.date())
+            except ValueError:
+                self.data = None
+                raise ValueError(_date_out_of_range()) from None
+
+
+class IntegerField(wtforms.IntegerField):
+    """``wtforms.IntegerField`` that refuses numbers a 64-bit integer cannot hold."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not -MAX_ID <= self.data <= MAX_ID:
+            self.data = None
+            raise ValueError(str(NUMBER_OUT_OF_RANGE))
+
+
+def coerce_id(value: Any) -> int:
+    """A select's ``coerce`` for ids: 0 … 2^63 − 1 or ``ValueError`` (which the select
+    reports as an invalid choice), where ``int`` would take any size."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return parse_whole_number(value)
+
+
+def coerce_optional_id(value: Any) -> int | None:
+    """``coerce_id``, with None for the empty choice."""
+    if value in (None, "", "None"):
+        return None
+    return coerce_id(value)
