@@ -13,13 +13,7 @@ from typing import Any
 import wtforms
 from flask_babel import lazy_gettext as _l
 
-from shared.validators import (
-    FIRST_DATE,
-    LAST_DATE,
-    MAX_ID,
-    check_date_range,
-    parse_whole_number,
-)
+from shared.validators import FIRST_DATE, LAST_DATE, MAX_ID, parse_whole_number
 
 DATE_OUT_OF_RANGE = _l("Enter a date between the years %(first)d and %(last)d.")
 NUMBER_OUT_OF_RANGE = _l("The number is too large.")
@@ -29,40 +23,54 @@ def _date_out_of_range() -> str:
     return str(DATE_OUT_OF_RANGE) % {"first": FIRST_DATE.year, "last": LAST_DATE.year}
 
 
-class DateField(wtforms.DateField):
+class _Bounded:
+    """The range check of the fields below. An out-of-range value leaves ``data`` empty
+    (a view that shows a default on a bad value never computes with it) and is the
+    field's one error, even where ``DataRequired`` would say "fill in" of the emptied
+    field."""
+
+    out_of_range: str | None = None
+    errors: Any
+    data: Any
+
+    def refuse(self, message: str) -> None:
+        self.data = None
+        self.out_of_range = message
+        raise ValueError(message)
+
+    def post_validate(self, form: Any, validation_stopped: bool) -> None:
+        if self.out_of_range is not None:
+            self.errors[:] = [self.out_of_range]
+
+
+class DateField(_Bounded, wtforms.DateField):
     """``wtforms.DateField`` that refuses dates outside 1900…2100."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        self.out_of_range = None
         super().process_formdata(valuelist)
-        if self.data is not None:
-            try:
-                check_date_range(self.data)
-            except ValueError:
-                self.data = None
-                raise ValueError(_date_out_of_range()) from None
+        if self.data is not None and not FIRST_DATE <= self.data <= LAST_DATE:
+            self.refuse(_date_out_of_range())
 
 
-class DateTimeLocalField(wtforms.DateTimeLocalField):
+class DateTimeLocalField(_Bounded, wtforms.DateTimeLocalField):
     """``wtforms.DateTimeLocalField`` that refuses days outside 1900…2100."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        self.out_of_range = None
         super().process_formdata(valuelist)
-        if self.data is not None:
-            try:
-                check_date_range(self.data.date())
-            except ValueError:
-                self.data = None
-                raise ValueError(_date_out_of_range()) from None
+        if self.data is not None and not FIRST_DATE <= self.data.date() <= LAST_DATE:
+            self.refuse(_date_out_of_range())
 
 
-class IntegerField(wtforms.IntegerField):
+class IntegerField(_Bounded, wtforms.IntegerField):
     """``wtforms.IntegerField`` that refuses numbers a 64-bit integer cannot hold."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        self.out_of_range = None
         super().process_formdata(valuelist)
         if self.data is not None and not -MAX_ID <= self.data <= MAX_ID:
-            self.data = None
-            raise ValueError(str(NUMBER_OUT_OF_RANGE))
+            self.refuse(str(NUMBER_OUT_OF_RANGE))
 
 
 def coerce_id(value: Any) -> int:

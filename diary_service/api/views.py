@@ -10,14 +10,12 @@ prefix). No cookie or session is read or set, so there is no CSRF to guard again
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from diary_service.access import Viewer, require, viewer_for
@@ -28,18 +26,14 @@ from diary_service.auth.oidc import PortalUnavailable
 from diary_service.extensions import csrf
 from diary_service.family import services as family
 from diary_service.family.audit import record_access
-from diary_service.family.forms import INVALID_DATE
 from diary_service.messages import services as messages
 from diary_service.school.models import Student
-from shared.errors import ValidationError
+from shared.web import date_arg, int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer tokens are not sent by browsers on their own, so cross-site requests carry no
 # credentials: CSRF protection has nothing to protect here.
 csrf.exempt(bp)
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INVALID_ID = _l("The %(name)s parameter must be a whole number.")
 
 
 @bp.errorhandler(BearerError)
@@ -93,27 +87,6 @@ def _student(student_id: int, section: str, what: str) -> tuple[Student, frozens
     return student, sections
 
 
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not ISO_DATE.match(raw):
-        raise ValidationError(INVALID_DATE)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as error:
-        raise ValidationError(INVALID_DATE) from error
-
-
-def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise ValidationError(INVALID_ID, name=name)
-    return int(raw)
-
-
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(document(current_app.config["PUBLIC_URL"]))
@@ -132,7 +105,7 @@ def children():
 @token_required
 def week(student_id: int):
     student, sections = _student(student_id, "schedule", "api:week")
-    day = _date_arg("date") or date.today()
+    day = date_arg("date") or date.today()
     return jsonify(services.week_json(family.week_of(student, day, sections)))
 
 
@@ -140,7 +113,7 @@ def week(student_id: int):
 @token_required
 def marks(student_id: int):
     student, _sections = _student(student_id, "marks", "api:marks")
-    period = family.choose_period(student, _id_arg("period"), date.today())
+    period = family.choose_period(student, int_arg("period"), date.today())
     return jsonify(services.marks_json(family.marks_page(student, period, date.today())))
 
 
@@ -148,8 +121,8 @@ def marks(student_id: int):
 @token_required
 def homework(student_id: int):
     student, _sections = _student(student_id, "homework", "api:homework")
-    start = _date_arg("from") or date.today()
-    end = _date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
+    start = date_arg("from") or date.today()
+    end = date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
     items = services.homework_between(student, start, end)
     return jsonify(services.homework_list_json(student, start, end, items))
 
@@ -158,7 +131,7 @@ def homework(student_id: int):
 @token_required
 def attendance(student_id: int):
     student, _sections = _student(student_id, "attendance", "api:attendance")
-    period = family.choose_period(student, _id_arg("period"), date.today())
+    period = family.choose_period(student, int_arg("period"), date.today())
     return jsonify(services.attendance_json(student, services.period_attendance(student, period)))
 
 

@@ -44,6 +44,7 @@ from diary_service.family.models import PARENT_SLOTS
 from diary_service.journal.models import ATTENDANCE_CODES
 from diary_service.school.models import SchoolClass, Student
 from shared.errors import ValidationError
+from shared.web import int_arg
 
 bp = Blueprint("family", __name__)
 
@@ -176,7 +177,7 @@ def acknowledge(student_id: int):
 @login_required
 def marks(student_id: int):
     student, sections = _student_for(student_id, "marks", "marks")
-    period = services.choose_period(student, request.args.get("period", type=int), date.today())
+    period = services.choose_period(student, int_arg("period"), date.today())
     return _page(
         "family/marks.html",
         student,
@@ -189,7 +190,7 @@ def marks(student_id: int):
 @login_required
 def attendance(student_id: int):
     student, sections = _student_for(student_id, "attendance", "attendance")
-    year = services.choose_year(student, request.args.get("year", type=int), date.today())
+    year = services.choose_year(student, int_arg("year"), date.today())
     return _page(
         "family/attendance.html",
         student,
@@ -218,7 +219,7 @@ def access_log(student_id: int):
         "family/access_log.html",
         student,
         services.sections_for(viewer, student),
-        log=audit.access_log(student, request.args.get("page", 1, type=int)),
+        log=audit.access_log(student, int_arg("page", 1)),
     )
 
 

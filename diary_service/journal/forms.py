@@ -14,7 +14,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     MultipleFileField,
     SelectField,
@@ -40,6 +39,7 @@ from diary_service.journal.services import (
     Upload,
 )
 from shared.errors import ValidationError
+from shared.forms import DateField, coerce_id
 
 
 def mark_value(form: Any, field: Any) -> None:
@@ -89,7 +89,7 @@ class LessonForm(FlaskForm):
 
 
 class RemarkForm(FlaskForm):
-    student = SelectField(_l("Student"), coerce=int, validators=[DataRequired()])
+    student = SelectField(_l("Student"), coerce=coerce_id, validators=[DataRequired()])
     kind = SelectField(
         _l("About"),
         choices=[SelectChoice(kind, services.REMARK_KIND_LABELS[kind]) for kind in REMARK_KINDS],

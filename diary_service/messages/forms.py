@@ -8,6 +8,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeF
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from diary_service.messages.services import MAX_BODY, MAX_REASON, MAX_SUBJECT
+from shared.forms import coerce_id
 
 REQUIRED = _l("This field is required.")
 TIME = _l("Enter the time as HH:MM.")
@@ -20,7 +21,7 @@ class StudentChoiceForm(FlaskForm):
         csrf = False
 
     student = SelectField(
-        _l("Student the message is about"), coerce=int, validators=[InputRequired(REQUIRED)]
+        _l("Student the message is about"), coerce=coerce_id, validators=[InputRequired(REQUIRED)]
     )
 
 

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, Optional
 
 from diary_service import create_app as create_diary
 from portal import create_app as create_portal
@@ -131,6 +131,8 @@ def test_other_dates_are_a_400_in_the_users_language(app, value, lang, text):
 
 class BoundedForm(FlaskForm):
     day = DateField(validators=[Optional()])
+    # DataRequired empties the errors of a field without data: the range is still said.
+    due = DateField(validators=[DataRequired("Fill in the date.")])
     count = IntegerField(validators=[Optional()])
     held_at = DateTimeLocalField(format="%Y-%m-%dT%H:%M", validators=[Optional()])
     student = SelectField(coerce=coerce_id, choices=[SelectChoice(1, "one")], validate_choice=False)
@@ -144,7 +146,12 @@ def errors_of(app: Flask, data: dict, lang: str = "ru") -> dict:
 
 
 def test_form_fields_take_what_fits(app):
-    data = {"day": "2026-12-07", "count": str(-MAX_ID), "held_at": "2100-12-31T23:59"}
+    data = {
+        "day": "2026-12-07",
+        "due": "2100-12-31",
+        "count": str(-MAX_ID),
+        "held_at": "2100-12-31T23:59",
+    }
     assert errors_of(app, {**data, "student": str(MAX_ID)}) == {}
     with app.test_request_context("/", method="POST", data={**data, "student": "1"}):
         form = BoundedForm()
@@ -166,14 +173,19 @@ def test_form_fields_refuse_what_does_not_fit_in_the_users_language(
 ):
     errors = errors_of(
         app,
-        {"day": "9999-12-31", "count": str(2**63), "held_at": "0001-01-01T00:00"},
+        {
+            "day": "9999-12-31",
+            "due": "1899-12-31",
+            "count": str(2**63),
+            "held_at": "0001-01-01T00:00",
+        },
         lang,
     )
-    assert errors["day"] == [date_text]
+    assert errors["day"] == errors["due"] == [date_text]
     assert errors["held_at"] == [date_text]
     assert errors["count"] == [number_text]
 
 
 def test_an_id_select_refuses_what_does_not_fit(app):
-    assert "student" in errors_of(app, {"student": str(2**63)})
-    assert "student" in errors_of(app, {"student": "-1"})
+    assert "student" in errors_of(app, {"due": "2026-12-07", "student": str(2**63)})
+    assert "student" in errors_of(app, {"due": "2026-12-07", "student": "-1"})
