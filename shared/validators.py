@@ -359,3 +359,16 @@ def is_visible_ascii(text: str) -> bool:
     and error descriptions (RFC 6749 Appendix A, §5.2). Control characters and anything
     beyond ASCII are refused."""
     return all(" " <= ch <= "~" for ch in text)
+
+
+def is_ascii_number(text: str) -> bool:
+    """Only the digits 0–9. ``str.isdigit`` also says yes to "²" and "٣", which ``int``
+    refuses or reads as a number no one typed, and ``hmac.compare_digest`` refuses
+    non-ASCII text outright."""
+    return text.isascii() and text.isdigit()
+
+
+def ascii_digits(text: str) -> str:
+    """The digits 0–9 of ``text``, in order (what a code typed with spaces or dashes
+    means)."""
+    return "".join(ch for ch in text if "0" <= ch <= "9")

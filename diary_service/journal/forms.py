@@ -40,6 +40,7 @@ from diary_service.journal.services import (
 )
 from shared.errors import ValidationError
 from shared.forms import DateField, coerce_id
+from shared.validators import is_ascii_number
 
 
 def mark_value(form: Any, field: Any) -> None:
@@ -149,11 +150,11 @@ def marks_form(sheet: LessonSheet, rule: Rule, **kwargs: Any) -> MarksForm:
 
 
 def _ids(text: str | None) -> frozenset[int]:
-    return frozenset(int(part) for part in (text or "").split(",") if part.strip().isdigit())
+    return frozenset(int(part) for part in (text or "").split(",") if is_ascii_number(part.strip()))
 
 
 def _id(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    return int(text) if text and is_ascii_number(text.strip()) else None
 
 
 def student_entries(form: MarksForm, sheet: LessonSheet) -> list[StudentEntry]:

@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.identity.models import CodeChallenge
 from shared.errors import DomainError, NotFound, Throttled
 from shared.sessions import utcnow
+from shared.validators import ascii_digits
 
 
 class CodeError(DomainError):
@@ -130,7 +131,7 @@ def reissue(challenge: CodeChallenge) -> str:
 
 def check(challenge: CodeChallenge, code: str) -> None:
     """Accept ``code`` once. Every refusal is committed (attempts count) before raising."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = ascii_digits(code or "")
     if challenge.verified_at is not None:
         raise CodeUsed()
     if utcnow() > challenge.expires_at:

@@ -43,7 +43,7 @@ from portal.identity.passwords import (
 from shared.crypto import pii
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
-from shared.validators import normalize_email, normalize_phone, normalize_snils
+from shared.validators import ascii_digits, normalize_email, normalize_phone, normalize_snils
 
 PHONE, EMAIL = "sms", "email"
 
@@ -377,7 +377,7 @@ def _totp(secret: str) -> pyotp.TOTP:
 
 def _check_totp(citizen: Citizen, secret: str, code: str) -> bool:
     """A TOTP code is accepted once: the step it belongs to may not be used again."""
-    code = "".join(ch for ch in code if ch.isdigit())
+    code = ascii_digits(code)
     totp = _totp(secret)
     now = utcnow()
     for drift in (0, -1, 1):  # one step of clock drift either way (RFC 6238 §5.2)

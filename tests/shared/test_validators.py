@@ -4,8 +4,10 @@ import pytest
 
 from shared.validators import (
     MAX_ID,
+    ascii_digits,
     check_passport_issue_date,
     format_snils,
+    is_ascii_number,
     is_valid_snils,
     is_visible_ascii,
     mask_document,
@@ -533,3 +535,27 @@ def test_other_dates_are_refused(raw, reason):
 )
 def test_visible_ascii_is_what_oauth_parameters_may_hold(text, expected):
     assert is_visible_ascii(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", True),
+        ("123456", True),
+        ("", False),
+        ("²", False),
+        ("١٢٣", False),
+        ("１２", False),
+        ("-1", False),
+        ("1.5", False),
+    ],
+)
+def test_ascii_numbers_are_the_digits_0_to_9(text, expected):
+    assert is_ascii_number(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("123 456", "123456"), ("12-34", "1234"), ("²1٣", "1"), ("", "")]
+)
+def test_ascii_digits_keeps_only_0_to_9(text, expected):
+    assert ascii_digits(text) == expected
