@@ -23,10 +23,12 @@ What is fuzzed of a route:
   view builds, sent with a valid CSRF token so that the values reach validation.
 
 Before the first route, every role opens every page with the real values (none may
-fail), which is where the forms and their options are found. Then each route gets
-``FUZZ_EXAMPLES`` requests (default 5, each by a role Hypothesis picks; derandomized,
-so CI is reproducible). A long local run: ``FUZZ_EXAMPLES=50 pytest
-tests/shared/test_fuzz_routes.py``.
+fail), which is where the forms and their options are found, and which roles each
+route lets in. Then each route gets ``FUZZ_EXAMPLES`` requests (default 5;
+derandomized, so CI is reproducible), mostly by a role it lets in (a refusal would come
+before the values), with up to three values swapped, mostly for hostile values of their
+kind (an id for numbers no database holds, a date for days no calendar shows). A long
+local run: ``FUZZ_EXAMPLES=50 pytest tests/shared/test_fuzz_routes.py``.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from __future__ import annotations
 import html.parser
 import inspect
 import io
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -72,7 +76,7 @@ from portal.simulator import create_app as create_simulator
 from portal.simulator.extensions import db as simulator_db
 from portal.simulator.registries.population import generate_population
 from shared.errors import JSON_PREFIXES
-from tests.conftest import ROOT, SECRETS, IsolatedClient, migrate_app, wipe
+from tests.conftest import REGISTRY_NAMES, ROOT, SECRETS, IsolatedClient, migrate_app, wipe
 from tests.diary_service.factories import build_world
 from tests.diary_service.test_access_table import answer_request_of, application_of, build_objects
 from tests.diary_service.test_api import KeysServer, make_diary, mint
@@ -172,6 +176,24 @@ def hostile_file() -> st.SearchStrategy[bytes]:
         lambda parts: "\n".join([parts[0], *parts[1]]).encode("utf-8", "surrogatepass")
     )
     return st.one_of(text, st.binary(max_size=200))
+
+
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def hostile_like(real: str | None) -> st.SearchStrategy[str]:
+    """Hostile values, most of them of the real value's kind: an id gets numbers no
+    database holds, a date gets days no calendar page shows."""
+    if real is not None and real.isascii() and real.isdigit():
+        kind = st.one_of(
+            st.sampled_from(NUMBERS),
+            st.sampled_from([2**63, 2**64, 10**30, -(2**63) - 1]).map(str),
+        )
+    elif real is not None and ISO_DAY.match(real):
+        kind = st.one_of(st.sampled_from(DATES), st.dates().map(date.isoformat))
+    else:
+        return hostile()
+    return st.one_of(kind, hostile())
 
 
 def hostile_json() -> st.SearchStrategy[Any]:
@@ -391,9 +413,6 @@ SNAPSHOT_SKIP = {
     # Sessions are touched by every request (last activity, the CSRF token).
     "diary_session",
     "web_session",
-    # The registries answer the checks an earlier (accepted) profile or document sent,
-    # over HTTP from the simulator's dispatcher thread, at any moment.
-    "registry_callback",
 }
 
 
@@ -412,6 +431,8 @@ class Env:
     clients: dict[str, tuple[FlaskClient, str, str | None]] = field(default_factory=dict)
     fields: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     swept: set[str] = field(default_factory=set)
+    # endpoint → the roles the sweep saw let in (a page, or a form that posts there)
+    allowed: dict[str, set[str]] = field(default_factory=dict)
 
     def client(self, role: str) -> tuple[FlaskClient, str]:
         """The role's client and a valid CSRF token of its session."""
@@ -614,6 +635,18 @@ def diary_env(tmp_path_factory, stand_in_portal: KeysServer) -> Iterator[Env]:
         diary_db.engine.dispose()
 
 
+def registry_rules(registries: str, outcome: str) -> None:
+    for name in REGISTRY_NAMES:
+        body = json.dumps({"default_outcome": outcome, "delay_seconds": 0, "down": "none"})
+        request = urllib.request.Request(
+            f"{registries}/api/registries/{name}/rule",
+            data=body.encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+
+
 @pytest.fixture(scope="module")
 def portal_env(portal_app, portal_server, registries) -> Iterator[Env]:
     app = portal_app
@@ -646,6 +679,9 @@ def portal_env(portal_app, portal_server, registries) -> Iterator[Env]:
         make_administrator(admin)
         rp = register()
         portal_db.session.commit()
+        # From here on the registries hold what they are sent: an answer arriving from
+        # the simulator's thread would write while a refused request is being checked.
+        registry_rules(registries, "hold")
         citizens = {
             "simplified": simplified,
             "standard": maria,
@@ -696,6 +732,7 @@ def portal_env(portal_app, portal_server, registries) -> Iterator[Env]:
             headers=lambda role: {},
         )
         yield env
+        registry_rules(registries, "auto")
         portal_db.session.remove()
         wipe(portal_db)
         limiter.reset()
@@ -768,6 +805,8 @@ def sweep(env: Env, role: str) -> None:
         response = client.get(url, headers=env.headers(role))
         response.close()  # files are streamed
         assert response.status_code < 500, f"{env.name} GET {url} as {role}: {response.status}"
+        if response.status_code == 200:
+            env.allowed.setdefault(endpoint, set()).add(role)
         if "html" not in response.content_type:
             continue
         for action, fields in page_forms(response.get_data(as_text=True)):
@@ -776,6 +815,7 @@ def sweep(env: Env, role: str) -> None:
                 endpoint_posted, _args = adapter.match(target, method="POST")
             except HTTPException:  # a form to another site or to a GET-only page
                 continue
+            env.allowed.setdefault(endpoint_posted, set()).add(role)
             known = env.fields.setdefault((endpoint_posted, role), {})
             for name, values in fields.items():
                 known.setdefault(name, [])
@@ -791,8 +831,23 @@ def fuzz(env: Env, endpoint: str, method: str, rule: str) -> None:
     arguments = [name for _converter, name in Converter.findall(rule)]
     missing = [name for name in arguments if name not in env.path_values]
     assert not missing, f"{env.name} {rule}: give {missing} a real value in the fixture"
-    query_real = {**env.query_values.get("*", {}), **env.query_values.get(endpoint, {})}
-    query_pool = sorted(set(COMMON_QUERY) | query_names(app, endpoint) | set(query_real))
+    read = query_names(app, endpoint)
+    query_real = {
+        **{name: value for name, value in env.query_values.get("*", {}).items() if name in read},
+        **env.query_values.get(endpoint, {}),
+    }
+    read |= set(query_real)
+    query_pool = sorted(set(COMMON_QUERY) | read)
+    # What the view reads is fuzzed most; a common name it ignores, now and then.
+    query_read = [("query", name) for name in sorted(read)]
+    query_common = [("query", name) for name in sorted(set(COMMON_QUERY) - read)]
+    # Most requests by a role the sweep saw let in: a refusal comes before the values.
+    allowed = sorted(env.allowed.get(endpoint, set()), key=env.roles.index)
+    roles = (
+        st.one_of(st.sampled_from(allowed), st.sampled_from(env.roles))
+        if allowed
+        else st.sampled_from(env.roles)
+    )
     fields_of: dict[str, dict[str, list[str]]] = {}
     for role in env.roles:
         fields: dict[str, list[str]] = {}
@@ -820,21 +875,39 @@ def fuzz(env: Env, endpoint: str, method: str, rule: str) -> None:
     )
     @given(data=st.data())
     def one_request(data: st.DataObject) -> None:
-        role = data.draw(st.sampled_from(env.roles), label="role")
+        role = data.draw(roles, label="role")
         fields = fields_of[role]
         slots = (
             [("path", name) for name in arguments]
-            + [("query", name) for name in query_pool]
+            + query_read
             + [("form", name) for name in sorted(fields)]
             + [("json", name) for name in json_keys if reads_json and not fields]
         )
+        # A GET with the real values only was the sweep's: here one value at least is
+        # hostile. A POST's real values are sent too (once).
+        least = 1 if method == "GET" and fuzzed and slots else 0
         chosen = data.draw(
-            st.lists(st.sampled_from(slots), max_size=HOSTILE_SLOTS if fuzzed else 0, unique=True),
+            st.lists(
+                st.sampled_from(slots or query_common),
+                min_size=least,
+                max_size=HOSTILE_SLOTS if fuzzed else 0,
+                unique=True,
+            ),
             label="hostile",
         )
+        if fuzzed and query_common:
+            chosen += data.draw(
+                st.lists(st.sampled_from(query_common), max_size=1), label="common name"
+            )
+        real = {
+            **{("path", name): env.path_values[name] for name in arguments},
+            **{("query", name): value for name, value in query_real.items()},
+            **{("form", name): values[0] for name, values in fields.items() if values},
+        }
         bad = {
             slot: data.draw(
-                hostile_json() if slot[0] == "json" else hostile(), label=" ".join(slot)
+                hostile_json() if slot[0] == "json" else hostile_like(real.get(slot)),
+                label=" ".join(slot),
             )
             for slot in chosen
         }
