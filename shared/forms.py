@@ -1,8 +1,8 @@
 """Form fields both apps use instead of WTForms' own where a value ends up in a query or
 in date arithmetic: numbers and dates bounded as ``shared.validators`` says (ids fit a
-64-bit integer, dates lie in 1900…2100), refused with a message in the user's language.
+the databases' integer columns, dates lie in 1900…2100), refused with a message in the user's language.
 
-WTForms' fields take any ``int`` and any year 1…9999: 2^63 overflows the database's
+WTForms' fields take any ``int`` and any year 1…9999: 2^31 overflows PostgreSQL's
 integer, 9999-12-31 plus a week overflows ``date``, and either answered 500.
 """
 
@@ -64,7 +64,7 @@ class DateTimeLocalField(_Bounded, wtforms.DateTimeLocalField):
 
 
 class IntegerField(_Bounded, wtforms.IntegerField):
-    """``wtforms.IntegerField`` that refuses numbers a 64-bit integer cannot hold."""
+    """``wtforms.IntegerField`` that refuses numbers an ``integer`` column cannot hold."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         self.out_of_range = None
@@ -74,7 +74,7 @@ class IntegerField(_Bounded, wtforms.IntegerField):
 
 
 def coerce_id(value: Any) -> int:
-    """A select's ``coerce`` for ids: 0 … 2^63 − 1 or ``ValueError`` (which the select
+    """A select's ``coerce`` for ids: 0 … 2^31 − 1 or ``ValueError`` (which the select
     reports as an invalid choice), where ``int`` would take any size."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)

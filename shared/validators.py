@@ -304,12 +304,13 @@ def mask_document(number: str, visible: int = 4) -> str:
 
 # --- numbers and dates in addresses and forms ----------------------------------------------
 #
-# What the databases can hold: ids are 64-bit signed integers (PostgreSQL ``bigint``, SQLite's
-# INTEGER), so a larger number is refused before it reaches a query, where it would overflow.
+# What the databases can hold: ids (and every other number column but one) are ``Integer``,
+# which is 32-bit in PostgreSQL (2^31 − 1 at most; SQLite's INTEGER takes 64 bits), so a
+# larger number is refused before it reaches a query, where it would overflow.
 # Dates are kept to the years people mean: ``date.max`` plus a week overflows, and an
 # address or a form with 9999-12-31 or 0001-01-01 is a typo or a probe, never a school day.
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1
 FIRST_DATE = date(1900, 1, 1)
 LAST_DATE = date(2100, 12, 31)
 
@@ -321,7 +322,7 @@ def parse_whole_number(raw: str | None, low: int = 0, high: int = MAX_ID) -> int
     """A whole number written in ASCII digits (an optional minus sign), ``low``…``high``.
 
     Reasons ``number_format`` (not a number, other scripts' digits, spaces inside) and
-    ``number_range`` (outside the bounds: by default an id, 0 … 2^63 − 1).
+    ``number_range`` (outside the bounds: by default an id, 0 … 2^31 − 1).
     """
     text = (raw or "").strip()
     if not _WHOLE_NUMBER_SHAPE.match(text):

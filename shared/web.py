@@ -37,7 +37,7 @@ INVALID_DATE_PARAMETER = _l(
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` for ids: 0 … 2^63 − 1, what a database's 64-bit integer holds. A
+    """``<int:…>`` for ids: 0 … 2^31 − 1, what PostgreSQL's ``integer`` holds. A
     larger number matches no route (404, as an unknown id would) instead of reaching a
     query and overflowing it. A rule may still narrow it (``<int(max=12):n>``)."""
 
@@ -53,14 +53,14 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, bound, signed)
 
     def to_python(self, value: str) -> Any:
-        # ``int()`` of thousands of digits is slow or refused; no id has more than 19.
-        if len(value.lstrip("-")) > len(str(MAX_ID)):
+        # ``int()`` of thousands of digits is slow or refused; no id has more than 10.
+        if len(value.lstrip("-").lstrip("0")) > len(str(MAX_ID)):
             raise NoMatch()
         return super().to_python(value)
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:
-    """``?name=`` as an id-sized whole number (0 … 2^63 − 1); ``default`` when absent or
+    """``?name=`` as an id-sized whole number (0 … 2^31 − 1); ``default`` when absent or
     empty. Anything else is a 400 naming the parameter, in the user's language."""
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
