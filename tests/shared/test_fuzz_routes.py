@@ -462,7 +462,7 @@ def baseline_for_field(field_class: type | None) -> str:
 
 # --- the apps, their worlds and their roles ---------------------------------------------------
 
-Converter = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 SNAPSHOT_SKIP = {
     # Sessions are touched by every request (last activity, the CSRF token).
     "diary_session",
@@ -836,7 +836,7 @@ def path_of(rule: str, values: dict[str, str]) -> str:
         converter, name = match.group(1), match.group(2)
         return quote(values[name], safe="/" if converter == "path" else "")
 
-    return Converter.sub(part, rule)
+    return CONVERTER.sub(part, rule)
 
 
 def sweep(env: Env, role: str) -> None:
@@ -882,7 +882,7 @@ def fuzz(env: Env, endpoint: str, method: str, rule: str) -> None:
     app = env.app
     for role in env.roles:
         sweep(env, role)
-    arguments = [name for _converter, name in Converter.findall(rule)]
+    arguments = [name for _converter, name in CONVERTER.findall(rule)]
     missing = [name for name in arguments if name not in env.path_values]
     assert not missing, f"{env.name} {rule}: give {missing} a real value in the fixture"
     read = query_names(app, endpoint)
