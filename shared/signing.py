@@ -15,6 +15,8 @@ import json
 import time
 from typing import Any
 
+from shared.validators import is_ascii_number
+
 TIMESTAMP_HEADER = "X-Timestamp"
 SIGNATURE_HEADER = "X-Signature"
 DEFAULT_MAX_AGE = 300
@@ -48,7 +50,7 @@ def verify(
     """Return the JSON payload of a correctly signed, fresh message, or raise."""
     timestamp = headers.get(TIMESTAMP_HEADER) or ""
     given = (headers.get(SIGNATURE_HEADER) or "").removeprefix("sha256=")
-    if not timestamp.isdigit() or not given:
+    if not is_ascii_number(timestamp) or not given or not given.isascii():
         raise SignatureError("missing signature")
     if not hmac.compare_digest(_mac(key, timestamp, body), given):
         raise SignatureError("bad signature")

@@ -300,3 +300,76 @@ def mask_document(number: str, visible: int = 4) -> str:
         out.append(ch if remaining <= visible else "*")
         remaining -= 1
     return "".join(out)
+
+
+# --- numbers and dates in addresses and forms ----------------------------------------------
+#
+# What the databases can hold: ids (and every other number column but one) are ``Integer``,
+# which is 32-bit in PostgreSQL (2^31 − 1 at most; SQLite's INTEGER takes 64 bits), so a
+# larger number is refused before it reaches a query, where it would overflow.
+# Dates are kept to the years people mean: ``date.max`` plus a week overflows, and an
+# address or a form with 9999-12-31 or 0001-01-01 is a typo or a probe, never a school day.
+
+MAX_ID = 2**31 - 1
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+
+_WHOLE_NUMBER_SHAPE = re.compile(r"^-?[0-9]{1,19}$")
+_ISO_DATE_SHAPE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def parse_whole_number(raw: str | None, low: int = 0, high: int = MAX_ID) -> int:
+    """A whole number written in ASCII digits (an optional minus sign), ``low``…``high``.
+
+    Reasons ``number_format`` (not a number, other scripts' digits, spaces inside) and
+    ``number_range`` (outside the bounds: by default an id, 0 … 2^31 − 1).
+    """
+    text = (raw or "").strip()
+    if not _WHOLE_NUMBER_SHAPE.match(text):
+        raise ValueError("number_format")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError("number_range")
+    return value
+
+
+def check_date_range(value: date) -> date:
+    """``value`` when it lies in 1900…2100 (inclusive); else reason ``date_range``."""
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError("date_range")
+    return value
+
+
+def parse_iso_date(raw: str | None) -> date:
+    """A date written ``YYYY-MM-DD`` (what date pickers and our links send), in 1900…2100.
+
+    Reasons ``date_format`` (another shape, or no such day) and ``date_range``.
+    """
+    text = (raw or "").strip()
+    if not _ISO_DATE_SHAPE.match(text):
+        raise ValueError("date_format")
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("date_format") from None
+    return check_date_range(value)
+
+
+def is_visible_ascii(text: str) -> bool:
+    """Only printable ASCII, ``%x20-7E``: the characters OAuth 2.0 allows in its parameters
+    and error descriptions (RFC 6749 Appendix A, §5.2). Control characters and anything
+    beyond ASCII are refused."""
+    return all(" " <= ch <= "~" for ch in text)
+
+
+def is_ascii_number(text: str) -> bool:
+    """Only the digits 0–9. ``str.isdigit`` also says yes to "²" and "٣", which ``int``
+    refuses or reads as a number no one typed, and ``hmac.compare_digest`` refuses
+    non-ASCII text outright."""
+    return text.isascii() and text.isdigit()
+
+
+def ascii_digits(text: str) -> str:
+    """The digits 0–9 of ``text``, in order (what a code typed with spaces or dashes
+    means)."""
+    return "".join(ch for ch in text if "0" <= ch <= "9")

@@ -1,11 +1,26 @@
 """What every app's web layer shares: the common templates (error pages, macros) and
-static files, served under ``/shared-static``."""
+static files, served under ``/shared-static``; the ``<int:…>`` converter of every route;
+and reading numbers and dates from the query string."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from datetime import date
+from typing import Any
 
-from shared.validators import format_phone
+from flask import Blueprint, Flask, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import ValidationError as NoMatch
+
+from shared.errors import ValidationError
+from shared.validators import (
+    FIRST_DATE,
+    LAST_DATE,
+    MAX_ID,
+    format_phone,
+    parse_iso_date,
+    parse_whole_number,
+)
 
 bp = Blueprint(
     "shared",
@@ -15,7 +30,63 @@ bp = Blueprint(
     static_url_path="/shared-static",
 )
 
+INVALID_NUMBER_PARAMETER = _l("The %(name)s parameter must be a whole number.")
+INVALID_DATE_PARAMETER = _l(
+    "The %(name)s parameter must be a date as YYYY-MM-DD between the years %(first)d and %(last)d."
+)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` for ids: 0 … 2^31 − 1, what PostgreSQL's ``integer`` holds. A
+    larger number matches no route (404, as an unknown id would) instead of reaching a
+    query and overflowing it. A rule may still narrow it (``<int(max=12):n>``)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:
+        bound = MAX_ID if max is None or max > MAX_ID else max
+        super().__init__(map, fixed_digits, min, bound, signed)
+
+    def to_python(self, value: str) -> Any:
+        # ``int()`` of thousands of digits is slow or refused; no id has more than 10.
+        if len(value.lstrip("-").lstrip("0")) > len(str(MAX_ID)):
+            raise NoMatch()
+        return super().to_python(value)
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """``?name=`` as an id-sized whole number (0 … 2^31 − 1); ``default`` when absent or
+    empty. Anything else is a 400 naming the parameter, in the user's language."""
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse_whole_number(raw)
+    except ValueError:
+        raise ValidationError(INVALID_NUMBER_PARAMETER, name=name) from None
+
+
+def date_arg(name: str, default: date | None = None) -> date | None:
+    """``?name=`` as a date ``YYYY-MM-DD`` in 1900…2100; ``default`` when absent or empty.
+    Anything else is a 400 naming the parameter, in the user's language."""
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse_iso_date(raw)
+    except ValueError:
+        raise ValidationError(
+            INVALID_DATE_PARAMETER, name=name, first=FIRST_DATE.year, last=LAST_DATE.year
+        ) from None
+
 
 def init_web(app: Flask) -> None:
+    # Before any blueprint adds its rules: a rule takes its converters when it is added.
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(bp)
     app.jinja_env.filters["phone"] = format_phone

@@ -24,6 +24,7 @@ from diary_service.auth import oidc
 from diary_service.auth.current import current_viewer, login_required
 from shared.errors import ValidationError
 from shared.sessions import utcnow
+from shared.validators import is_ascii_number
 
 bp = Blueprint("answers", __name__, url_prefix="/answers")
 
@@ -100,7 +101,7 @@ def answer(request_id: int):
     viewer = current_viewer()
     require(services.can_view_request(viewer, request, date.today()))
     form = AnswerForm(request.options)
-    if not form.validate_on_submit() or not form.student.data.isdigit():
+    if not form.validate_on_submit() or not is_ascii_number(form.student.data):
         return _request_page(request, form, status=400)
     pending = {
         "purpose": CARRY_PURPOSE,

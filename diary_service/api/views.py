@@ -11,14 +11,12 @@ prefix). No cookie or session is read or set, so there is no CSRF to guard again
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from diary_service.access import Reach, Viewer, require, viewer_for
@@ -29,18 +27,14 @@ from diary_service.auth.oidc import PortalUnavailable
 from diary_service.extensions import csrf
 from diary_service.family import services as family
 from diary_service.family.audit import record_access
-from diary_service.family.forms import INVALID_DATE
 from diary_service.messages import services as messages
 from diary_service.school.models import Student
-from shared.errors import ValidationError
+from shared.web import date_arg, int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer tokens are not sent by browsers on their own, so cross-site requests carry no
 # credentials: CSRF protection has nothing to protect here.
 csrf.exempt(bp)
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INVALID_ID = _l("The %(name)s parameter must be a whole number.")
 
 
 @bp.errorhandler(BearerError)
@@ -94,27 +88,6 @@ def _student(student_id: int, section: str, what: str) -> tuple[Student, Reach]:
     return student, reach
 
 
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not ISO_DATE.match(raw):
-        raise ValidationError(INVALID_DATE)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as error:
-        raise ValidationError(INVALID_DATE) from error
-
-
-def _id_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise ValidationError(INVALID_ID, name=name)
-    return int(raw)
-
-
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(document(current_app.config["PUBLIC_URL"]))
@@ -133,7 +106,7 @@ def children():
 @token_required
 def week(student_id: int):
     student, reach = _student(student_id, "schedule", "api:week")
-    day = _date_arg("date") or reach.day_shown("schedule", date.today())
+    day = date_arg("date") or reach.day_shown("schedule", date.today())
     return jsonify(services.week_json(family.week_of(student, day, reach)))
 
 
@@ -142,7 +115,7 @@ def week(student_id: int):
 def marks(student_id: int):
     student, reach = _student(student_id, "marks", "api:marks")
     today = date.today()
-    period = family.choose_period(student, _id_arg("period"), today, reach)
+    period = family.choose_period(student, int_arg("period"), today, reach)
     return jsonify(services.marks_json(family.marks_page(student, period, today, reach)))
 
 
@@ -150,8 +123,8 @@ def marks(student_id: int):
 @token_required
 def homework(student_id: int):
     student, reach = _student(student_id, "homework", "api:homework")
-    start = _date_arg("from") or reach.day_shown("homework", date.today())
-    end = _date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
+    start = date_arg("from") or reach.day_shown("homework", date.today())
+    end = date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
     items = services.homework_between(student, start, end, reach)
     return jsonify(services.homework_list_json(student, start, end, items))
 
@@ -160,7 +133,7 @@ def homework(student_id: int):
 @token_required
 def attendance(student_id: int):
     student, reach = _student(student_id, "attendance", "api:attendance")
-    period = family.choose_period(student, _id_arg("period"), date.today(), reach, "attendance")
+    period = family.choose_period(student, int_arg("period"), date.today(), reach, "attendance")
     found = services.period_attendance(student, period, reach)
     return jsonify(services.attendance_json(student, found))
 
@@ -184,5 +157,5 @@ def thread(thread_id: int):
 @token_required
 def mark_read(thread_id: int):
     """Mark the thread read up to the message ``seen`` (by default its last one)."""
-    read_until = messages.mark_read(viewer(), thread_id, _id_arg("seen"))
+    read_until = messages.mark_read(viewer(), thread_id, int_arg("seen"))
     return jsonify(services.read_mark_json(thread_id, read_until))

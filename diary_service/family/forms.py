@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 from wtforms.validators import ValidationError as FieldError
+
+from shared.forms import DateField
 
 INVALID_DATE = _l("Enter the date as YYYY-MM-DD.")
 
@@ -25,6 +27,8 @@ class IsoDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as error:
+            if self.out_of_range is not None:  # a date, but not one of 1900…2100
+                raise
             raise ValueError(str(INVALID_DATE)) from error
 
 

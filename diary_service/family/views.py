@@ -54,6 +54,7 @@ from diary_service.family.models import PARENT_SLOTS
 from diary_service.journal.models import ATTENDANCE_CODES
 from diary_service.school.models import SchoolClass, Student
 from shared.errors import ValidationError
+from shared.web import int_arg
 
 bp = Blueprint("family", __name__)
 
@@ -187,7 +188,7 @@ def acknowledge(student_id: int):
 def marks(student_id: int):
     student, reach = _student_for(student_id, "marks", "marks")
     today = date.today()
-    period = services.choose_period(student, request.args.get("period", type=int), today, reach)
+    period = services.choose_period(student, int_arg("period"), today, reach)
     return _page(
         "family/marks.html",
         student,
@@ -200,9 +201,7 @@ def marks(student_id: int):
 @login_required
 def attendance(student_id: int):
     student, reach = _student_for(student_id, "attendance", "attendance")
-    year = services.choose_year(
-        student, request.args.get("year", type=int), date.today(), reach, "attendance"
-    )
+    year = services.choose_year(student, int_arg("year"), date.today(), reach, "attendance")
     return _page(
         "family/attendance.html",
         student,
@@ -231,7 +230,7 @@ def access_log(student_id: int):
         "family/access_log.html",
         student,
         services.reach_for(viewer, student),
-        log=audit.access_log(student, request.args.get("page", 1, type=int)),
+        log=audit.access_log(student, int_arg("page", 1)),
     )
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     MultipleFileField,
     SelectField,
@@ -40,6 +39,8 @@ from diary_service.journal.services import (
     Upload,
 )
 from shared.errors import ValidationError
+from shared.forms import DateField, coerce_id
+from shared.validators import is_ascii_number
 
 
 def mark_value(form: Any, field: Any) -> None:
@@ -89,7 +90,7 @@ class LessonForm(FlaskForm):
 
 
 class RemarkForm(FlaskForm):
-    student = SelectField(_l("Student"), coerce=int, validators=[DataRequired()])
+    student = SelectField(_l("Student"), coerce=coerce_id, validators=[DataRequired()])
     kind = SelectField(
         _l("About"),
         choices=[SelectChoice(kind, services.REMARK_KIND_LABELS[kind]) for kind in REMARK_KINDS],
@@ -149,11 +150,11 @@ def marks_form(sheet: LessonSheet, rule: Rule, **kwargs: Any) -> MarksForm:
 
 
 def _ids(text: str | None) -> frozenset[int]:
-    return frozenset(int(part) for part in (text or "").split(",") if part.strip().isdigit())
+    return frozenset(int(part) for part in (text or "").split(",") if is_ascii_number(part.strip()))
 
 
 def _id(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    return int(text) if text and is_ascii_number(text.strip()) else None
 
 
 def student_entries(form: MarksForm, sheet: LessonSheet) -> list[StudentEntry]:

@@ -44,6 +44,8 @@ from diary_service.journal.models import ATTENDANCE_CODES, Lesson
 from diary_service.journal.queries import current_policy, rule_of
 from diary_service.school.models import StaffMember
 from shared.errors import NotFound, ValidationError
+from shared.validators import parse_iso_date
+from shared.web import int_arg
 
 bp = Blueprint("journal", __name__)
 
@@ -84,7 +86,7 @@ def grid(class_id: int, subject_id: int):
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
     today = date.today()
-    period = services.get_period(school_class, request.args.get("period", type=int), today)
+    period = services.get_period(school_class, int_arg("period"), today)
     found = services.journal_grid(school_class, subject, period, today)
     student_ids = [row.member.student.id for row in found.rows]
     page = render_template("journal/grid.html", grid=found, today=today)
@@ -98,7 +100,7 @@ def _slot(class_id: int, subject_id: int, day: str, number: int):
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject_id))
     try:
-        on = date.fromisoformat(day)
+        on = parse_iso_date(day)
     except ValueError:
         raise NotFound() from None
     return school_class, services.get_subject(subject_id), on, viewer
@@ -359,7 +361,7 @@ def final_marks(class_id: int, subject_id: int):
     subject = services.get_subject(subject_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
-    period = services.get_period(school_class, request.args.get("period", type=int), date.today())
+    period = services.get_period(school_class, int_arg("period"), date.today())
     may_set = can_set_final_marks(viewer, school_class, subject.id)
     if request.method == "POST":
         require(may_set)

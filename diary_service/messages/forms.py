@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from diary_service.messages.services import MAX_BODY, MAX_REASON, MAX_SUBJECT
+from shared.forms import coerce_id
 
 REQUIRED = _l("This field is required.")
 TIME = _l("Enter the time as HH:MM.")
@@ -27,7 +28,7 @@ class StudentChoiceForm(FlaskForm):
         csrf = False
 
     student = SelectField(
-        _l("Student the message is about"), coerce=int, validators=[InputRequired(REQUIRED)]
+        _l("Student the message is about"), coerce=coerce_id, validators=[InputRequired(REQUIRED)]
     )
 
 

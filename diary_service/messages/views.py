@@ -21,6 +21,7 @@ from diary_service.messages.forms import (
 )
 from diary_service.messages.services import FieldError
 from shared.errors import ValidationError
+from shared.web import int_arg
 
 bp = Blueprint("messages", __name__)
 
@@ -41,7 +42,7 @@ def index():
 def new():
     viewer = current_viewer()
     students = services.writable_students(viewer)
-    student_id = request.args.get("student", type=int)
+    student_id = int_arg("student")
     if student_id is None and len(students) == 1:
         student_id = students[0][0]
     if student_id is None:

@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
 
+from shared.forms import coerce_id
+
 
 class PeriodForm(FlaskForm):
     """``?period=<id>`` of the class report, the school report and the print page."""
@@ -17,7 +19,9 @@ class PeriodForm(FlaskForm):
 
     # The service decides whether the period belongs to the class or school; the choices
     # only draw the select.
-    period = SelectField(_l("Period"), coerce=int, validate_choice=False, validators=[Optional()])
+    period = SelectField(
+        _l("Period"), coerce=coerce_id, validate_choice=False, validators=[Optional()]
+    )
 
 
 class RegionPeriodForm(FlaskForm):
@@ -28,5 +32,5 @@ class RegionPeriodForm(FlaskForm):
         csrf = False
 
     period_number = SelectField(
-        _l("Period"), coerce=int, validate_choice=False, validators=[Optional()]
+        _l("Period"), coerce=coerce_id, validate_choice=False, validators=[Optional()]
     )

@@ -11,10 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     DecimalField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -33,6 +30,7 @@ from diary_service.journal.policy import AVERAGES
 from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.roster import KINDS
 from diary_service.school.services import SCHOOL_ROLES, FormErrors, TimetableErrors
+from shared.forms import DateField, DateTimeLocalField, IntegerField, coerce_optional_id
 
 REQUIRED = _l("Fill in this field.")
 CHOOSE = _l("Choose from the list.")
@@ -75,13 +73,6 @@ WEEKDAY_LABELS = {
 }
 
 
-def optional_id(value: Any) -> int | None:
-    """A select's value: an id, or None for the empty choice."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
 def choices(rows: Iterable[Any], label: Any = str, empty: Any = None) -> list[SelectChoice]:
     """Select choices from rows with an ``id``; ``empty`` adds a first «none» choice."""
     options = [SelectChoice("", empty)] if empty is not None else []
@@ -114,7 +105,7 @@ class MunicipalityForm(FlaskForm):
 
 class SchoolForm(FlaskForm):
     municipality_id = SelectField(
-        _l("Municipality"), coerce=optional_id, validators=[InputRequired(CHOOSE)]
+        _l("Municipality"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
     )
     name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=300)])
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=100)])
@@ -200,28 +191,36 @@ class StaffForm(PersonFields):
 
 class ClassForm(FlaskForm):
     year_id = SelectField(
-        _l("Academic year"), coerce=optional_id, validators=[InputRequired(CHOOSE)]
+        _l("Academic year"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
     )
     grade = IntegerField(
         _l("Grade"), validators=[InputRequired(REQUIRED), NumberRange(1, 11, _l("From 1 to 11."))]
     )
     letter = StringField(_l("Letter"), validators=[DataRequired(REQUIRED), Length(max=3)])
-    class_teacher_id = SelectField(_l("Class teacher"), coerce=optional_id, validators=[Optional()])
+    class_teacher_id = SelectField(
+        _l("Class teacher"), coerce=coerce_optional_id, validators=[Optional()]
+    )
 
 
 class ClassTeacherForm(FlaskForm):
-    class_teacher_id = SelectField(_l("Class teacher"), coerce=optional_id, validators=[Optional()])
+    class_teacher_id = SelectField(
+        _l("Class teacher"), coerce=coerce_optional_id, validators=[Optional()]
+    )
 
 
 class AdmitForm(PersonFields):
     birth_date = DateField(_l("Birth date"), format=DATE_FORMATS, validators=[DataRequired(DATE)])
-    class_id = SelectField(_l("Class"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
+    class_id = SelectField(
+        _l("Class"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
     starts_on = DateField(_l("Enrolled from"), format=DATE_FORMATS, validators=[DataRequired(DATE)])
     note = StringField(_l("Note (order number)"), validators=[Optional(), Length(max=300)])
 
 
 class TransferForm(FlaskForm):
-    school_id = SelectField(_l("To school"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
+    school_id = SelectField(
+        _l("To school"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
     class_name = StringField(
         _l("To class"),
         validators=[DataRequired(REQUIRED), Length(max=10)],
@@ -247,16 +246,24 @@ class GuardianForm(PersonFields):
 
 
 class AssignmentForm(FlaskForm):
-    class_id = SelectField(_l("Class"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
-    subject_id = SelectField(_l("Subject"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
-    teacher_id = SelectField(_l("Teacher"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
+    class_id = SelectField(
+        _l("Class"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
+    subject_id = SelectField(
+        _l("Subject"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
+    teacher_id = SelectField(
+        _l("Teacher"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
 
 
 class ChangeForm(FlaskForm):
-    class_id = SelectField(_l("Class"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
+    class_id = SelectField(
+        _l("Class"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
     on_date = DateField(_l("Date"), format=DATE_FORMATS, validators=[DataRequired(DATE)])
     lesson_number = SelectField(
-        _l("Lesson"), coerce=optional_id, validators=[InputRequired(CHOOSE)]
+        _l("Lesson"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
     )
     kind = SelectField(
         _l("Change"),
@@ -264,14 +271,14 @@ class ChangeForm(FlaskForm):
         validators=[InputRequired(CHOOSE)],
     )
     substitute_id = SelectField(
-        _l("Substitute teacher"), coerce=optional_id, validators=[Optional()]
+        _l("Substitute teacher"), coerce=coerce_optional_id, validators=[Optional()]
     )
     room = StringField(_l("Room"), validators=[Optional(), Length(max=30)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 
 class NoticeForm(FlaskForm):
-    class_id = SelectField(_l("For"), coerce=optional_id, validators=[Optional()])
+    class_id = SelectField(_l("For"), coerce=coerce_optional_id, validators=[Optional()])
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(kind, NOTICE_LABELS[kind]) for kind in NOTICE_KINDS],
@@ -284,7 +291,9 @@ class NoticeForm(FlaskForm):
 
 
 class MeetingForm(FlaskForm):
-    class_id = SelectField(_l("Class"), coerce=optional_id, validators=[InputRequired(CHOOSE)])
+    class_id = SelectField(
+        _l("Class"), coerce=coerce_optional_id, validators=[InputRequired(CHOOSE)]
+    )
     held_at = DateTimeLocalField(
         _l("Date and time"),
         format=DATETIME_FORMATS,
@@ -370,12 +379,12 @@ def timetable_form(
             setattr(
                 TimetableForm,
                 f"{prefix}_subject",
-                SelectField(_l("Subject"), choices=subjects, coerce=optional_id),
+                SelectField(_l("Subject"), choices=subjects, coerce=coerce_optional_id),
             )
             setattr(
                 TimetableForm,
                 f"{prefix}_teacher",
-                SelectField(_l("Teacher"), choices=teachers, coerce=optional_id),
+                SelectField(_l("Teacher"), choices=teachers, coerce=coerce_optional_id),
             )
             setattr(
                 TimetableForm,

@@ -35,6 +35,7 @@ from diary_service.school.models import (
     full_name,
 )
 from shared.errors import ValidationError
+from shared.validators import is_ascii_number
 
 KINDS = ("students", "staff", "classes")
 # The columns of each kind: (name, required).
@@ -290,7 +291,7 @@ def _check_classes(
     for line in lines:
         tick(1)
         grade = line.get("grade")
-        if not grade.isdigit() or not 1 <= int(grade) <= services.MAX_GRADE:
+        if not is_ascii_number(grade) or not 1 <= int(grade) <= services.MAX_GRADE:
             line.problem("grade", _l("A whole number from 1 to %(max)s.", max=services.MAX_GRADE))
         try:
             letter = services.normalize_letter(line.get("letter"))

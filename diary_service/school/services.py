@@ -57,7 +57,7 @@ from diary_service.school.models import (
 from diary_service.school.timetable import is_holiday
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
-from shared.validators import normalize_snils
+from shared.validators import ascii_digits, normalize_snils
 
 # Roles a school gives its own staff; ``department`` belongs to the region, not a school.
 SCHOOL_ROLES = ("teacher", "class_teacher", "school_admin", "health_worker")
@@ -651,7 +651,7 @@ def class_students(class_id: int, on: date | None = None) -> list[tuple[Student,
 def class_by_name(school_id: int, year_id: int, name: str) -> SchoolClass | None:
     """«7Б» (also «7 Б», «7-б») in the year, or None."""
     text = _clean(name).replace(" ", "").replace("-", "").upper()
-    digits = "".join(char for char in text if char.isdigit())
+    digits = ascii_digits(text)
     letter = text[len(digits) :]
     if not digits or not letter or not text.startswith(digits):
         return None

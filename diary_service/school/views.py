@@ -40,6 +40,7 @@ from diary_service.school.models import (
     TimetableChange,
 )
 from diary_service.school.services import Cell, FormErrors, TimetableErrors
+from shared.web import date_arg
 
 bp = Blueprint("school", __name__)
 
@@ -95,13 +96,6 @@ def _teacher_choices(school_id: int, empty: Any = None) -> list:
 
 def _school_choices() -> list:
     return forms.choices(services.schools(), lambda s: f"{s.name} ({s.municipality.name})")
-
-
-def _day(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
 
 
 def _done(endpoint: str, **values: Any):
@@ -764,7 +758,7 @@ def revoke_guardian(school_id: int, guardian_id: int):
 @login_required
 def changes(school_id: int):
     school = _school(school_id)
-    on = _day(request.args.get("on"), date.today())
+    on = date_arg("on", date.today())
     form = forms.ChangeForm(on_date=on)
     form.class_id.choices = _class_choices(school.id)
     form.lesson_number.choices = forms.pairs(
@@ -979,8 +973,8 @@ def roster_template(school_id: int, kind: str):
 def attendance(school_id: int):
     school = services.get_school(school_id)
     require(can_view_school_attendance(current_viewer(), school.id))
-    end = _day(request.args.get("to"), date.today())
-    start = _day(request.args.get("from"), end - timedelta(days=13))
+    end = date_arg("to", date.today())
+    start = date_arg("from", end - timedelta(days=13))
     start = max(start, end - timedelta(days=MAX_ATTENDANCE_DAYS))
     return _page(
         "attendance",

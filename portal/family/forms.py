@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField
+from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.proofing.forms import DATE_FORMATS, GENDERS, REQUIRED
+from shared.forms import DateField
 
 DATE = _l("Enter the date as DD.MM.YYYY.")
 

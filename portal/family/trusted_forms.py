@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField
+from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from portal.family.forms import DATE
 from portal.proofing.forms import DATE_FORMATS
+from shared.forms import DateField
 
 PRESET_CHOICES = [
     SelectChoice("schedule_homework", _l("Schedule and homework only")),

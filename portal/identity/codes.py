@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.identity.models import CodeChallenge
 from shared.errors import DomainError, NotFound, Throttled
 from shared.sessions import utcnow
+from shared.validators import ascii_digits
 
 
 class CodeError(DomainError):
@@ -158,7 +159,7 @@ def try_code(challenge: CodeChallenge, code: str) -> bool:
     without comparing. Counting and consuming are single UPDATEs, so simultaneous
     entries get no more than ``CODE_MAX_ATTEMPTS`` comparisons and one success.
     """
-    digits = "".join(ch for ch in (code or "") if ch.isdigit())
+    digits = ascii_digits(code or "")
     if challenge.verified_at is not None:
         raise CodeUsed()
     if utcnow() > challenge.expires_at:

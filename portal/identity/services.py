@@ -45,7 +45,7 @@ from portal.metrics import SIGN_INS
 from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow
-from shared.validators import normalize_email, normalize_phone, normalize_snils
+from shared.validators import ascii_digits, normalize_email, normalize_phone, normalize_snils
 
 PHONE, EMAIL = "sms", "email"
 
@@ -374,7 +374,7 @@ def check_totp(citizen: Citizen, secret: str, code: str) -> bool:
 
     The step is claimed by one UPDATE (``… WHERE totp_last_step < :step``), so the same
     code sent twice at once passes once."""
-    code = "".join(ch for ch in code if ch.isdigit())
+    code = ascii_digits(code)
     totp = _totp(secret)
     now = utcnow()
     for drift in (0, -1, 1):  # one step of clock drift either way (RFC 6238 §5.2)

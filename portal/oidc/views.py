@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CsrfValidationError
 
@@ -35,6 +36,7 @@ from portal.oidc.authorize import (
 )
 from portal.oidc.keys import JWKS_MAX_AGE, jwks
 from portal.oidc.server import Subject, authorization, issuer
+from shared.validators import is_visible_ascii
 
 bp = Blueprint("oidc", __name__)
 
@@ -127,6 +129,15 @@ def _login_redirect(params: dict, login_hint: str | None):
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 @csrf.exempt  # RPs may POST the request itself; the person's answers check their own token
 def authorize():
+    # RFC 6749 Appendix A: every parameter here is printable ASCII. Anything else is
+    # refused on a page before the client or its redirect URI is looked at (Authlib
+    # cannot even describe such a value in an error), and nothing is redirected.
+    if not all(is_visible_ascii(k + v) for k, v in request.values.items(multi=True)):
+        return render_template(
+            "oidc/error.html",
+            error="invalid_request",
+            description=_("The request contains characters that are not allowed."),
+        ), 400
     params = {k: v for k, v in request.values.items() if k not in ("csrf_token", "decision")}
     if request.values.get("ui_locales"):
         g.ui_locales = request.values["ui_locales"].split()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from shared.forms import DateField
 
 REQUIRED = _l("Fill in this field.")
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]  # the date picker, or typed by hand

@@ -18,6 +18,7 @@ from portal.simulator.extensions import db
 from portal.simulator.models import InboxMessage
 from shared.errors import ValidationError
 from shared.validators import normalize_phone
+from shared.web import int_arg
 
 bp = Blueprint("inbox", __name__)
 
@@ -73,7 +74,7 @@ def inbox():
 @bp.get("/api/inbox")
 def inbox_api():
     """``GET /api/inbox?channel=sms&to=%2B79161234567`` → newest first."""
-    limit = min(int(request.args.get("limit", 50) or 50), 500)
+    limit = min(int_arg("limit", 50) or 50, 500)
     return jsonify(
         messages=[
             m.as_dict()

@@ -652,6 +652,32 @@ def test_attendance_of_a_period(api, world, journal):
     assert refused.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("week?date=9999-12-31", "между 1900 и 2100"),
+        ("week?date=0001-01-01", "между 1900 и 2100"),
+        ("homework?from=9999-12-31", "между 1900 и 2100"),
+        ("homework?from=0001-01-01", "между 1900 и 2100"),
+        ("homework?to=9999-12-31", "между 1900 и 2100"),
+        (f"marks?period={2**31}", "целым числом"),
+        (f"attendance?period={2**64}", "целым числом"),
+    ],
+)
+def test_extreme_dates_and_ids_are_a_400_not_a_crash(api, world, query, words):
+    """Issue 11: ``week?date=9999-12-31`` and ``homework?from=0001-01-01`` overflowed
+    the date arithmetic (500)."""
+    petr = world.one.students["petr"]
+    refused = api.get(f"/api/v1/children/{petr.id}/{query}", world.people["parent"])
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_request"
+    assert words in refused.get_json()["error_description"]
+
+
+def test_an_id_beyond_64_bits_in_the_path_is_not_found(api, world):
+    missing = api.get(f"/api/v1/children/{2**31}/week", world.people["parent"])
+    assert missing.status_code == 404
+
+
 # Who asks about whom → the status of each endpoint: the family pages' access rules.
 ENDPOINTS = ("week", "marks", "homework", "attendance")
 ACCESS = [

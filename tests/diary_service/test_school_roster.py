@@ -196,7 +196,7 @@ def test_staff_and_class_duplicates_are_refused(world, login):
         client,
         sid,
         "classes",
-        f"grade;letter;class_teacher_snils\n6;А;\n12;Б;\n5;В;\n5;в;\n5;Г;{make_snils(399)}\n".encode(),
+        f"grade;letter;class_teacher_snils\n6;А;\n12;Б;\n5;В;\n5;в;\n5;Г;{make_snils(399)}\n²;Д;\n".encode(),
     )
     assert classes.status_code == 400
     rows = {row[0]: row[2] for row in rows_of(classes)}
@@ -205,6 +205,7 @@ def test_staff_and_class_duplicates_are_refused(world, login):
     assert rows["4"] == "верно"
     assert "То же, что в строке 4." in rows["5"]
     assert "Среди работающих сотрудников школы нет человека с этим СНИЛС." in rows["6"]
+    assert "«grade»: Целое число от 1 до 11." in rows["7"]  # "²" is no grade (it was a 500)
     assert count(StaffMember) == 9 and count(SchoolClass) == 4
 
 

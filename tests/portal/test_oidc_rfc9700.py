@@ -153,6 +153,38 @@ def test_redirect_uri_must_match_exactly(browser, rp, redirect_uri):
     assert "code=" not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"redirect_uri": REDIRECT + "/é"},
+        {"redirect_uri": REDIRECT + "\x00"},
+        {"response_type": "cöde"},
+        {"response_type": "code\x01"},
+        {"scope": "openid профиль"},
+        {"state": "line\r\nbreak"},
+        {"nonce": "ключ"},
+        {"client_id": "diary\x7f"},
+        {"prompt": "none", "login_hint": "Мария"},
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_non_ascii_or_control_characters_are_an_invalid_request_page(browser, rp, changed, method):
+    """RFC 6749 Appendix A allows printable ASCII only. Such a request gets a 400 page
+    (``invalid_request``, in the person's language), and nothing is redirected, not even
+    to the registered redirect URI (issue 11: Authlib refused to describe the value, a 500)."""
+    query, _ = authorization_params(rp, **changed)
+    for lang, words in (
+        ("ru", "В запросе есть недопустимые символы."),
+        ("en", "The request contains characters that are not allowed."),
+    ):
+        browser.http.set_cookie("lang", lang)
+        response = browser.open(query, method)
+        assert response.status_code == 400
+        assert "Location" not in response.headers
+        page = text_of(response)
+        assert "invalid_request" in page and words in page
+
+
 def test_token_request_with_another_redirect_uri_is_refused(browser, rp):
     outcome, verifier = browser.authorize(rp)
     response = rp.exchange(browser.http, outcome.code, verifier, redirect_uri=REDIRECT + "/other")

@@ -887,3 +887,15 @@ def test_console_pages(sim, live, client):
     assert client.get("/registries/fns").status_code == 404
     assert client.get("/registries/").status_code == 302
     assert "Content-Security-Policy" in client.get("/registries/sfr").headers
+
+
+@pytest.mark.parametrize("limit", ["many", "-1", str(2**31), "9" * 40])
+@pytest.mark.parametrize(
+    "path", ["/api/inbox", "/api/registries/sfr/requests", "/api/population", "/api/post/letters"]
+)
+def test_a_limit_that_is_not_a_row_count_is_a_400(client, path, limit):
+    """Issue 11: the inbox's ``int()`` answered 500 to ``many``; a negative limit is an
+    error on PostgreSQL and 2^31 overflows its integer."""
+    response = client.get(path, query_string={"limit": limit})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"

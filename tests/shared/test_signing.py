@@ -18,3 +18,15 @@ def test_forged_tampered_or_stale_messages_are_refused():
         verify("k", body, headers, now=1_000_000 + 301)
     with pytest.raises(SignatureError):
         verify("k", body, {}, now=1_000_000)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"X-Timestamp": "²"}, {"X-Timestamp": "١٢٣"}, {"X-Signature": "sha256=²"}],
+)
+def test_headers_with_other_scripts_digits_are_refused(changed):
+    """``"²".isdigit()`` is true, ``int("²")`` fails and ``compare_digest`` refuses
+    non-ASCII text: each was an unhandled error instead of a refusal."""
+    body, headers = sign("k", {"outcome": "approved"}, now=1_000_000)
+    with pytest.raises(SignatureError):
+        verify("k", body, {**headers, **changed}, now=1_000_000)

@@ -3,9 +3,13 @@ from datetime import date
 import pytest
 
 from shared.validators import (
+    MAX_ID,
+    ascii_digits,
     check_passport_issue_date,
     format_snils,
+    is_ascii_number,
     is_valid_snils,
+    is_visible_ascii,
     mask_document,
     mask_snils,
     normalize_birth_certificate_number,
@@ -20,6 +24,8 @@ from shared.validators import (
     normalize_personal_inn,
     normalize_phone,
     normalize_snils,
+    parse_iso_date,
+    parse_whole_number,
     snils_checksum,
 )
 
@@ -440,3 +446,117 @@ def test_mask_document_default_and_negative_visible():
     assert mask_document("500100732259") == "********2259"
     with pytest.raises(ValueError, match="mask_visible"):
         mask_document("123456", -1)
+
+
+# --- numbers and dates in addresses and forms (issue 11) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("0", 0), ("42", 42), (" 7 ", 7), ("007", 7), (str(2**31 - 1), MAX_ID)],
+)
+def test_whole_numbers_up_to_a_64_bit_id(raw, expected):
+    assert parse_whole_number(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "number_format"),
+        ("abc", "number_format"),
+        ("1e9", "number_format"),
+        ("0x1F", "number_format"),
+        ("1 000", "number_format"),
+        ("١٢٣", "number_format"),  # other scripts' digits: int() would take them
+        ("１２", "number_format"),
+        ("9" * 5000, "number_format"),  # int() would refuse it with its own error
+        (str(2**31), "number_range"),  # PostgreSQL's integer ends at 2^31 − 1
+        (str(2**63), "number_range"),
+        ("9" * 19, "number_range"),
+        ("-1", "number_range"),
+    ],
+)
+def test_other_numbers_are_refused(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_whole_number(raw)
+
+
+def test_whole_numbers_take_other_bounds():
+    assert parse_whole_number("-5", low=-10, high=10) == -5
+    with pytest.raises(ValueError, match="number_range"):
+        parse_whole_number("11", low=-10, high=10)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-12-07", date(2026, 12, 7)),
+        ("1900-01-01", date(1900, 1, 1)),
+        ("2100-12-31", date(2100, 12, 31)),
+        ("2028-02-29", date(2028, 2, 29)),
+    ],
+)
+def test_iso_dates_from_1900_to_2100(raw, expected):
+    assert parse_iso_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("9999-12-31", "date_range"),
+        ("0001-01-01", "date_range"),
+        ("1899-12-31", "date_range"),
+        ("2101-01-01", "date_range"),
+        ("2026-02-30", "date_format"),
+        ("2026-13-01", "date_format"),
+        ("07.12.2026", "date_format"),
+        ("20261207", "date_format"),  # fromisoformat would take it
+        ("2026-W49-1", "date_format"),
+        ("", "date_format"),
+    ],
+)
+def test_other_dates_are_refused(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_iso_date(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("code", True),
+        ("https://rp.example/cb?x=1 y~", True),
+        ("", True),
+        ("é", False),
+        ("Иванов", False),
+        ("a\x00b", False),
+        ("line\r\n", False),
+        ("\x7f", False),
+        ("tab\t", False),
+    ],
+)
+def test_visible_ascii_is_what_oauth_parameters_may_hold(text, expected):
+    assert is_visible_ascii(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", True),
+        ("123456", True),
+        ("", False),
+        ("²", False),
+        ("١٢٣", False),
+        ("１２", False),
+        ("-1", False),
+        ("1.5", False),
+    ],
+)
+def test_ascii_numbers_are_the_digits_0_to_9(text, expected):
+    assert is_ascii_number(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("123 456", "123456"), ("12-34", "1234"), ("²1٣", "1"), ("", "")]
+)
+def test_ascii_digits_keeps_only_0_to_9(text, expected):
+    assert ascii_digits(text) == expected

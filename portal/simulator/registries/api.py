@@ -57,6 +57,7 @@ from portal.simulator.registries.dispatcher import dispatch_due
 from portal.simulator.registries.population import DEFAULT_SEED, generate_population
 from shared.errors import DomainError, ValidationError
 from shared.signing import SignatureError, verify
+from shared.web import int_arg
 
 bp = Blueprint("registries_api", __name__)
 
@@ -79,10 +80,7 @@ def _body() -> dict[str, Any]:
 
 
 def _limit(default: int = 200) -> int:
-    try:
-        return int(request.args.get("limit", default))
-    except ValueError:
-        raise ValidationError(gettext("limit must be a whole number.")) from None
+    return int_arg("limit", default) or default
 
 
 # --- the protocol ---------------------------------------------------------------------

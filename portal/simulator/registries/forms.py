@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.simulator.registries.services import MAX_DELAY, REASON_LABELS, REASONS
+from shared.forms import IntegerField
 
 OUTCOME_CHOICES = [
     SelectChoice("auto", _l("Check against the population")),
