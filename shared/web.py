@@ -1,6 +1,7 @@
 """What every app's web layer shares: the common templates (error pages, macros) and
 static files, served under ``/shared-static``; the ``<int:…>`` converter of every route;
-and reading numbers and dates from the query string."""
+reading numbers and dates from the query string; fingerprinted, compressed static files
+and compressed pages (``shared/assets.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.routing import ValidationError as NoMatch
 
+from shared.assets import init_assets
 from shared.errors import ValidationError
 from shared.validators import (
     FIRST_DATE,
@@ -90,3 +92,4 @@ def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.register_blueprint(bp)
     app.jinja_env.filters["phone"] = format_phone
+    init_assets(app)
