@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -27,6 +28,7 @@ from portal.proofing import checks
 from portal.proofing import services as proofing_services
 from portal.proofing.models import LetterCode
 from shared.crypto import unseal
+from shared.sessions import utcnow
 from shared.signing import sign
 from tests.conftest import SECRETS
 from tests.helpers import LiveBrowser, at_once
@@ -322,6 +324,41 @@ def test_eight_registry_answers_at_once_apply_one(
     assert status(citizen, "snils") == "approved"
     told = [m for m in inbox.wait_for(MARIA_EMAIL) if "СНИЛС" in m["body"]]
     assert len(told) == 1
+
+
+def test_a_due_check_taken_by_eight_senders_at_once_is_sent_once(
+    proofing, portal_app, make_citizen
+):
+    """The resend job run by eight workers at the same moment: one claims the attempt,
+    the registry is asked once and the attempt is counted once."""
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "error"},
+    )
+    citizen = make_citizen(surname="Иванова", given_name="Мария")
+    proofing_services.update_profile(citizen, MARIA, ORIGIN)
+    proofing_services.set_snils(citizen, "112-233-445 95", ORIGIN)  # the registry is down
+    check = checks.latest_check(citizen.id, "snils")
+    assert check.status == "queued" and check.attempts == 1
+    db.session.commit()
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/sfr/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    later = utcnow() + timedelta(minutes=1)
+
+    def resend(_):
+        with portal_app.app_context():
+            return checks.resend_due_checks(now=later)
+
+    assert sum(at_once(ONCE, resend)) == 1
+    db.session.commit()
+    db.session.refresh(check)
+    assert check.status == "pending" and check.attempts == 2
 
 
 # --- trusted persons ---------------------------------------------------------------------
