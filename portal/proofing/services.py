@@ -76,6 +76,10 @@ class LevelTooLow(Forbidden):
     )
 
 
+class AlreadyConfirmed(ValidationError):
+    default_message = _l("The identity is already confirmed.")
+
+
 class NoLetterWaiting(ValidationError):
     default_message = _l(
         "There is no letter waiting for a code, or its code has expired. Ask for a new letter."
@@ -487,11 +491,25 @@ def confirm_by_letter(citizen: Citizen, code: str, origin: Origin) -> None:
 
 
 def _confirm(citizen: Citizen, method: str, operator: Citizen | None, origin: Origin) -> None:
+    """Confirm once: one UPDATE that matches only an identity not confirmed yet, so an
+    operator's button pressed twice, or the letter's code entered while an operator
+    confirms, makes one confirmation (one event, one notice)."""
     if not has_standard_basis(citizen):
         raise LevelTooLow()
-    citizen.confirmed_at = utcnow()
-    citizen.confirmed_method = method
-    citizen.confirmed_by = operator.id if operator else None
+    now = utcnow()
+    confirmed = db.session.execute(
+        sa.update(Citizen)
+        .where(Citizen.id == citizen.id, Citizen.confirmed_at.is_(None))
+        .values(
+            confirmed_at=now,
+            confirmed_method=method,
+            confirmed_by=operator.id if operator else None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not confirmed:
+        db.session.rollback()
+        raise AlreadyConfirmed()
     record_event(citizen, "identity_confirmed", origin, method=method)
     db.session.commit()
     recompute_level(citizen, origin)

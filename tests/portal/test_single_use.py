@@ -23,7 +23,7 @@ from portal.family import services as family
 from portal.family import trusted
 from portal.family.models import TrustedGrant
 from portal.identity import changes, services
-from portal.identity.models import CodeChallenge, RecoveryCode, SecurityEvent
+from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
 from portal.proofing import checks
 from portal.proofing import services as proofing_services
 from portal.proofing.models import LetterCode
@@ -31,7 +31,7 @@ from shared.crypto import unseal
 from shared.sessions import utcnow
 from shared.signing import sign
 from tests.conftest import SECRETS
-from tests.helpers import LiveBrowser, at_once
+from tests.helpers import LiveBrowser, at_once, forms_of
 from tests.portal.test_family import ORIGIN, PETR, verified
 from tests.portal.test_proofing import MARIA, api, make_standard, status, wait_for
 from tests.portal.test_trusted import (
@@ -264,6 +264,25 @@ def test_eight_wrong_letter_codes_at_once_are_all_counted(letter, portal_server)
         proofing_services.confirm_by_letter(citizen, code, ORIGIN)
     db.session.refresh(citizen)
     assert citizen.level == "standard"
+
+
+def test_an_operators_confirm_button_pressed_eight_times_at_once_confirms_once(
+    proofing, portal_server, make_citizen, inbox
+):
+    citizen = make_standard(make_citizen, phone=MARIA_PHONE, email=MARIA_EMAIL)
+    operator = make_citizen(surname="Операторова", given_name="Ирина", phone="+79160000009")
+    db.session.add(Operator(citizen_id=operator.id, service_centre="МФЦ Пресненский"))
+    db.session.commit()
+    desk = signed_in(portal_server, "+79160000009")
+    card = desk.submit("/operator/", {"snils": "112-233-445 95"})
+    action = f"/operator/citizens/{citizen.public_id}/confirm"
+    [form] = [f for f in forms_of(card.html) if f.action == action]
+    inbox.clear()
+    pages = at_once(ONCE, lambda _: desk.open(action, form.fields))
+    assert [page.status for page in pages] == [302] * ONCE
+    assert events("identity_confirmed") == events("operator_confirmed_citizen") == 1
+    told = [m for m in inbox.wait_for(MARIA_EMAIL) if "Ваша личность подтверждена" in m["body"]]
+    assert len(told) == 1
 
 
 # --- registry answers --------------------------------------------------------------------
