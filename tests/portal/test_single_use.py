@@ -13,6 +13,7 @@ import json
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
 import pyotp
 import pytest
@@ -24,6 +25,7 @@ from portal.family import trusted
 from portal.family.models import TrustedGrant
 from portal.identity import changes, services
 from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
+from portal.oidc.models import ClientConsent
 from portal.proofing import checks
 from portal.proofing import services as proofing_services
 from portal.proofing.models import LetterCode
@@ -32,6 +34,7 @@ from shared.sessions import utcnow
 from shared.signing import sign
 from tests.conftest import SECRETS
 from tests.helpers import LiveBrowser, at_once, forms_of
+from tests.portal.oidc_helpers import authorization_params, consent_form, register
 from tests.portal.test_family import ORIGIN, PETR, verified
 from tests.portal.test_proofing import MARIA, api, make_standard, status, wait_for
 from tests.portal.test_trusted import (
@@ -155,6 +158,25 @@ def test_a_contact_change_code_sent_eight_times_at_once_changes_it_once(
     assert citizen.email == "new@example.ru"
     # The old address is told once, with one undo link.
     assert len(inbox.wait_for(MARIA_EMAIL)) == 1
+
+
+def test_consent_given_from_eight_tabs_at_once_is_one_consent(app, portal_server, make_citizen):
+    """ "Allow" pressed in eight tabs at once: every tab goes back to the client with its
+    code, and the portal keeps one consent (no error for the tabs that lost the insert)."""
+    make_citizen(phone=MARIA_PHONE)
+    rp = register()
+    browser = signed_in(portal_server, MARIA_PHONE)
+    params, _verifier = authorization_params(rp)
+    page = browser.open("/oauth/authorize?" + urlencode(params))
+    form = consent_form(page.html)
+    assert page.status == 200 and form is not None
+    allow = {**form.fields, "decision": "allow"}
+    pages = at_once(ONCE, lambda _: browser.open(urlsplit(form.action).path, allow))
+    assert [page.status for page in pages] == [302] * ONCE, [p.text[:200] for p in pages]
+    assert all(page.location.startswith(rp.redirect_uri + "?code=") for page in pages)
+    db.session.commit()
+    consents = db.session.execute(sa.select(ClientConsent)).scalars().all()
+    assert [consent.scope for consent in consents] == ["openid"]
 
 
 # --- the second factor -------------------------------------------------------------------
