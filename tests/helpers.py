@@ -176,8 +176,33 @@ class LiveBrowser:
 
     def __init__(self, base_url: str):
         self.base = base_url.rstrip("/")
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirects()
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
+        )
+
+    def set_cookie(self, name: str, value: str) -> None:
+        """Carry a cookie another client got (a session a test signed in)."""
+        host = urllib.parse.urlsplit(self.base).hostname or ""
+        self.cookies.set_cookie(
+            http.cookiejar.Cookie(
+                version=0,
+                name=name,
+                value=value,
+                port=None,
+                port_specified=False,
+                domain=host,
+                domain_specified=False,
+                domain_initial_dot=False,
+                path="/",
+                path_specified=True,
+                secure=False,
+                expires=None,
+                discard=True,
+                comment=None,
+                comment_url=None,
+                rest={},
+            )
         )
 
     def open(self, path: str, data: dict | None = None) -> Page:
