@@ -36,6 +36,7 @@ from tests.conftest import SECRETS
 from tests.helpers import LiveBrowser, at_once, forms_of
 from tests.portal.oidc_helpers import authorization_params, consent_form, register
 from tests.portal.test_family import ORIGIN, PETR, verified
+from tests.portal.test_identity_changes import undo_path
 from tests.portal.test_proofing import MARIA, api, make_standard, status, wait_for
 from tests.portal.test_trusted import (
     OLGA,
@@ -177,6 +178,22 @@ def test_consent_given_from_eight_tabs_at_once_is_one_consent(app, portal_server
     db.session.commit()
     consents = db.session.execute(sa.select(ClientConsent)).scalars().all()
     assert [consent.scope for consent in consents] == ["openid"]
+
+
+def test_an_undo_link_followed_eight_times_at_once_undoes_once(
+    app, portal_server, inbox, make_citizen
+):
+    citizen = make_citizen(phone=MARIA_PHONE, email=MARIA_EMAIL)
+    challenge = changes.start_contact_change(citizen, "new@example.ru")
+    code = inbox.last_code("new@example.ru")
+    changes.confirm_contact_change(citizen, challenge.public_id, code, ORIGIN)
+    path = undo_path(inbox, MARIA_EMAIL)
+    browser = LiveBrowser(portal_server)
+    pages = same_form_at_once(browser, path, {})
+    assert statuses(pages) == [200] + [404] * (ONCE - 1)
+    assert events("change_undone") == 1
+    db.session.refresh(citizen)
+    assert citizen.email == MARIA_EMAIL
 
 
 # --- the second factor -------------------------------------------------------------------
