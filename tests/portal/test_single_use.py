@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.family import services as family
 from portal.family import trusted
 from portal.family.models import TrustedGrant
-from portal.identity import changes, services
+from portal.identity import changes, codes, services
 from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
 from portal.oidc.models import ClientConsent
 from portal.proofing import checks
@@ -116,6 +116,22 @@ def test_eight_wrong_codes_at_once_are_all_counted(app, portal_server, inbox):
     assert challenge.verified_at is None
     right = browser.submit("/register/code", {"code": code})
     assert right.status == 422 and EXHAUSTED in right.text
+
+
+def test_a_code_replaced_by_a_resend_meanwhile_no_longer_works(app, inbox):
+    """A request read the challenge, then a resend (another request) replaced the code:
+    the old code is compared with the hash the counting UPDATE returns, not the copy."""
+    challenge = services.start_registration("Петрова", "Анна", "anna@example.ru", "ru")
+    old = inbox.last_code("anna@example.ru")
+    stale = codes.get(challenge.public_id, "register")
+    db.session.execute(
+        sa.update(CodeChallenge)
+        .where(CodeChallenge.id == stale.id)
+        .values(code_hash=codes._hash(other_than(old)))
+        .execution_options(synchronize_session=False)
+    )
+    assert stale.code_hash == codes._hash(old)  # the copy this request holds
+    assert codes.try_code(stale, old) is False
 
 
 def test_a_recovery_code_and_the_new_password_each_count_once(
