@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import re
+import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 
 
 @dataclass
@@ -77,7 +82,10 @@ def submit(
 
 def text_of(response) -> str:
     """The visible text of a page, whitespace folded (what a person reads)."""
-    html = response.get_data(as_text=True)
+    return _visible(response.get_data(as_text=True))
+
+
+def _visible(html: str) -> str:
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", html)
     text = re.sub(r"&#39;|&#x27;", "'", text).replace("&quot;", '"').replace("&amp;", "&")
@@ -116,3 +124,117 @@ class Inbox:
         match = re.search(r"\b(\d{6})\b", messages[0]["body"])
         assert match, f"no code in the last message to {to}: {messages[0]['body']!r}"
         return match.group(1)
+
+
+# --- many requests at the same moment -------------------------------------------------
+
+
+def at_once(count: int, action: Callable[[int], Any], timeout: float = 60.0) -> list[Any]:
+    """Call ``action(0) … action(count - 1)`` from ``count`` threads released together
+    by a barrier; their results, in the order of ``i``. An exception in any thread is
+    raised here. The tests of single use fire the same value this way at a live server:
+    a read-then-write lets several of them win."""
+    start = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout)
+            results[i] = action(i)
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if errors:
+        raise errors[0]
+    assert not any(thread.is_alive() for thread in threads), "a request did not finish"
+    return results
+
+
+@dataclass
+class Page:
+    status: int
+    text: str  # the visible text (``text_of``)
+    html: str
+    location: str = ""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class LiveBrowser:
+    """A browser of a live server (real HTTP, its own cookie jar); redirects are not
+    followed, so a test sees each answer as it is. Several threads may share one: that
+    is one person sending the same form from several tabs at once."""
+
+    def __init__(self, base_url: str):
+        self.base = base_url.rstrip("/")
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
+        )
+
+    def set_cookie(self, name: str, value: str) -> None:
+        """Carry a cookie another client got (a session a test signed in)."""
+        host = urllib.parse.urlsplit(self.base).hostname or ""
+        self.cookies.set_cookie(
+            http.cookiejar.Cookie(
+                version=0,
+                name=name,
+                value=value,
+                port=None,
+                port_specified=False,
+                domain=host,
+                domain_specified=False,
+                domain_initial_dot=False,
+                path="/",
+                path_specified=True,
+                secure=False,
+                expires=None,
+                discard=True,
+                comment=None,
+                comment_url=None,
+                rest={},
+            )
+        )
+
+    def open(self, path: str, data: dict | None = None) -> Page:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=30) as response:
+                status, headers, raw = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, headers, raw = error.code, error.headers, error.read()
+        html = raw.decode()
+        return Page(status, _visible(html), html, headers.get("Location") or "")
+
+    def follow(self, page: Page) -> Page:
+        """The page a redirect leads to (on the same server)."""
+        assert page.status in (302, 303), page.status
+        return self.open(urllib.parse.urlsplit(page.location).path or "/")
+
+    def form(self, path: str, action: str | None = None) -> dict[str, str]:
+        """The hidden fields (the CSRF token) of the POST form on ``path`` that posts to
+        ``action`` (or of the page's own form)."""
+        page = self.open(path)
+        assert page.status == 200, (path, page.status)
+        forms = [f for f in forms_of(page.html) if f.method == "post"]
+        wanted = (
+            [f for f in forms if f.action == action]
+            if action
+            else [f for f in forms if f.action in ("", path)]
+        )
+        assert wanted, f"no POST form{' to ' + action if action else ''} on {path}"
+        return dict(wanted[0].fields)
+
+    def submit(self, path: str, data: dict, action: str | None = None) -> Page:
+        """Fill the form on ``path`` and send it, as ``tests.helpers.submit`` does."""
+        return self.open(action or path, {**self.form(path, action), **data})

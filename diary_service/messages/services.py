@@ -832,9 +832,11 @@ def send_due_notifications(now: datetime | None = None, limit: int = 100) -> int
 
 
 def send_notification(notification_id: int, now: datetime | None = None) -> bool:
-    """One attempt at one notification. The attempt is claimed first (attempts + 1 and
-    the next try pushed back), so two senders never both send it and a sender that dies
-    mid-way does not make it go out again at once."""
+    """One attempt at one notification, if it is due. The attempt is claimed first
+    (attempts + 1 and the next try pushed back) by one UPDATE that matches only a due,
+    unsent row: two senders never both send it (the second finds it pushed back, even
+    when it reads the row after the first's claim), and a sender that dies mid-way does
+    not make it go out again at once."""
     now = now or utcnow()
     notification = db.session.get(Notification, notification_id)
     if notification is None or notification.sent_at is not None:
@@ -845,6 +847,7 @@ def send_notification(notification_id: int, now: datetime | None = None) -> bool
         .where(
             Notification.id == notification_id,
             Notification.sent_at.is_(None),
+            Notification.send_after <= now,
             Notification.attempts == attempts,
         )
         .values(attempts=attempts + 1, send_after=now + backoff(attempts + 1))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -114,6 +115,10 @@ class NoSections(TrustedError):
 
 class GrantClosed(ValidationError):
     default_message = _l("This invitation is no longer waiting for an answer.")
+
+
+class AccessEnded(ValidationError):
+    default_message = _l("This access has already ended.")
 
 
 def today() -> date:
@@ -296,11 +301,33 @@ def _invitation(grantee: Citizen, public_id: str) -> TrustedGrant:
     return found
 
 
+def _answer(found: TrustedGrant, **values: Any) -> None:
+    """Record the invitee's answer in one UPDATE that matches only an invitation nobody
+    has answered or revoked: of answers sent at once (two tabs, accept and decline) one
+    counts and the others get ``GrantClosed``. Not committed: the caller's event goes
+    with it."""
+    answered = db.session.execute(
+        sa.update(TrustedGrant)
+        .where(
+            TrustedGrant.id == found.id,
+            TrustedGrant.accepted_at.is_(None),
+            TrustedGrant.declined_at.is_(None),
+            TrustedGrant.revoked_at.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not answered:
+        db.session.rollback()
+        raise GrantClosed()
+    db.session.refresh(found)
+
+
 def accept(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
     """Accept an invitation; access opens after ``TRUSTED_ACCESS_DELAY``."""
     found = _invitation(grantee, public_id)
-    found.accepted_at = utcnow()
-    found.opens_at = found.accepted_at + _delay()
+    now = utcnow()
+    _answer(found, accepted_at=now, opens_at=now + _delay())
     record_event(grantee, "trusted_accepted", origin, grant=found.public_id)
     db.session.commit()
     _tell_granter(found, "accepted")
@@ -309,7 +336,7 @@ def accept(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
 
 def decline(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
     found = _invitation(grantee, public_id)
-    found.declined_at = utcnow()
+    _answer(found, declined_at=utcnow())
     record_event(grantee, "trusted_declined", origin, grant=found.public_id)
     db.session.commit()
     _tell_granter(found, "declined")
@@ -349,8 +376,10 @@ def give_up(grantee: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
     if found is None or found.grantee_id != grantee.id:
         raise NotFound()
     if found.accepted_at is None or found.revoked_at is not None:
-        raise ValidationError(_l("This access has already ended."))
-    _end(found, BY_TRUSTED_PERSON, grantee)
+        raise AccessEnded()
+    if not _end(found, BY_TRUSTED_PERSON, grantee):
+        db.session.rollback()
+        raise AccessEnded()
     record_event(grantee, "trusted_given_up", origin, grant=found.public_id)
     db.session.commit()
     _announce_revoked([found], tell_grantee=False)
@@ -366,8 +395,10 @@ def revoke(parent: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
     ):
         raise NotFound()
     if found.revoked_at is not None or found.declined_at is not None:
-        raise ValidationError(_l("This access has already ended."))
-    _end(found, BY_PARENT, parent)
+        raise AccessEnded()
+    if not _end(found, BY_PARENT, parent):
+        db.session.rollback()
+        raise AccessEnded()
     record_event(parent, "trusted_revoked", origin, grant=found.public_id)
     db.session.commit()
     _announce_revoked([found])
@@ -380,19 +411,40 @@ def revoke_grants_of(parent: Citizen, child_id: int, reason: str = LINK_REMOVED)
     ended = [
         g
         for g in _grants_of_child(child_id)
-        if g.granter_id == parent.id and g.revoked_at is None and g.declined_at is None
+        if g.granter_id == parent.id
+        and g.revoked_at is None
+        and g.declined_at is None
+        and _end(g, reason, parent)
     ]
-    for found in ended:
-        _end(found, reason, parent)
     db.session.commit()
     _announce_revoked(ended)
     return len(ended)
 
 
-def _end(found: TrustedGrant, reason: str, by: Citizen) -> None:
-    found.revoked_at = utcnow()
-    found.revoked_reason = reason
-    found.revoked_by_id = by.id
+def _end(found: TrustedGrant, reason: str, by: Citizen) -> bool:
+    """Revoke the grant in one UPDATE that matches only a grant not ended (nor declined)
+    yet: of two ends at once (two parents, two tabs, a revocation and the removal of the
+    child) one ends it, and the diaries and the trusted person are told once. For the
+    trusted person giving up, only an accepted grant ends. False if it had ended; not
+    committed."""
+    conditions = [
+        TrustedGrant.id == found.id,
+        TrustedGrant.revoked_at.is_(None),
+        TrustedGrant.declined_at.is_(None),
+    ]
+    if reason == BY_TRUSTED_PERSON:
+        conditions.append(TrustedGrant.accepted_at.is_not(None))
+    ended = db.session.execute(
+        sa.update(TrustedGrant)
+        .where(*conditions)
+        .values(revoked_at=utcnow(), revoked_reason=reason, revoked_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not ended:
+        return False
+    # As it is now: whether it was accepted meanwhile decides whether the diaries hear.
+    db.session.refresh(found)
+    return True
 
 
 def _announce_revoked(ended: list[TrustedGrant], tell_grantee: bool = True) -> None:

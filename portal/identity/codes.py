@@ -164,7 +164,7 @@ def try_code(challenge: CodeChallenge, code: str) -> bool:
         raise CodeUsed()
     if utcnow() > challenge.expires_at:
         raise CodeExpired()
-    counted = db.session.execute(
+    current_hash = db.session.execute(
         sa.update(CodeChallenge)
         .where(
             CodeChallenge.id == challenge.id,
@@ -172,14 +172,15 @@ def try_code(challenge: CodeChallenge, code: str) -> bool:
             CodeChallenge.attempts < int(current_app.config["CODE_MAX_ATTEMPTS"]),
         )
         .values(attempts=CodeChallenge.attempts + 1)
-        .returning(CodeChallenge.attempts)
+        # The code as it is now: a resend since the challenge was read replaced it.
+        .returning(CodeChallenge.code_hash)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
-    if counted is None:
+    if current_hash is None:
         db.session.commit()
         db.session.refresh(challenge)
         raise CodeUsed() if challenge.verified_at is not None else CodeAttemptsExhausted()
-    if not hmac.compare_digest(_hash(digits), challenge.code_hash):
+    if not hmac.compare_digest(_hash(digits), current_hash):
         db.session.commit()
         return False
     now = utcnow()
@@ -193,6 +194,26 @@ def try_code(challenge: CodeChallenge, code: str) -> bool:
         raise CodeUsed()
     set_committed_value(challenge, "verified_at", now)
     return True
+
+
+def complete(challenge: CodeChallenge) -> bool:
+    """Mark a confirmed challenge completed (the account made, the password set), in one
+    UPDATE that matches only once: False if another request completed it first. Not
+    committed: the caller's work commits with it, and holds the row until then."""
+    now = utcnow()
+    completed = db.session.execute(
+        sa.update(CodeChallenge)
+        .where(
+            CodeChallenge.id == challenge.id,
+            CodeChallenge.verified_at.is_not(None),
+            CodeChallenge.completed_at.is_(None),
+        )
+        .values(completed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if completed:
+        set_committed_value(challenge, "completed_at", now)
+    return bool(completed)
 
 
 def refuse(challenge: CodeChallenge) -> NoReturn:

@@ -222,7 +222,9 @@ def complete_registration(public_id: str, password: str, consent: bool, origin: 
     citizen.consents.append(
         Consent(policy_version=current_app.config["CONSENT_POLICY_VERSION"], ip=origin.ip[:64])
     )
-    challenge.completed_at = now
+    if not codes.complete(challenge):  # the same form sent twice: the first one made it
+        db.session.rollback()
+        raise RegistrationExpired()
     db.session.add(citizen)
     try:
         db.session.flush()
@@ -549,12 +551,15 @@ def complete_recovery(public_id: str, password: str, origin: Origin) -> Citizen:
     check_password_policy(
         password, [citizen.phone, citizen.email, citizen.surname, citizen.given_name]
     )
-    citizen.password_hash = hash_password(password)
+    password_hash = hash_password(password)
+    if not codes.complete(challenge):  # sent twice at once: one sets the password
+        db.session.rollback()
+        raise RegistrationExpired(_l("The recovery has expired. Please start again."))
+    citizen.password_hash = password_hash
     citizen.password_changed_at = utcnow()
     citizen.failed_logins = 0
     citizen.lockout_count = 0
     citizen.locked_until = None
-    challenge.completed_at = utcnow()
     record_event(citizen, "password_recovered", origin)
     db.session.commit()
     end_all_sessions(citizen.id)

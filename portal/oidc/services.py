@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -185,14 +186,33 @@ def _consent(citizen: Citizen, client_id: str) -> ClientConsent | None:
 def save_consent(
     citizen: Citizen, client: OAuthClient, scopes: list[str], origin: Origin
 ) -> ClientConsent:
-    consent = _consent(citizen, client.client_id) or ClientConsent(
-        citizen_id=citizen.id, client_id=client.client_id, scope=""
-    )
-    consent.scope = " ".join(sorted(set(scopes)))
+    """Remember the citizen's consent to the client (one row per citizen and client)."""
+    citizen_id, client_id, name = citizen.id, client.client_id, client.name
+    scope = " ".join(sorted(set(scopes)))
+    try:
+        consent = _store_consent(citizen_id, client_id, scope)
+    except IntegrityError:
+        # "Allow" pressed twice at once (two tabs, a double click): the other request
+        # inserted the row and logged the consent; this one updates that row.
+        db.session.rollback()
+        consent = _store_consent(citizen_id, client_id, scope)
+        db.session.commit()
+        return consent
+    record_event(citizen, "consent_given", origin, client=name, scopes=scope.split())
+    db.session.commit()
+    return consent
+
+
+def _store_consent(citizen_id: int, client_id: str, scope: str) -> ClientConsent:
+    consent = db.session.execute(
+        sa.select(ClientConsent).where(
+            ClientConsent.citizen_id == citizen_id, ClientConsent.client_id == client_id
+        )
+    ).scalar_one_or_none() or ClientConsent(citizen_id=citizen_id, client_id=client_id)
+    consent.scope = scope
     consent.granted_at = utcnow()
     db.session.add(consent)
-    record_event(citizen, "consent_given", origin, client=client.name, scopes=sorted(set(scopes)))
-    db.session.commit()
+    db.session.flush()
     return consent
 
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.metrics import REGISTRY_ANSWERS
 from portal.proofing import registry
-from portal.proofing.models import RegistryCallback, VerificationCheck
+from portal.proofing.models import FINAL, RegistryCallback, VerificationCheck
 from shared.errors import NotFound, ValidationError
 from shared.jobs import enqueue
 from shared.sessions import utcnow
@@ -101,7 +102,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 10 * 2 ** max(0, attempts - 1)))
 
 
-def send_check(public_id: str) -> str:
+def send_check(public_id: str, now: datetime | None = None) -> str:
     """Hand a queued check to its registry. A registry that is down leaves it queued
     with the next attempt scheduled; it is never marked rejected for that."""
     check = db.session.execute(
@@ -109,7 +110,29 @@ def send_check(public_id: str) -> str:
     ).scalar_one_or_none()
     if check is None or check.status != "queued":
         return "skipped"
-    check.attempts += 1
+    # The attempt is claimed by one UPDATE that counts it and moves the next attempt
+    # past the registry's time-out (as a failure would): a job and a resend, or two
+    # resends, at the same moment send the check once.
+    now = now or utcnow()
+    claimed = db.session.execute(
+        sa.update(VerificationCheck)
+        .where(
+            VerificationCheck.id == check.id,
+            VerificationCheck.status == "queued",
+            sa.or_(
+                VerificationCheck.next_attempt_at.is_(None),
+                VerificationCheck.next_attempt_at <= now,
+            ),
+        )
+        .values(
+            attempts=VerificationCheck.attempts + 1,
+            next_attempt_at=now + backoff(check.attempts + 1),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return "skipped"
     subject = KINDS[check.kind].subject(check)
     # No transaction stays open during the call: a fast registry answers (the callback,
     # another request) before ``submit`` returns, and must find the check as it is.
@@ -150,7 +173,7 @@ def resend_due_checks(now=None, limit: int = 100) -> int:
             .limit(limit)
         ).scalars()
     )
-    return sum(1 for public_id in due if send_check(public_id) == "sent")
+    return sum(1 for public_id in due if send_check(public_id, now) == "sent")
 
 
 def take_callback(body: bytes, headers) -> str:
@@ -171,15 +194,30 @@ def take_callback(body: bytes, headers) -> str:
     if check is None or check.registry_code != payload.get("registry"):
         raise NotFound()
     db.session.add(RegistryCallback(callback_id=callback_id, check_id=check.id))
-    if check.is_final:
-        db.session.commit()
-        return "already_answered"
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same callback at the same moment: that one applies it
+        db.session.rollback()
+        return "replayed"
     rejected = outcome == "rejected"
-    check.status = "rejected" if rejected else "approved"
-    check.reason = str(payload.get("reason") or "")[:40] or None if rejected else None
-    check.reason_text = str(payload.get("reason_text") or "")[:300] or None if rejected else None
-    check.answered_at = utcnow()
+    # One UPDATE that matches only a check not answered yet: of two answers arriving
+    # at once one applies (and the citizen is told once), the other finds it final.
+    answered = db.session.execute(
+        sa.update(VerificationCheck)
+        .where(VerificationCheck.id == check.id, VerificationCheck.status.not_in(FINAL))
+        .values(
+            status="rejected" if rejected else "approved",
+            reason=str(payload.get("reason") or "")[:40] or None if rejected else None,
+            reason_text=str(payload.get("reason_text") or "")[:300] or None if rejected else None,
+            answered_at=utcnow(),
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
+    if not answered:
+        return "already_answered"
+    db.session.refresh(check)
     REGISTRY_ANSWERS.labels(check.registry_code, check.status).inc()
     KINDS[check.kind].on_answer(check)
     return check.status

@@ -34,6 +34,10 @@ class Document(db.Model):
         return f"<Document {self.id} {self.kind}>"
 
 
+# A check in one of these statuses takes no answer any more.
+FINAL = ("approved", "rejected", "superseded")
+
+
 class VerificationCheck(db.Model):
     """A request to a registry and its answer.
 
@@ -72,7 +76,7 @@ class VerificationCheck(db.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in ("approved", "rejected", "superseded")
+        return self.status in FINAL
 
 
 class RegistryCallback(db.Model):

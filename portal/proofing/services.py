@@ -76,6 +76,16 @@ class LevelTooLow(Forbidden):
     )
 
 
+class AlreadyConfirmed(ValidationError):
+    default_message = _l("The identity is already confirmed.")
+
+
+class NoLetterWaiting(ValidationError):
+    default_message = _l(
+        "There is no letter waiting for a code, or its code has expired. Ask for a new letter."
+    )
+
+
 def _err(reason: str) -> ValidationError:
     texts = {
         "snils_format": _l("Enter the SNILS as 11 digits: 123-456-789 01."),
@@ -433,31 +443,73 @@ def pending_letter(citizen: Citizen) -> LetterCode | None:
     ).scalar_one_or_none()
 
 
+LETTER_MAX_ATTEMPTS = 5
+
+
 def confirm_by_letter(citizen: Citizen, code: str, origin: Origin) -> None:
+    """Confirm the identity by the code of the waiting letter: five tries, used once.
+
+    Each entry is counted by one UPDATE before the code is compared, and the right code
+    is spent by another (``… WHERE used_at IS NULL``) that holds the letter's row until
+    the confirmation commits: of the same code sent at once, one confirms, and wrong
+    codes sent at once are all counted."""
     letter = pending_letter(citizen)
     if letter is None:
-        raise ValidationError(
-            _l(
-                "There is no letter waiting for a code, or its code has expired. Ask for a new letter."
-            )
+        raise NoLetterWaiting()
+    now = utcnow()
+    counted = db.session.execute(
+        sa.update(LetterCode)
+        .where(
+            LetterCode.id == letter.id,
+            LetterCode.used_at.is_(None),
+            LetterCode.expires_at > now,
+            LetterCode.attempts < LETTER_MAX_ATTEMPTS,
         )
-    if letter.attempts >= 5:
+        .values(attempts=LetterCode.attempts + 1)
+        .returning(LetterCode.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if counted is None:
+        db.session.rollback()
+        if pending_letter(citizen) is None:
+            raise NoLetterWaiting()
         raise ValidationError(_l("Too many wrong codes. Ask for a new letter."))
     typed = "".join(ch for ch in (code or "").upper() if ch.isalnum())
     if not hmac.compare_digest(typed, unseal(letter, "code_encrypted")):
-        letter.attempts += 1
         db.session.commit()
         raise ValidationError(_l("The code is wrong. Check it against the letter."))
-    letter.used_at = utcnow()
+    spent = db.session.execute(
+        sa.update(LetterCode)
+        .where(LetterCode.id == letter.id, LetterCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not spent:
+        db.session.rollback()
+        raise NoLetterWaiting()
     _confirm(citizen, "letter", None, origin)
 
 
 def _confirm(citizen: Citizen, method: str, operator: Citizen | None, origin: Origin) -> None:
+    """Confirm once: one UPDATE that matches only an identity not confirmed yet, so an
+    operator's button pressed twice, or the letter's code entered while an operator
+    confirms, makes one confirmation (one event, one notice)."""
     if not has_standard_basis(citizen):
         raise LevelTooLow()
-    citizen.confirmed_at = utcnow()
-    citizen.confirmed_method = method
-    citizen.confirmed_by = operator.id if operator else None
+    now = utcnow()
+    confirmed = db.session.execute(
+        sa.update(Citizen)
+        .where(Citizen.id == citizen.id, Citizen.confirmed_at.is_(None))
+        .values(
+            confirmed_at=now,
+            confirmed_method=method,
+            confirmed_by=operator.id if operator else None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not confirmed:
+        db.session.rollback()
+        raise AlreadyConfirmed()
     record_event(citizen, "identity_confirmed", origin, method=method)
     db.session.commit()
     recompute_level(citizen, origin)

@@ -245,8 +245,20 @@ def test_eight_simultaneous_uses_of_a_refresh_token_one_wins(app, portal_server,
     )
     answers = simultaneously(8, portal_server + "/oauth/token", data, headers)
     assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    assert all(body["error"] == "invalid_grant" for status, body in answers if status == 400)
     [winner] = [body for status, body in answers if status == 200]
-    assert rp.refresh(browser.http, winner["refresh_token"]).status_code == 400  # revoked
+    # Reuse detection still holds after the race: the seven revoked the whole family,
+    # the winner's new tokens with it, and a later use of the old token changes nothing.
+    assert rp.refresh(browser.http, winner["refresh_token"]).status_code == 400
+    assert userinfo_status(browser, winner["access_token"]) == 401
+    assert introspect(browser, rp, winner["refresh_token"]).get_json() == {"active": False}
+    later = rp.refresh(browser.http, first["refresh_token"])
+    assert later.status_code == 400 and error_of(later) == "invalid_grant"
+    db.session.commit()
+    assert [(r.used_at is not None, r.revoked_at is not None) for r in refresh_records()] == [
+        (True, True),
+        (False, True),
+    ]
 
 
 def test_reused_refresh_token_revokes_the_whole_family(browser, rp):
