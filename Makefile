@@ -61,10 +61,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "end-to-end tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-## Seed a region of BENCH_SCHOOLS schools into a throwaway SQLite database (or
-## DIARY_DATABASE_URL) and time the seed and the diary's heaviest queries.
+## The portal under gunicorn: SSO, password sign-ins and refresh grants over HTTP (a
+## throwaway SQLite database, or PORTAL_DATABASE_URL); then a region of BENCH_SCHOOLS
+## schools seeded into a throwaway SQLite database (or DIARY_DATABASE_URL) and the
+## diary's heaviest queries timed.
 BENCH_SCHOOLS ?= 20
-bench: install
+BENCH_SECONDS ?= 10
+bench: install-test translations
+	$(PY) -m tests.bench.bench_portal --seconds $(BENCH_SECONDS)
 	$(PY) -m tests.bench.bench_diary --schools $(BENCH_SCHOOLS)
 
 ## The suite runs on every core (pytest-xdist; each worker has its own databases).

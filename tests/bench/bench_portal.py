@@ -139,7 +139,9 @@ class Stack:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[int]:
+def gunicorn(
+    env: dict[str, str], port: int, workers: int, worker_class: str | None = None
+) -> Iterator[int]:
     """The portal under gunicorn with the checked-in configuration; stopped by pid."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (read only if gunicorn fails to start)
     process = subprocess.Popen(
@@ -153,6 +155,7 @@ def gunicorn(env: dict[str, str], port: int, workers: int) -> Iterator[int]:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *(["--worker-class", worker_class] if worker_class else []),
             "portal:create_app()",
         ],
         cwd=ROOT,
@@ -547,6 +550,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("PORTAL_DATABASE_URL", ""))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-class", help="override config/gunicorn.py's (sync, gthread) to compare"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=100)
     args = parser.parse_args(argv)
@@ -558,7 +564,11 @@ def main(argv: list[str] | None = None) -> None:
         url = f"http://127.0.0.1:{port}"
         env = portal_env(database_url, url, tmp)
         shown = re.sub(r"//[^@/]*@", "//", database_url)
-        print(f"portal on {shown}, gunicorn with {args.workers} workers, {os.cpu_count()} cores")
+        kind = args.worker_class or "gthread (config/gunicorn.py)"
+        print(
+            f"portal on {shown}, gunicorn with {args.workers} {kind} workers, "
+            f"{os.cpu_count()} cores"
+        )
         flask(env, "db", "upgrade", "-d", str(ROOT / "portal" / "migrations"))
         done = subprocess.run(
             [
@@ -576,7 +586,7 @@ def main(argv: list[str] | None = None) -> None:
         if done.returncode != 0:
             sys.exit(done.stderr)
         secret = json.loads(done.stdout.strip().splitlines()[-1])["secret"]
-        with gunicorn(env, port, args.workers) as pid:
+        with gunicorn(env, port, args.workers, args.worker_class) as pid:
             results = http_benchmarks(Stack(url, secret, pid), args.users, args.seconds)
         print()
         print(
