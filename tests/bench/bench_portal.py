@@ -87,6 +87,22 @@ def portal_env(database_url: str, public_url: str, instance: Path) -> dict[str, 
     }
 
 
+def python(env: dict[str, str], script: str, argument: object) -> dict:
+    """Run ``script`` in a fresh interpreter with the portal's settings; the JSON it
+    prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(argument)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def flask(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "portal", *args],
@@ -510,40 +526,12 @@ print(json.dumps(out))
 """
 
 
-def statement_counts(env: dict[str, str], secret: str, users: int) -> dict[str, dict[str, int]]:
+def statement_counts(env: dict[str, str], users: int) -> dict[str, dict[str, int]]:
     first = user_login(users)  # a citizen made for this: no consent yet
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SETUP,
-            json.dumps([users + 1, PASSWORD, CLIENT_ID, REDIRECT_URI, SCOPE]),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    secret = python(env, SETUP, [users + 1, PASSWORD, CLIENT_ID, REDIRECT_URI, SCOPE])["secret"]
+    return python(
+        env, STATEMENTS, [CLIENT_ID, secret, REDIRECT_URI, PASSWORD, first, user_login(0)]
     )
-    if done.returncode != 0:
-        sys.exit(done.stderr)
-    secret = json.loads(done.stdout.strip().splitlines()[-1])["secret"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            STATEMENTS,
-            json.dumps([CLIENT_ID, secret, REDIRECT_URI, PASSWORD, first, user_login(0)]),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -570,22 +558,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{os.cpu_count()} cores"
         )
         flask(env, "db", "upgrade", "-d", str(ROOT / "portal" / "migrations"))
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                SETUP,
-                json.dumps([args.users, PASSWORD, CLIENT_ID, REDIRECT_URI, SCOPE]),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            sys.exit(done.stderr)
-        secret = json.loads(done.stdout.strip().splitlines()[-1])["secret"]
+        secret = python(env, SETUP, [args.users, PASSWORD, CLIENT_ID, REDIRECT_URI, SCOPE])[
+            "secret"
+        ]
         with gunicorn(env, port, args.workers, args.worker_class) as pid:
             results = http_benchmarks(Stack(url, secret, pid), args.users, args.seconds)
         print()
@@ -595,7 +570,7 @@ def main(argv: list[str] | None = None) -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         for result in results:
             print(result.row())
-        counts = statement_counts(env, secret, args.users)
+        counts = statement_counts(env, args.users)
         print()
         print("| SQL statements | " + " | ".join(["step", "count"]) + " |")
         print("|---|---|---|")
