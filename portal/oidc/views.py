@@ -3,6 +3,7 @@ userinfo, revocation, introspection. Every page works without JavaScript."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from urllib.parse import urlencode
@@ -251,8 +252,13 @@ def _authorization_error(error: OAuth2Error):
         # the responses of ``create_authorization_response``).
         authorization.execute_hook("after_create_authorization_response", response)
         return response
+    # The page explains the code in the person's language; Authlib's English description
+    # goes to the log, and only the parameter it names (never a value) to the page.
+    description = error.get_error_description() or ""
+    current_app.logger.info("authorization refused on a page: %s %s", error.error, description)
+    named = re.search(r'"([a-z_]{1,40})"', description)
     return render_template(
-        "oidc/error.html", error=error.error, description=error.get_error_description()
+        "oidc/error.html", error=error.error, parameter=named.group(1) if named else None
     ), 400
 
 
