@@ -30,6 +30,7 @@ from portal.identity.current import current_citizen, origin
 from portal.oidc import claims as scope_claims
 from portal.oidc import services
 from portal.oidc.authorize import (
+    PARAMETERS,
     PROMPT_VALUES_SUPPORTED,
     RESPONSE_MODES_SUPPORTED,
     check_request,
@@ -256,10 +257,8 @@ def _authorization_error(error: OAuth2Error):
     # goes to the log, and only the parameter it names (never a value) to the page.
     description = error.get_error_description() or ""
     current_app.logger.info("authorization refused on a page: %s %s", error.error, description)
-    named = re.search(r'"([a-z_]{1,40})"', description)
-    return render_template(
-        "oidc/error.html", error=error.error, parameter=named.group(1) if named else None
-    ), 400
+    named = next((name for name in PARAMETERS if re.search(rf"\b{name}\b", description)), None)
+    return render_template("oidc/error.html", error=error.error, parameter=named), 400
 
 
 @bp.post("/oauth/token")
