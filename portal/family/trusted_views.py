@@ -163,7 +163,7 @@ def start_tasks(citizen: Citizen) -> list[Task]:
             WAITING,
             _("%(parent)s invites you as a trusted person.", parent=view.grant.granter.full_name),
             url_for("trusted.given"),
-            _("Answer"),
+            _("Reply"),
         )
         for view in waiting
     ]
