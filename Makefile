@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask
 PYBABEL := $(VENV)/bin/pybabel
 CATALOGS := shared/translations portal/translations diary_service/translations
 
-.PHONY: run test lint format install install-test translations i18n-update migrate seed browser bench clean
+.PHONY: run test lint format install install-test translations i18n-update migrate seed browser screenshots bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,24 @@ seed: migrate
 run: seed
 	$(PY) -m shared.devstack
 
-## Debian's Chromium for the end-to-end tests (Playwright drives it; no browser download).
-browser:
+## Debian's Chromium for the end-to-end tests (Playwright drives it; no browser download),
+## and axe-core (package.json, pinned in package-lock.json), which they inject into pages.
+browser: node_modules/.installed
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "end-to-end tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm >/dev/null; \
+	  else echo "browser tests need npm for axe-core: sudo apt-get install npm" >&2; exit 1; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The browser journeys at 390 and 1366 px, saving each page's picture into
+## docs/screenshots/<width>/ (committed, linked from the README).
+screenshots: install-test translations browser
+	SCREENSHOTS=1 $(PY) -m pytest -p no:cacheprovider -q tests/e2e -m screens
 
 ## The portal under gunicorn: SSO, password sign-ins and refresh grants over HTTP (a
 ## throwaway SQLite database, or PORTAL_DATABASE_URL); then a region of BENCH_SCHOOLS

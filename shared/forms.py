@@ -15,6 +15,9 @@ from flask_babel import lazy_gettext as _l
 
 from shared.validators import FIRST_DATE, LAST_DATE, MAX_ID, parse_whole_number
 
+# Dates as Russians write them, shown and typed as ДД.ММ.ГГГГ; ISO (what a date picker
+# or an old link sends) is taken too. The first format is the one a form shows back.
+DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
 DATE_OUT_OF_RANGE = _l("Enter a date between the years %(first)d and %(last)d.")
 NUMBER_OUT_OF_RANGE = _l("The number is too large.")
 

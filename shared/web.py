@@ -5,10 +5,11 @@ and compressed pages (``shared/assets.py``)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, request
+from flask_babel import format_date, format_decimal
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.routing import ValidationError as NoMatch
@@ -87,9 +88,33 @@ def date_arg(name: str, default: date | None = None) -> date | None:
         ) from None
 
 
+def format_day(value: date | datetime | str | None) -> str:
+    """A day as Russians write it, ДД.ММ.ГГГГ, in either language: a date, a datetime (in
+    the user's time zone) or an ISO ``YYYY-MM-DD…`` string; empty for nothing, and a
+    string that is no date as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return format_date(value, "dd.MM.yyyy")
+
+
+def format_number(value: float | int | None, digits: int = 2) -> str:
+    """A number in the user's language: ``4,5`` in Russian (a decimal comma, a narrow
+    space between thousands), ``4.5`` in English; at most ``digits`` decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+
+
 def init_web(app: Flask) -> None:
     # Before any blueprint adds its rules: a rule takes its converters when it is added.
     app.url_map.converters["int"] = IdConverter
     app.register_blueprint(bp)
     app.jinja_env.filters["phone"] = format_phone
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["number"] = format_number
     init_assets(app)

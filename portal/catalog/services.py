@@ -516,6 +516,28 @@ def applications_of(citizen: Citizen) -> list[ServiceApplication]:
     )
 
 
+def diary_regions_by_child(citizen: Citizen) -> dict[int, dict[str, str]]:
+    """Where the portal knows a child of the citizen studies: the regions whose diary the
+    citizen applied to for the child (sent, being decided or done; not refused, not
+    undelivered), as ``{child id: {region code: status}}``. The portal keeps no other
+    record of schools; a child linked by the school's own SNILS match is not here."""
+    known: dict[int, dict[str, str]] = {}
+    for child_id, region_code, status in db.session.execute(
+        sa.select(
+            ServiceApplication.child_id, ServiceApplication.region_code, ServiceApplication.status
+        )
+        .where(
+            ServiceApplication.citizen_id == citizen.id,
+            ServiceApplication.status.in_([*OPEN, DONE]),
+        )
+        .order_by(ServiceApplication.created_at)
+    ):
+        regions_of_child = known.setdefault(child_id, {})
+        if regions_of_child.get(region_code) != DONE:
+            regions_of_child[region_code] = status
+    return known
+
+
 def application_of(citizen: Citizen, public_id: str) -> ServiceApplication:
     """One of the citizen's applications; anyone else's is "not found"."""
     application = db.session.execute(

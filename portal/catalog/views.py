@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.catalog import services
-from portal.catalog.catalog import CATALOG, PublicService
+from portal.catalog.catalog import CATALOG, DIARY_ACCESS, PublicService
 from portal.catalog.forms import ApplicationForm
 from portal.catalog.models import DONE, REFUSED, UNDELIVERED
 from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required
+from portal.identity.models import Citizen
+from portal.identity.start import ERROR, WAITING, Task, provides
 from portal.proofing.services import LevelTooLow
 from shared.errors import DomainError, ValidationError
 
 bp = Blueprint("catalog", __name__)
 
 BADGES = {DONE: "current", REFUSED: "rejected", UNDELIVERED: "rejected"}
+POPULAR = 6
 
 
 @bp.app_context_processor
@@ -25,6 +30,11 @@ def statuses():
         "status_labels": services.STATUS_LABELS,
         "status_badges": BADGES,
         "service_of": services.service,
+        # The home page's popular services (the catalog's own order: online first).
+        "popular_services": lambda: CATALOG[:POPULAR],
+        # The children page links each child to the diaries of the regions applied to.
+        "diary_regions_by_child": services.diary_regions_by_child,
+        "diary_service_slug": DIARY_ACCESS,
     }
 
 
@@ -130,3 +140,35 @@ def application(public_id: str):
     return render_template(
         "catalog/application.html", application=found, service=services.service(found.service)
     )
+
+
+@provides(rank=40)
+def start_tasks(citizen: Citizen) -> list[Task]:
+    """The start page: applications the school has not decided yet, and those that did
+    not reach it (to apply again)."""
+    found = []
+    for row in services.applications_of(citizen):
+        if not (row.is_open or row.status == UNDELIVERED):
+            continue
+        title = _(
+            "Application № %(number)s: %(service)s",
+            number=row.number,
+            service=services.service(row.service).title,
+        )
+        if row.status == UNDELIVERED:
+            text = _("The region's diary did not receive it. Apply again.")
+            kind = ERROR
+        elif row.deadline is not None:
+            text = _(
+                "%(school)s; the decision is due by %(date)s.",
+                school=row.school_name,
+                date=format_date(row.deadline, "short"),
+            )
+            kind = WAITING
+        else:
+            text, kind = row.school_name, WAITING
+        url = url_for("catalog.application", public_id=row.public_id)
+        found.append(
+            Task(title, str(services.STATUS_LABELS[row.status]), kind, text, url, _("Details"))
+        )
+    return found

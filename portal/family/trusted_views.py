@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import limiter
@@ -14,6 +15,8 @@ from portal.family.trusted_forms import TrustedGrantForm
 from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
+from portal.identity.models import Citizen
+from portal.identity.start import WAITING, Task, provides
 from portal.proofing.services import is_at_least
 from shared.errors import ValidationError
 
@@ -147,3 +150,20 @@ def decline(grant_id: str):
         else:
             flash(_l("Invitation declined."), "info")
     return redirect(url_for("trusted.given"))
+
+
+@provides(rank=30)
+def start_tasks(citizen: Citizen) -> list[Task]:
+    """The start page: invitations to be someone's trusted person, waiting for an answer."""
+    waiting, _accepted = trusted.grants_for_invitee(citizen)
+    return [
+        Task(
+            _("Access to the diary of %(child)s", child=view.grant.child.full_name),
+            _("waiting for your answer"),
+            WAITING,
+            _("%(parent)s invites you as a trusted person.", parent=view.grant.granter.full_name),
+            url_for("trusted.given"),
+            _("Reply"),
+        )
+        for view in waiting
+    ]

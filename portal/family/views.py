@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.family import services
@@ -10,6 +11,8 @@ from portal.family.forms import ChildForm
 from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
+from portal.identity.models import Citizen
+from portal.identity.start import ERROR, WAITING, Task, provides
 from portal.proofing.services import is_at_least, reason_text
 from shared.errors import DomainError
 
@@ -26,9 +29,12 @@ def children():
         can_add=is_at_least(citizen, "standard"),
         reason_text=reason_text,
         form=EmptyForm(),
-        # The portal does not know where a child studies: a verified child gets a link to
-        # each regional diary configured (where the parent signs in through the portal).
-        diaries=[(region.name, region.url) for region in regions()],
+        citizen=citizen,
+        # The portal does not know where a child studies. A verified child links to the
+        # diaries of the regions the parent applied to for them (the catalog knows), and
+        # otherwise to each regional diary, labelled "if the child studies there": asking
+        # every region about the child would tell them all that the child exists.
+        diaries=regions(),
     )
 
 
@@ -68,3 +74,30 @@ def remove(child_id: int):
         services.remove_child(current_citizen(), child_id, origin())
         flash(_l("The child is removed from your account."), "info")
     return redirect(url_for("family.children"))
+
+
+@provides(rank=20)
+def start_tasks(citizen: Citizen) -> list[Task]:
+    """The start page: children whose birth certificate or SNILS is not confirmed yet."""
+    found = []
+    for row in services.children_of(citizen):
+        if row["verified"]:
+            continue
+        checks = [row["relation"], row["snils_check"]]
+        refused = next((c for c in checks if c is not None and c.status == "rejected"), None)
+        if refused is not None:
+            status, kind, text = _("not confirmed"), ERROR, reason_text(refused)
+        else:
+            status, kind = _("being checked"), WAITING
+            text = _("The civil registry and the Social Fund are checking the data.")
+        found.append(
+            Task(
+                row["child"].full_name,
+                status,
+                kind,
+                text,
+                url_for("family.children") + f"#child-{row['child'].id}",
+                _("Details"),
+            )
+        )
+    return found

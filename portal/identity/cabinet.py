@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from portal.identity import changes, codes, limits, services
+from portal.identity import changes, codes, limits, services, start
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
@@ -51,6 +51,7 @@ def overview():
     return render_template(
         "cabinet/overview.html",
         citizen=citizen,
+        tasks=start.tasks_for(citizen),
         recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 

@@ -168,13 +168,13 @@ def login():
     form = LoginForm()
     if not form.is_submitted() and request.args.get("login_hint"):
         form.login.data = request.args["login_hint"][:254]
-    target = safe_next(request.args.get("next"), url_for("cabinet.overview"))
     if form.validate_on_submit():
         try:
             citizen = services.authenticate(form.login.data, form.password.data, origin())
         except DomainError as error:
             form.password.errors.append(error.message)
         else:
+            target = safe_next(request.args.get("next"), "") or start_page(citizen)
             if citizen.mfa_method:
                 session["mfa"] = {"user_id": citizen.id, "next": target}
                 if citizen.mfa_method == "sms":
@@ -184,6 +184,14 @@ def login():
             services.record_sign_in(citizen, origin(), ["pwd"])
             return redirect(target)
     return render_template("identity/login.html", form=form), INVALID if form.errors else 200
+
+
+def start_page(citizen: Citizen) -> str:
+    """Where a sign-in lands unless it came from somewhere: an operator at the service
+    centre's console, everyone else in the cabinet's start page."""
+    if citizen.operator is not None:
+        return url_for("operator.search")
+    return url_for("cabinet.overview")
 
 
 def _pending_citizen() -> tuple[Citizen | None, dict]:
@@ -219,7 +227,7 @@ def second_factor():
                     ),
                     "info",
                 )
-            return redirect(safe_next(pending.get("next"), url_for("cabinet.overview")))
+            return redirect(safe_next(pending.get("next"), start_page(citizen)))
     return (
         render_template(
             "identity/second_factor.html",

@@ -3,6 +3,7 @@ userinfo, revocation, introspection. Every page works without JavaScript."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from urllib.parse import urlencode
@@ -29,6 +30,7 @@ from portal.identity.current import current_citizen, origin
 from portal.oidc import claims as scope_claims
 from portal.oidc import services
 from portal.oidc.authorize import (
+    PARAMETERS,
     PROMPT_VALUES_SUPPORTED,
     RESPONSE_MODES_SUPPORTED,
     check_request,
@@ -251,9 +253,12 @@ def _authorization_error(error: OAuth2Error):
         # the responses of ``create_authorization_response``).
         authorization.execute_hook("after_create_authorization_response", response)
         return response
-    return render_template(
-        "oidc/error.html", error=error.error, description=error.get_error_description()
-    ), 400
+    # The page explains the code in the person's language; Authlib's English description
+    # goes to the log, and only the parameter it names (never a value) to the page.
+    description = error.get_error_description() or ""
+    current_app.logger.info("authorization refused on a page: %s %s", error.error, description)
+    named = next((name for name in PARAMETERS if re.search(rf"\b{name}\b", description)), None)
+    return render_template("oidc/error.html", error=error.error, parameter=named), 400
 
 
 @bp.post("/oauth/token")

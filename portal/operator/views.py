@@ -27,6 +27,17 @@ def operator_required(view):
     return wrapper
 
 
+@bp.app_context_processor
+def navigation():
+    """The header shows the console only to operators."""
+
+    def is_operator() -> bool:
+        citizen = current_citizen()
+        return citizen is not None and citizen.operator is not None
+
+    return {"is_operator": is_operator}
+
+
 @bp.route("/", methods=["GET", "POST"])
 @operator_required
 def search():

@@ -8,10 +8,9 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from shared.forms import DateField
+from shared.forms import DATE_FORMATS, DateField
 
 REQUIRED = _l("Fill in this field.")
-DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]  # the date picker, or typed by hand
 GENDERS = [SelectChoice("F", _l("female")), SelectChoice("M", _l("male"))]
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import csrf
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
+from portal.identity.models import Citizen
+from portal.identity.start import ERROR, INFO, WAITING, Task, provides
 from portal.proofing import checks, services
 from portal.proofing.forms import (
     LetterCodeForm,
@@ -167,6 +170,47 @@ def enter_letter_code():
         else:
             flash(_l("Your identity is confirmed."), "info")
     return redirect(url_for("proofing.level"))
+
+
+@provides(rank=10)
+def start_tasks(citizen: Citizen) -> list[Task]:
+    """The start page: personal data to fill in, documents being checked or refused,
+    and the way to the next account level."""
+    if citizen.level == "confirmed":
+        return []
+    documents = url_for("proofing.documents")
+    if not citizen.birth_date:
+        return [
+            Task(
+                str(_l("Personal data")),
+                _("not filled in"),
+                INFO,
+                _("Fill in your personal data, SNILS and passport to get a standard account."),
+                url_for("proofing.profile"),
+                _("Fill in"),
+            )
+        ]
+    found = []
+    for kind in ("snils", "passport"):
+        check, name = services.latest_check(citizen, kind), str(services.CHECK_NAMES[kind])
+        if check is None and citizen.level == "simplified":
+            found.append(Task(name, _("not entered"), INFO, "", documents, _("Add")))
+        elif check is not None and check.status in ("queued", "pending"):
+            text = _("The registry is checking it; we will tell you the result.")
+            found.append(Task(name, _("being checked"), WAITING, text, documents, _("Details")))
+        elif check is not None and check.status == "rejected":
+            text = services.reason_text(check)
+            found.append(Task(name, _("not confirmed"), ERROR, text, documents, _("Correct")))
+    if citizen.level == "standard":
+        level = url_for("proofing.level")
+        if services.pending_letter(citizen) is not None:
+            text = _("Enter the code from the registered letter when it arrives.")
+            letter = str(services.CHECK_NAMES["letter"])
+            found.append(Task(letter, _("on its way"), WAITING, text, level, _("Enter the code")))
+        else:
+            text = _("Confirm your identity at a service centre or by a registered letter.")
+            found.append(Task(_("Confirmed account"), _("optional"), INFO, text, level, _("How")))
+    return found
 
 
 @bp.post("/registry-callbacks")

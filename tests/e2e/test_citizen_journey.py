@@ -104,8 +104,9 @@ def test_citizen_registers_signs_in_switches_language_and_signs_out_everywhere(
     expect(main).to_contain_text("Account level: simplified")
     expect(main).not_to_contain_text("Уровень учётной записи")
 
-    # 6. Active sessions: sign out everywhere, and the cabinet is closed.
-    header.get_by_role("link", name="Sessions").click()
+    # 6. Active sessions (from the cabinet's sections: the header keeps the main ones):
+    # sign out everywhere, and the cabinet is closed.
+    main.get_by_role("link", name=re.compile("^Active sessions")).click()
     expect(page).to_have_url(path_is("/cabinet/sessions"))
     expect(h1).to_have_text("Active sessions")
     expect(main.locator("tr.session-row", has_text="this device")).to_have_count(1)

@@ -10,6 +10,7 @@ inbox.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -671,3 +672,80 @@ def test_the_cabinet_links_to_the_catalog_and_my_applications(app, make_citizen)
     html = browser.get("/cabinet/").get_data(as_text=True)
     assert 'href="/services"' in html and 'href="/cabinet/service-applications"' in html
     assert 'href="/services"' in app.test_client().get("/").get_data(as_text=True)
+
+
+# --- the cabinet's start page and the children's diaries (issue 16) ---------------------
+
+
+def tasks_of(browser) -> list[str]:
+    """The items of «Что нужно сделать» on the cabinet's start page, as text."""
+    html = browser.get("/cabinet/").get_data(as_text=True)
+    return [_visible_text(item) for item in re.findall(r'<li class="task">(.*?)</li>', html, re.S)]
+
+
+def _visible_text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_start_page_lists_applications_waiting_for_the_school(
+    app, diary, make_citizen, clients
+):
+    parent = standard(make_citizen)
+    application = apply(parent, child_of(parent))
+    browser = signed_in(app, parent)
+    [task] = [t for t in tasks_of(browser) if "Заявление №" in t]
+    assert f"Заявление № {application.number}: {DIARY_TITLE}" in task
+    assert "получено школой" in task
+    assert f"решение — до {application.deadline.strftime('%d.%m.%Y')}" in task
+    assert f'href="/cabinet/service-applications/{application.public_id}"' in browser.get(
+        "/cabinet/"
+    ).get_data(as_text=True)
+    # Once the school has decided, nothing is left to wait for.
+    assert status_from_diary(app, clients[DEMO], application, "done") == 200
+    assert not [t for t in tasks_of(browser) if "Заявление №" in t]
+
+
+def diary_links_of(page) -> dict[str, str]:
+    """The children page's diary links of the one child: region → the text after it."""
+    html = page.get_data(as_text=True)
+    return {
+        region: _visible_text(after).split("Открыть дневник")[0].strip()
+        for region, after in re.findall(r">Открыть дневник: ([^<]+)</a>(.*?)</li>", html, re.S)
+    }
+
+
+def test_a_childs_diary_links_go_where_the_parent_applied(app, diary, make_citizen, clients):
+    """The portal keeps no record of schools: before any application each region's
+    diary is offered «если ребёнок учится в этом регионе»; after one, the region applied
+    to comes first, without the caveat, and the others wait under «Другие регионы»."""
+    parent = standard(make_citizen)
+    child = child_of(parent)
+    browser = signed_in(app, parent)
+    caveat = "если ребёнок учится в этом регионе"
+    before = browser.get("/cabinet/children/")
+    assert diary_links_of(before) == {
+        "Демонстрационная область": caveat,
+        "Заречная область": caveat,
+    }
+    assert "Портал не знает, где учится ребёнок" in text_of(before)
+
+    application = apply(parent, child)
+    after = browser.get("/cabinet/children/")
+    assert diary_links_of(after) == {
+        "Демонстрационная область": "заявление рассматривается",
+        "Заречная область": caveat,
+    }
+    html = after.get_data(as_text=True)
+    assert html.index("Демонстрационная область") < html.index("Другие регионы")
+    assert html.index("Другие регионы") < html.index("Открыть дневник: Заречная область")
+
+    assert status_from_diary(app, clients[DEMO], application, "done") == 200
+    assert diary_links_of(browser.get("/cabinet/children/"))["Демонстрационная область"] == ""
+    # A refused application tells nothing about the school: back to the caveat.
+    db.session.refresh(application)
+    application.status = "refused"
+    db.session.commit()
+    assert diary_links_of(browser.get("/cabinet/children/")) == {
+        "Демонстрационная область": caveat,
+        "Заречная область": caveat,
+    }

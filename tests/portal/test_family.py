@@ -18,7 +18,14 @@ from shared.crypto import unseal
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
-from tests.portal.test_proofing import MARIA, SERGEY, SERGEY_PASSPORT, make_standard, wait_for
+from tests.portal.test_proofing import (
+    MARIA,
+    SERGEY,
+    SERGEY_PASSPORT,
+    api,
+    make_standard,
+    wait_for,
+)
 
 ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
 PETR = {
@@ -315,3 +322,22 @@ def test_a_confirmed_record_still_refuses_conflicting_data(proofing, make_citize
     assert certificate_on_record() == "IV-МЮ 512345"
     services.add_child(sergey, PETR, ORIGIN)
     assert wait_for(lambda: verified(sergey) == ["Иванов Пётр Сергеевич"])
+
+
+def test_a_child_being_checked_waits_on_the_start_page(proofing, app, make_citizen):
+    """Issue 16: the cabinet starts from what needs doing, unverified children among it."""
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/zags/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    maria = make_standard(make_citizen, phone="+79161234567")
+    link = services.add_child(maria, PETR, ORIGIN)
+    parent = app.test_client()
+    submit(parent, "/login", {"login": "+79161234567", "password": "violet-harbour-lamp"})
+    page = parent.get("/cabinet/")
+    assert "Иванов Пётр Сергеевич на проверке ЗАГС и Социальный фонд проверяют данные." in text_of(
+        page
+    )
+    assert f'href="/cabinet/children/#child-{link.child_id}"' in page.get_data(as_text=True)

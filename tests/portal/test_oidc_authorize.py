@@ -261,3 +261,33 @@ def test_a_malformed_client_id_is_an_unknown_client(client, client_id):
     assert response.status_code == 400 and "Location" not in response.headers
     response = client.get("/oauth/logout", query_string={"client_id": client_id})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("lang", "explained", "english_of_authlib"),
+    [
+        ("ru", "не зарегистрирован на портале или отключён", "does not exist"),
+        ("en", "is not registered at the portal or is switched off", "does not exist"),
+    ],
+)
+def test_an_error_page_explains_the_code_in_the_persons_language(
+    client, rp, lang, explained, english_of_authlib
+):
+    """Issue 16: an unknown client used to show Authlib's English «invalid_client: The
+    client does not exist on this server.» on a Russian page. The page explains the
+    code in the person's language and keeps the code itself for the service's support."""
+    client.set_cookie("lang", lang)
+    query, _ = authorization_params(rp, client_id="no-such-client")
+    page = client.get("/oauth/authorize", query_string=query)
+    assert page.status_code == 400 and "Location" not in page.headers
+    assert explained in text_of(page) and "invalid_client" in text_of(page)
+    assert english_of_authlib not in text_of(page)
+
+    # A request without its redirect URI names the parameter, never Authlib's sentence.
+    query, _ = authorization_params(rp, redirect_uri=None)
+    page = text_of(client.get("/oauth/authorize", query_string=query))
+    assert "invalid_request" in page and "redirect_uri" in page
+    assert "is required in an OpenID Connect request" not in page
+    if lang == "ru":
+        assert "Сервис передал неполный или неверный запрос" in page
+        assert "Параметр запроса redirect_uri" in page

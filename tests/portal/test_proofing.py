@@ -4,6 +4,7 @@ over HTTP and their signed answers come back over HTTP to the portal's live serv
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -445,3 +446,128 @@ def test_a_simplified_account_cannot_ask_for_a_letter(proofing, make_citizen):
     citizen = make_citizen()
     with pytest.raises(services.LevelTooLow):
         services.request_letter(citizen, ORIGIN)
+
+
+# --- the cabinet's start page, documents as cards, dates as Russians write them (issue 16)
+
+
+def start_tasks(browser) -> str:
+    """The text of «Что нужно сделать» on the cabinet's start page."""
+    html = browser.get("/cabinet/").get_data(as_text=True)
+    section = html[html.index("Что нужно сделать") : html.index('<nav class="card"')]
+    return text_of_html(section)
+
+
+def text_of_html(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def signed_in_browser(app, phone: str):
+    browser = app.test_client()
+    response = submit(browser, "/login", {"login": phone, "password": "violet-harbour-lamp"})
+    assert response.status_code == 302
+    return browser
+
+
+def test_the_start_page_says_what_to_do_next_at_each_level(proofing, app, make_citizen):
+    citizen = make_citizen(phone="+79161234567")
+    browser = signed_in_browser(app, "+79161234567")
+    assert "Личные данные не заполнены" in start_tasks(browser)
+    assert 'href="/cabinet/profile"' in browser.get("/cabinet/").get_data(as_text=True)
+
+    api(
+        proofing,
+        "PUT",
+        "/api/registries/mvd/rule",
+        {"default_outcome": "hold", "delay_seconds": 0, "down": "none"},
+    )
+    services.update_profile(citizen, MARIA, ORIGIN)
+    services.set_passport(citizen, MARIA_PASSPORT, ORIGIN)
+    tasks = start_tasks(browser)
+    assert "Личные данные" not in tasks
+    assert "СНИЛС (Социальный фонд) не указан" in tasks  # not entered yet: add it
+    assert "Паспорт (МВД России) на проверке" in tasks
+
+    api(
+        proofing,
+        "POST",
+        f"/api/registries/mvd/requests/{checks.latest_check(citizen.id, 'passport').public_id}/decision",
+        {"outcome": "rejected", "reason": "other", "reason_text": "Паспорт недействителен"},
+    )
+    assert wait_for(lambda: status(citizen, "passport") == "rejected")
+    tasks = start_tasks(browser)
+    assert "Паспорт (МВД России) не подтверждено Паспорт недействителен Исправить" in tasks
+
+    db.session.get(Citizen, citizen.id).level = "confirmed"
+    db.session.commit()
+    assert start_tasks(browser).endswith("Сейчас от вас ничего не требуется.")
+
+
+def test_an_operator_signs_in_to_the_console(app, make_citizen):
+    operator = make_citizen(surname="Операторова", given_name="Ирина", phone="+79160000009")
+    db.session.add(Operator(citizen_id=operator.id, service_centre="МФЦ Пресненский"))
+    db.session.commit()
+    make_citizen(phone="+79160000008")
+    desk = app.test_client()
+    signed = submit(desk, "/login", {"login": "+79160000009", "password": "violet-harbour-lamp"})
+    assert signed.headers["Location"] == "/operator/"
+    assert 'href="/operator/"' in desk.get("/cabinet/").get_data(as_text=True)  # the menu
+    citizen = app.test_client()
+    signed = submit(citizen, "/login", {"login": "+79160000008", "password": "violet-harbour-lamp"})
+    assert signed.headers["Location"] == "/cabinet/"
+    assert 'href="/operator/"' not in citizen.get("/cabinet/").get_data(as_text=True)
+    # A sign-in that came from somewhere goes back there, operator or not.
+    back = submit(
+        app.test_client(),
+        "/login?next=/cabinet/documents",
+        {"login": "+79160000009", "password": "violet-harbour-lamp"},
+    )
+    assert back.headers["Location"] == "/cabinet/documents"
+
+
+def test_documents_are_cards_and_their_forms_only_change_them(proofing, app, make_citizen):
+    """A verified document is a card with its masked number; its form waits behind
+    «Изменить». A missing one is its form."""
+    citizen = make_citizen(phone="+79161234567")
+    services.update_profile(citizen, MARIA, ORIGIN)
+    browser = signed_in_browser(app, "+79161234567")
+    empty = browser.get("/cabinet/documents").get_data(as_text=True)
+    snils_card = empty[empty.index('id="doc-snils"') : empty.index('id="doc-passport"')]
+    assert 'name="snils"' in snils_card and "<details" not in snils_card
+
+    services.set_snils(citizen, "112-233-445 95", ORIGIN)
+    services.set_passport(citizen, MARIA_PASSPORT, ORIGIN)
+    assert wait_for(lambda: level(citizen) == "standard")
+    html = browser.get("/cabinet/documents").get_data(as_text=True)
+    snils_card = html[html.index('id="doc-snils"') : html.index('id="doc-passport"')]
+    assert '<p class="number">***-***-445 95</p>' in snils_card
+    assert '<span class="badge current">подтверждено</span>' in snils_card
+    details = snils_card.index('<details class="change">')
+    assert details < snils_card.index('name="snils"')  # the form, folded
+    passport_card = html[html.index('id="doc-passport"') : html.index('id="other-documents"')]
+    assert "Дата выдачи" in passport_card and "01.04.2005" in passport_card
+    assert "2005-04-01" not in html
+    # A mistake in a change opens its form again, with the message.
+    bad = submit(
+        browser,
+        "/cabinet/documents",
+        {"snils": "112-233-445 96"},
+        action="/cabinet/documents/snils",
+    )
+    assert bad.status_code == 422 and '<details class="change" open>' in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["14.03.1985", "1985-03-14"])
+def test_dates_are_typed_and_shown_as_russians_write_them(app, make_citizen, typed):
+    make_citizen(phone="+79161234567")
+    browser = signed_in_browser(app, "+79161234567")
+    form = browser.get("/cabinet/profile").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="birth_date"[^>]*>', form).group(0)
+    assert 'inputmode="numeric"' in field and 'placeholder="ДД.ММ.ГГГГ"' in field
+    assert 'type="date"' not in field
+    profile = {**MARIA, "birth_date": typed, "actual_address": ""}
+    assert submit(browser, "/cabinet/profile", profile).status_code == 302
+    again = browser.get("/cabinet/profile").get_data(as_text=True)
+    assert 'value="14.03.1985"' in again
+    wrong = submit(browser, "/cabinet/profile", {**profile, "birth_date": "14/03/85"})
+    assert wrong.status_code == 422 and "Введите дату в формате ДД.ММ.ГГГГ." in text_of(wrong)

@@ -448,3 +448,18 @@ def test_the_pages_speak_english_too(app, people):
     parent.get("/lang/en")
     page = text_of(parent.get("/cabinet/trusted/"))
     assert "Trusted persons" in page and "Give access to a person" in page
+
+
+def test_an_invitation_waits_on_the_invitees_start_page(app, people):
+    """Issue 16: the cabinet starts from what needs doing; an invitation is one of them."""
+    maria, olga, child_id = people
+    grant = invite(maria, child_id)
+    page = signed_in(app, OLGA_PHONE).get("/cabinet/")
+    assert (
+        "Доступ к дневнику: Иванов Пётр Сергеевич ждёт вашего ответа "
+        "Иванова Мария Петровна приглашает вас доверенным лицом. Ответить"
+    ) in text_of(page)
+    assert 'href="/cabinet/trusted/given-to-me"' in page.get_data(as_text=True)
+    trusted.accept(olga, grant.public_id, ORIGIN)
+    assert "ждёт вашего ответа" not in text_of(signed_in(app, OLGA_PHONE).get("/cabinet/"))
+    assert "ждёт вашего ответа" not in text_of(signed_in(app, MARIA_PHONE).get("/cabinet/"))

@@ -18,7 +18,7 @@ from diary_service import create_app as create_diary
 from portal import create_app as create_portal
 from portal.simulator import create_app as create_simulator
 from shared.errors import register_error_handlers
-from shared.forms import DateField, DateTimeLocalField, IntegerField, coerce_id
+from shared.forms import DATE_FORMATS, DateField, DateTimeLocalField, IntegerField, coerce_id
 from shared.i18n import SHARED_TRANSLATIONS, init_i18n
 from shared.validators import MAX_ID
 from shared.web import IdConverter, date_arg, init_web, int_arg
@@ -190,3 +190,51 @@ def test_form_fields_refuse_what_does_not_fit_in_the_users_language(
 def test_an_id_select_refuses_what_does_not_fit(app):
     assert "student" in errors_of(app, {"due": "2026-12-07", "student": str(2**31)})
     assert "student" in errors_of(app, {"due": "2026-12-07", "student": "-1"})
+
+
+# --- dates and numbers as Russians write them (issue 16) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "shown"),
+    [
+        (date(2014, 9, 2), "ru", "02.09.2014"),
+        (date(2014, 9, 2), "en", "02.09.2014"),  # the site is Russian; so are its dates
+        ("2005-04-01", "ru", "01.04.2005"),  # as documents keep them (JSON)
+        (datetime(2026, 12, 31, 22, 30), "ru", "01.01.2027"),  # UTC, shown in Moscow
+        (None, "ru", ""),
+        ("", "ru", ""),
+        ("не дата", "ru", "не дата"),
+    ],
+)
+def test_the_day_filter(app, value, lang, shown):
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert app.jinja_env.filters["day"](value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "shown"),
+    [
+        (4.5, "ru", "4,5"),
+        (4.5, "en", "4.5"),
+        (3.666, "ru", "3,67"),
+        (1234567, "ru", "1\xa0234\xa0567"),
+        (5, "ru", "5"),
+        (None, "ru", ""),
+    ],
+)
+def test_the_number_filter(app, value, lang, shown):
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert app.jinja_env.filters["number"](value) == shown
+
+
+@pytest.mark.parametrize("typed", ["02.09.2014", "2014-09-02"])
+def test_a_date_field_takes_both_ways_and_shows_the_russian_one(app, typed):
+    class Form(FlaskForm):
+        day = DateField(format=DATE_FORMATS)
+
+    with app.test_request_context(method="POST", data={"day": typed}):
+        form = Form()
+        assert form.validate() and form.day.data == date(2014, 9, 2)
+    with app.test_request_context():
+        assert Form(data={"day": date(2014, 9, 2)}).day._value() == "02.09.2014"
