@@ -138,9 +138,9 @@ def form_with(html: str, name: str) -> Form | None:
 
 
 def problems_in(html: str) -> str:
-    """The messages a refused form shows (``error`` elements), for the failure list."""
-    found = re.findall(r'class="[^"]*error[^"]*"[^>]*>\s*([^<]{3,200})', html or "")
-    return "; ".join(" ".join(text.split()) for text in found[:3])
+    """The messages a refused form shows (``ul.errors``), for the failure list."""
+    found = re.findall(r'<ul class="errors"[^>]*>(.*?)</ul>', html or "", re.S)
+    return "; ".join(" ".join(re.sub(r"<[^>]+>", " ", text).split()) for text in found[:3])
 
 
 class Person(HttpUser):
