@@ -335,6 +335,8 @@ def run_scenario(stack: Stack, people: Path, scenario: str, args: argparse.Names
     check_notifications(stack, row, args)
     if scenario == "registry-down":
         check_registry_checks(stack, row, args)
+    if scenario == "portal-down" and not row.refused:
+        row.failed.append("no new sign-in got the diary's page saying the portal is down")
     goal = ERROR_GOAL.get(scenario, ERROR_GOAL["default"])
     if row.errors > goal * row.requests:
         row.failed.append(f"{row.errors} errors, over the goal of {goal:.0%} of {row.requests}")
