@@ -17,6 +17,7 @@ from diary_service.auth.oidc import init_oidc, issuer
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.family.application_views import bp as applications_bp
+from diary_service.family.signin import init_sign_in
 from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_federation_tasks(init_celery(app))
     init_notifications(app)
     init_lessons(app)
+    init_sign_in(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
     init_oidc(app)
