@@ -34,6 +34,7 @@ from diary_service.access import (
     can_read_class_threads,
     children_in_class,
     class_of,
+    enrolment_open_on,
     link_sections,
     message_family_ids,
     require,
@@ -96,12 +97,6 @@ class FieldError(ValidationError):
 # --- who is who -----------------------------------------------------------------------
 
 
-def _open_on(on: date):
-    return sa.and_(
-        Enrolment.starts_on <= on, sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on)
-    )
-
-
 def students_of_classes(class_ids: set[int], on: date | None = None) -> list[Student]:
     """The students enrolled in these classes on a day (today by default)."""
     if not class_ids:
@@ -110,7 +105,7 @@ def students_of_classes(class_ids: set[int], on: date | None = None) -> list[Stu
         db.session.execute(
             sa.select(Student)
             .join(Enrolment, Enrolment.student_id == Student.id)
-            .where(Enrolment.class_id.in_(class_ids), _open_on(on or date.today()))
+            .where(Enrolment.class_id.in_(class_ids), enrolment_open_on(on or date.today()))
             .order_by(Student.family_name, Student.given_name, Student.id)
         )
         .scalars()
@@ -215,7 +210,7 @@ def writable_students(viewer: Viewer) -> list[tuple[int, str]]:
         sa.select(Student, SchoolClass)
         .outerjoin(
             Enrolment,
-            sa.and_(Enrolment.student_id == Student.id, _open_on(date.today())),
+            sa.and_(Enrolment.student_id == Student.id, enrolment_open_on(date.today())),
         )
         .outerjoin(SchoolClass, SchoolClass.id == Enrolment.class_id)
         .where(Student.id.in_(ids))
@@ -586,7 +581,7 @@ def readable_class_ids(viewer: Viewer) -> set[int]:
         ids |= set(
             db.session.execute(
                 sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), _open_on(date.today())
+                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
                 )
             ).scalars()
         )
@@ -656,7 +651,7 @@ def class_links(viewer: Viewer) -> list[ClassLink]:
         ids |= set(
             db.session.execute(
                 sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), _open_on(date.today())
+                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
                 )
             ).scalars()
         )

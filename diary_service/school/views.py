@@ -20,8 +20,8 @@ from diary_service.access import (
     reach_of,
     require,
 )
+from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.family.audit import record_access
 from diary_service.family.models import Guardian
 from diary_service.journal.models import MARK_KINDS
 from diary_service.school import forms, roster, services
