@@ -50,7 +50,7 @@ from flask.cli import with_appcontext
 
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db
-from diary_service.journal.policy import (
+from diary_service.school.policy import (
     DEFAULT_THRESHOLDS,
     DEFAULT_WEIGHTS,
     TWO_PLACES,

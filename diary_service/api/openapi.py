@@ -12,9 +12,9 @@ from typing import Any
 
 from diary_service.access import SECTIONS
 from diary_service.journal.models import ATTENDANCE_CODES, MARK_KINDS, MARK_VALUES, REMARK_KINDS
-from diary_service.journal.policy import AVERAGES
 from diary_service.messages.models import THREAD_KINDS
 from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
+from diary_service.school.policy import AVERAGES
 
 SECURITY_SCHEME = "portalAccessToken"
 

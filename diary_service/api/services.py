@@ -32,7 +32,6 @@ from diary_service.family.services import (
     attendance_page,
 )
 from diary_service.journal.models import Attendance, FinalMark, Homework, Lesson, Mark
-from diary_service.journal.policy import Forecast
 from diary_service.messages.models import Message, Thread
 from diary_service.messages.services import ThreadPage, ThreadRow
 from diary_service.school.models import (
@@ -45,6 +44,7 @@ from diary_service.school.models import (
     Student,
     Subject,
 )
+from diary_service.school.policy import Forecast
 from shared.errors import ValidationError
 
 # The longest homework list one request may ask for (a school term is about 60 days).

@@ -24,12 +24,6 @@ from sqlalchemy.orm import selectinload
 from diary_service.access import Reach, Viewer, class_of, reach_of
 from diary_service.extensions import db
 from diary_service.family.models import Acknowledgement, Guardian
-
-# Re-exported for the family's templates: the journal's words for its codes.
-from diary_service.journal.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
-from diary_service.journal.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
-from diary_service.journal.labels import MARK_VALUE_WORDS as MARK_VALUE_WORDS
-from diary_service.journal.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
 from diary_service.journal.models import (
     Attendance,
     FinalMark,
@@ -39,7 +33,6 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.journal.policy import TWO_PLACES, Rule, average
 from diary_service.journal.queries import (
     SubjectSummary,
     current_final_marks,
@@ -47,6 +40,12 @@ from diary_service.journal.queries import (
     rule_of,
     student_summaries,
 )
+
+# Re-exported for the family's templates: the journal's words for its codes.
+from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
+from diary_service.school.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
+from diary_service.school.labels import MARK_VALUE_WORDS as MARK_VALUE_WORDS
+from diary_service.school.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
 from diary_service.school.models import (
     AcademicYear,
     Enrolment,
@@ -60,6 +59,7 @@ from diary_service.school.models import (
     Subject,
     TimetableChange,
 )
+from diary_service.school.policy import TWO_PLACES, Rule, average
 from diary_service.school.timetable import Slot, days, holidays_between, period_on, slots
 from shared.errors import NotFound, ValidationError
 

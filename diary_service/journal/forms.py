@@ -27,7 +27,6 @@ from wtforms.validators import ValidationError as FieldError
 
 from diary_service.journal import services
 from diary_service.journal.models import ATTENDANCE_CODES, MARK_KINDS, REMARK_KINDS
-from diary_service.journal.policy import Rule
 from diary_service.journal.services import (
     FinalMarkInput,
     FinalSheet,
@@ -38,6 +37,7 @@ from diary_service.journal.services import (
     StudentEntry,
     Upload,
 )
+from diary_service.school.policy import Rule
 from shared.errors import ValidationError
 from shared.forms import DateField, coerce_id
 from shared.validators import is_ascii_number

@@ -25,12 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from diary_service import signals
 from diary_service.access import Viewer
 from diary_service.extensions import db
-from diary_service.journal.labels import (
-    ATTENDANCE_LABELS,
-    MARK_KIND_LABELS,
-    MARK_VALUE_LABELS,
-    REMARK_KIND_LABELS,
-)
 from diary_service.journal.models import (
     ATTENDANCE_CODES,
     FINAL_KINDS,
@@ -45,13 +39,18 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.journal.policy import TWO_PLACES, Rule, suggest
 from diary_service.journal.queries import (
     SubjectSummary,
     current_marks,
     current_policy,
     rule_of,
     summarize,
+)
+from diary_service.school.labels import (
+    ATTENDANCE_LABELS,
+    MARK_KIND_LABELS,
+    MARK_VALUE_LABELS,
+    REMARK_KIND_LABELS,
 )
 from diary_service.school.models import (
     AcademicYear,
@@ -64,6 +63,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableChange,
 )
+from diary_service.school.policy import TWO_PLACES, Rule, suggest
 from diary_service.school.timetable import Slot, period_on, slots
 from shared.errors import Forbidden, NotFound, ValidationError
 from shared.sessions import utcnow

@@ -54,7 +54,6 @@ from diary_service.journal.models import (
     Mark,
     MarkPolicy,
 )
-from diary_service.journal.policy import DEFAULT_RULE, Rule
 from diary_service.journal.queries import (
     current_final_marks,
     current_policy,
@@ -73,6 +72,7 @@ from diary_service.school.models import (
     Subject,
     TeachingAssignment,
 )
+from diary_service.school.policy import DEFAULT_RULE, Rule
 from diary_service.school.timetable import period_on
 from shared.errors import NotFound
 

@@ -30,7 +30,6 @@ from diary_service.auth.services import snils_index
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import Attendance, FinalMark, Lesson, MarkPolicy
-from diary_service.journal.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, validate_rule
 from diary_service.school.models import (
     NOTICE_KINDS,
     PERIOD_KINDS,
@@ -54,6 +53,7 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
+from diary_service.school.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, validate_rule
 from diary_service.school.timetable import is_holiday
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow

@@ -24,7 +24,6 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.journal.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from diary_service.school.models import (
     AcademicYear,
     Bell,
@@ -42,6 +41,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableEntry,
 )
+from diary_service.school.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from shared.sessions import utcnow
 
 BELLS = [

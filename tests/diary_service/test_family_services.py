@@ -14,7 +14,7 @@ from diary_service.extensions import db
 from diary_service.family import services
 from diary_service.family.models import Acknowledgement
 from diary_service.journal.models import Mark
-from diary_service.journal.policy import DEFAULT_RULE, Rule
+from diary_service.school.policy import DEFAULT_RULE, Rule
 from shared.errors import ValidationError
 
 ARITHMETIC = Rule(

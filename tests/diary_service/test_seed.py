@@ -25,7 +25,6 @@ from diary_service.auth.services import PortalIdentity, record_sign_in, snils_in
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
-from diary_service.journal.policy import Rule, average, suggest
 from diary_service.school.models import (
     AcademicYear,
     Bell,
@@ -45,6 +44,7 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
+from diary_service.school.policy import Rule, average, suggest
 from diary_service.seed import Calendar, seed_command
 from portal.simulator.registries.population import FIXED_PEOPLE
 from shared.sessions import utcnow

@@ -1,0 +1,36 @@
+"""The diary's rooms stand in layers, lowest first, and imports only point down:
+
+    extensions, signals
+    → models (every room's tables), metrics
+    → access (who may see and change what; the access log's writing)
+    → auth (who signed in)
+    → federation (the portal's events)
+    → school (structure, timetable, roster, the mark policy)
+    → journal (lessons, marks, attendance, homework)
+    → family (links, codes, trusted persons, the access log's page)
+    → messages, answers, reports
+    → api
+    → views (the home page), seed (demo data), worker (the Celery entry point)
+
+A lower room that must tell a higher one sends a signal (``diary_service/signals.py``):
+a sign-in is heard by the family's links. The checker is ``tests/layers.py``."""
+
+from tests.layers import problems
+
+LAYERS = [
+    {"extensions", "signals"},
+    {"models", "metrics"},
+    {"access"},
+    {"auth"},
+    {"federation"},
+    {"school"},
+    {"journal"},
+    {"family"},
+    {"messages", "answers", "reports"},
+    {"api"},
+    {"views", "seed", "seed_data", "worker"},
+]
+
+
+def test_the_diary_keeps_its_layers():
+    assert problems("diary_service", LAYERS, tables=True, entry_points=["worker"]) == []
