@@ -13,10 +13,10 @@ from flask import Flask
 
 from diary_service.answers.views import bp as answers_bp
 from diary_service.api.views import bp as api_bp
+from diary_service.applications.views import bp as applications_bp
 from diary_service.auth.oidc import init_oidc, issuer
 from diary_service.auth.views import bp as auth_bp
 from diary_service.extensions import csrf, db, limiter, migrate
-from diary_service.family.application_views import bp as applications_bp
 from diary_service.family.signin import init_sign_in
 from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli

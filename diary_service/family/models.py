@@ -195,7 +195,7 @@ OPEN_APPLICATION_STATUSES = ("received", "in_progress")
 
 class Application(db.Model):
     """A parent's application "Access to the student's electronic diary" that the portal
-    forwarded (``application.submitted``, diary_service.family.applications): the
+    forwarded (``application.submitted``, diary_service.applications.services): the
     school's administrator finds the child among the school's students and approves
     (a guardian link, source ``application``) or refuses with a reason; each step goes
     back to the portal.

@@ -20,10 +20,11 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service import create_app as create_diary
+from diary_service.applications import arrival
+from diary_service.applications import services as applications
 from diary_service.auth import services as auth_services
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family import applications
 from diary_service.family.models import Application, Guardian
 from diary_service.federation.models import PortalMessage
 from portal.oidc import services as oidc
@@ -83,7 +84,7 @@ def index_of(app, snils: str) -> str:
 
 
 def receive(app, data: dict, now: datetime | None = None) -> dict:
-    return applications.receive_application(
+    return arrival.receive_application(
         data, index_key=app.config["BLIND_INDEX_KEY"], zone=ZONE, now=now
     )
 

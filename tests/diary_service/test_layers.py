@@ -8,6 +8,7 @@
     → school (structure, timetable, roster, the mark policy)
     → journal (lessons, marks, attendance, homework)
     → family (links, codes, trusted persons, the access log's page)
+      applications (service applications, which make links)
     → messages, answers, reports
     → api
     → views (the home page), seed (demo data), worker (the Celery entry point)
@@ -25,7 +26,7 @@ LAYERS = [
     {"federation"},
     {"school"},
     {"journal"},
-    {"family"},
+    {"family", "applications"},
     {"messages", "answers", "reports"},
     {"api"},
     {"views", "seed", "seed_data", "worker"},
