@@ -33,11 +33,11 @@ from diary_service.access import (
 )
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_person, current_viewer, login_required
+from diary_service.diary import services
 from diary_service.extensions import limiter
 from diary_service.family import (
     audit,
     links,
-    services,
     trusted_events,  # noqa: F401  (registers the portal's "trusted.revoked" handler)
 )
 from diary_service.family.forms import (

@@ -8,6 +8,7 @@
     → school (structure, timetable, roster, the mark policy)
     → journal (lessons, marks, attendance, homework)
     → family (links, codes, trusted persons, the access log's page)
+      diary (the student's pages: week, marks, chart, attendance, news)
       applications (service applications, which make links)
     → messages, answers, reports
     → api
@@ -26,7 +27,7 @@ LAYERS = [
     {"federation"},
     {"school"},
     {"journal"},
-    {"family", "applications"},
+    {"family", "diary", "applications"},
     {"messages", "answers", "reports"},
     {"api"},
     {"views", "seed", "seed_data", "worker"},
