@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from diary_service.journal.models import MARK_KINDS
+from diary_service.school.base import SCHOOL_ROLES, FormErrors
 
 # Re-exported: the school's pages name marks and absences with the journal's words.
 from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
@@ -30,7 +31,7 @@ from diary_service.school.labels import MARK_KIND_LABELS
 from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.policy import AVERAGES
 from diary_service.school.roster import KINDS
-from diary_service.school.services import SCHOOL_ROLES, FormErrors, TimetableErrors
+from diary_service.school.timetable import TimetableErrors
 from shared.forms import DateField, DateTimeLocalField, IntegerField, coerce_optional_id
 
 REQUIRED = _l("Fill in this field.")

@@ -25,6 +25,7 @@ from diary_service.auth.current import current_viewer, login_required
 from diary_service.family.models import Guardian
 from diary_service.journal.models import MARK_KINDS
 from diary_service.school import forms, roster, services
+from diary_service.school.base import FormErrors
 from diary_service.school.models import (
     AcademicYear,
     Bell,
@@ -39,7 +40,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableChange,
 )
-from diary_service.school.services import Cell, FormErrors, TimetableErrors
+from diary_service.school.timetable import Cell, TimetableErrors
 from shared.web import date_arg
 
 bp = Blueprint("school", __name__)
