@@ -22,7 +22,7 @@ from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
 from diary_service.federation.views import bp as federation_bp
-from diary_service.journal.services import init_lessons
+from diary_service.journal.lessons import init_lessons
 from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
 from diary_service.messages.notify import init_notifications

@@ -27,6 +27,7 @@ from diary_service.journal.models import (
     Mark,
     Remark,
 )
+from diary_service.journal.queries import current_policy
 from diary_service.school.models import Holiday, TimetableChange
 from diary_service.school.timetable import period_on
 from tests.helpers import forms_of, submit, text_of
@@ -656,7 +657,7 @@ def test_final_marks_store_policy_average_and_suggestion(world, login, day, less
         period.id,
         "5",
     )
-    assert period_mark.policy_id == services.current_policy(world.one.school.id).id
+    assert period_mark.policy_id == current_policy(world.one.school.id).id
     assert period_mark.average == Decimal("4.71") and period_mark.suggested == "5"
     assert (year_mark.kind, year_mark.period_id, year_mark.value) == ("year", None, "5")
     assert year_mark.average == Decimal("5.00") and year_mark.suggested == "5"
