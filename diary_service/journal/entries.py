@@ -22,11 +22,12 @@ from diary_service.journal.base import (
     get_lesson,
     parse_mark_value,
 )
-from diary_service.journal.grid import lesson_sheet
+from diary_service.journal.grid import SheetRow, lesson_sheet
 from diary_service.journal.models import (
     ATTENDANCE_CODES,
     MARK_KINDS,
     Attendance,
+    Lesson,
     Mark,
 )
 from diary_service.journal.queries import (
@@ -34,6 +35,7 @@ from diary_service.journal.queries import (
     rule_of,
 )
 from diary_service.school.models import StaffMember
+from diary_service.school.policy import Rule
 from shared.errors import ValidationError
 
 
@@ -111,6 +113,26 @@ def retire(model: Any, row_id: int) -> None:
         )
 
 
+@dataclass
+class _Changes:
+    """What a save of a lesson's sheet will write, gathered before anything is."""
+
+    problems: list[Problem] = field(default_factory=list)
+    new_marks: list[Mark] = field(default_factory=list)
+    retired_marks: list[int] = field(default_factory=list)
+    new_attendance: list[Attendance] = field(default_factory=list)
+    retired_attendance: list[int] = field(default_factory=list)
+
+    def problem(self, key: str, where: str, message: Any, **params: Any) -> None:
+        self.problems.append(Problem(key, where, str(message) % params if params else str(message)))
+
+    @property
+    def adds(self) -> bool:
+        return any(not m.deleted for m in self.new_marks) or any(
+            not a.deleted for a in self.new_attendance
+        )
+
+
 def record_lesson_entries(
     author: StaffMember | None,
     lesson_id: int,
@@ -126,135 +148,176 @@ def record_lesson_entries(
     ``EntryErrors`` (nothing saved) with every problem found."""
     lesson = get_lesson(lesson_id)
     author = author_at(author, lesson.school_class.school_id)
-    today = today or date.today()
     sheet = lesson_sheet(lesson)
     rule = rule_of(current_policy(lesson.school_class.school_id))
-    problems: list[Problem] = []
-    new_marks: list[Mark] = []
-    retired_marks: list[int] = []
-    new_attendance: list[Attendance] = []
-    retired_attendance: list[int] = []
-
-    def problem(key: str, where: str, message: Any, **params: Any) -> None:
-        problems.append(Problem(key, where, str(message) % params if params else str(message)))
-
+    changes = _Changes()
     for entry in entries:
         row = sheet.row_of(entry.student_id)
-        if row is None:
-            problem(entry.key, "row", _l("This student is not in the class on that day."))
-            continue
-        if entry.seen is not None and (
-            entry.seen.mark_ids != {m.id for m in row.marks}
-            or entry.seen.attendance_id != (row.attendance.id if row.attendance else None)
-        ):
-            problem(
-                entry.key,
-                "row",
-                _l(
-                    "The records of %(name)s were changed meanwhile by someone else. "
-                    "Check them and save again."
-                ),
-                name=row.student.full_name,
-            )
+        if _row_problem(changes, entry, row):
             continue
         reason = " ".join(entry.reason.split())
         needs_reason = False
         current = {mark.id: mark for mark in row.marks}
         for item in entry.marks:
-            try:
-                value = parse_mark_value(item.value)
-            except ValidationError as error:
-                problems.append(Problem(item.key, "value", error.message))
-                continue
-            comment = " ".join(item.comment.split())
-            if item.kind not in MARK_KINDS:
-                problem(item.key, "kind", _l("Choose the kind of work."))
-                continue
-            if len(comment) > MAX_COMMENT:
-                problem(item.key, "comment", _l("The comment is too long."))
-                continue
-            if item.mark_id is None:
-                if value:
-                    new_marks.append(
-                        Mark(
-                            lesson_id=lesson.id,
-                            student_id=row.student.id,
-                            value=value,
-                            kind=item.kind,
-                            weight=rule.weight_of(item.kind),
-                            comment=comment,
-                            author_id=author.id,
-                        )
-                    )
-                continue
-            old = current.get(item.mark_id)
-            if old is None:
-                problem(
-                    item.key,
-                    "value",
-                    _l("This mark was changed meanwhile. Reload the page and try again."),
-                )
-                continue
-            if value and (value, item.kind, comment) == (old.value, old.kind, old.comment):
-                continue
-            needs_reason = True
-            retired_marks.append(old.id)
-            new_marks.append(
+            needs_reason |= _mark_change(changes, lesson, row, item, current, rule, author, reason)
+        needs_reason |= _attendance_change(changes, lesson, row, entry, author, reason)
+        _reason_problem(changes, entry, row, reason, needs_reason)
+    _lesson_problems(changes, lesson, today or date.today())
+    if changes.problems:
+        db.session.rollback()
+        raise EntryErrors(changes.problems)
+    recorded = _write(changes)
+    _announce(recorded)
+    return recorded
+
+
+def _row_problem(changes: _Changes, entry: StudentEntry, row: SheetRow | None) -> bool:
+    """A row that cannot be saved at all: a student not in the class that day, or one
+    whose records someone else changed since the form was shown."""
+    if row is None:
+        changes.problem(entry.key, "row", _l("This student is not in the class on that day."))
+        return True
+    if entry.seen is not None and (
+        entry.seen.mark_ids != {m.id for m in row.marks}
+        or entry.seen.attendance_id != (row.attendance.id if row.attendance else None)
+    ):
+        changes.problem(
+            entry.key,
+            "row",
+            _l(
+                "The records of %(name)s were changed meanwhile by someone else. "
+                "Check them and save again."
+            ),
+            name=row.student.full_name,
+        )
+        return True
+    return False
+
+
+def _mark_change(
+    changes: _Changes,
+    lesson: Lesson,
+    row: SheetRow,
+    item: MarkInput,
+    current: dict[int, Mark],
+    rule: Rule,
+    author: StaffMember,
+    reason: str,
+) -> bool:
+    """One mark of the form: a new mark, a correction or deletion (a new version of the
+    current one), or nothing. Returns whether it needs a reason."""
+    try:
+        value = parse_mark_value(item.value)
+    except ValidationError as error:
+        changes.problems.append(Problem(item.key, "value", error.message))
+        return False
+    comment = " ".join(item.comment.split())
+    if item.kind not in MARK_KINDS:
+        changes.problem(item.key, "kind", _l("Choose the kind of work."))
+        return False
+    if len(comment) > MAX_COMMENT:
+        changes.problem(item.key, "comment", _l("The comment is too long."))
+        return False
+    if item.mark_id is None:
+        if value:
+            changes.new_marks.append(
                 Mark(
                     lesson_id=lesson.id,
                     student_id=row.student.id,
-                    value=value or old.value,
-                    kind=item.kind if value else old.kind,
-                    weight=(
-                        old.weight
-                        if not value or item.kind == old.kind
-                        else rule.weight_of(item.kind)
-                    ),
-                    comment=comment if value else old.comment,
-                    deleted=not value,
-                    previous_id=old.id,
-                    reason=reason,
+                    value=value,
+                    kind=item.kind,
+                    weight=rule.weight_of(item.kind),
+                    comment=comment,
                     author_id=author.id,
                 )
             )
-        if entry.attendance is not None and entry.attendance != row.code:
-            if entry.attendance and entry.attendance not in ATTENDANCE_CODES:
-                problem(entry.key, "attendance", _l("Choose an attendance mark from the list."))
-            else:
-                previous = row.attendance
-                if row.code:
-                    needs_reason = True
-                if previous is not None:
-                    retired_attendance.append(previous.id)
-                new_attendance.append(
-                    Attendance(
-                        lesson_id=lesson.id,
-                        student_id=row.student.id,
-                        code=entry.attendance or row.code,
-                        deleted=not entry.attendance,
-                        previous_id=previous.id if previous is not None else None,
-                        reason=reason if row.code else "",
-                        author_id=author.id,
-                    )
-                )
-        if needs_reason and not reason:
-            problem(
-                entry.key,
-                "reason",
-                _l("Say why you correct or delete the records of %(name)s."),
-                name=row.student.full_name,
-            )
-        elif len(reason) > MAX_REASON:
-            problem(entry.key, "reason", _l("The reason is too long."))
+        return False
+    old = current.get(item.mark_id)
+    if old is None:
+        changes.problem(
+            item.key,
+            "value",
+            _l("This mark was changed meanwhile. Reload the page and try again."),
+        )
+        return False
+    if value and (value, item.kind, comment) == (old.value, old.kind, old.comment):
+        return False
+    changes.retired_marks.append(old.id)
+    changes.new_marks.append(
+        Mark(
+            lesson_id=lesson.id,
+            student_id=row.student.id,
+            value=value or old.value,
+            kind=item.kind if value else old.kind,
+            weight=(
+                old.weight if not value or item.kind == old.kind else rule.weight_of(item.kind)
+            ),
+            comment=comment if value else old.comment,
+            deleted=not value,
+            previous_id=old.id,
+            reason=reason,
+            author_id=author.id,
+        )
+    )
+    return True
 
-    adds = any(not m.deleted for m in new_marks) or any(not a.deleted for a in new_attendance)
-    if adds and lesson.cancelled:
-        problems.insert(
+
+def _attendance_change(
+    changes: _Changes,
+    lesson: Lesson,
+    row: SheetRow,
+    entry: StudentEntry,
+    author: StaffMember,
+    reason: str,
+) -> bool:
+    """The row's attendance mark, when the form changes it: a new version. Returns
+    whether it needs a reason (it replaces a recorded mark)."""
+    if entry.attendance is None or entry.attendance == row.code:
+        return False
+    if entry.attendance and entry.attendance not in ATTENDANCE_CODES:
+        changes.problem(entry.key, "attendance", _l("Choose an attendance mark from the list."))
+        return False
+    previous = row.attendance
+    if previous is not None:
+        changes.retired_attendance.append(previous.id)
+    changes.new_attendance.append(
+        Attendance(
+            lesson_id=lesson.id,
+            student_id=row.student.id,
+            code=entry.attendance or row.code,
+            deleted=not entry.attendance,
+            previous_id=previous.id if previous is not None else None,
+            reason=reason if row.code else "",
+            author_id=author.id,
+        )
+    )
+    return bool(row.code)
+
+
+def _reason_problem(
+    changes: _Changes, entry: StudentEntry, row: SheetRow, reason: str, needs_reason: bool
+) -> None:
+    if needs_reason and not reason:
+        changes.problem(
+            entry.key,
+            "reason",
+            _l("Say why you correct or delete the records of %(name)s."),
+            name=row.student.full_name,
+        )
+    elif len(reason) > MAX_REASON:
+        changes.problem(entry.key, "reason", _l("The reason is too long."))
+
+
+def _lesson_problems(changes: _Changes, lesson: Lesson, today: date) -> None:
+    """What the lesson itself forbids, listed first: a cancelled lesson gets no marks or
+    attendance, a lesson yet to come gets none either."""
+    if changes.adds and lesson.cancelled:
+        changes.problems.insert(
             0,
             Problem("", "row", str(_l("The lesson is cancelled: it gets no marks or attendance."))),
         )
-    if (new_marks or new_attendance) and lesson.on_date > today:
-        problems.insert(
+    if (changes.new_marks or changes.new_attendance) and lesson.on_date > today:
+        changes.problems.insert(
             0,
             Problem(
                 "",
@@ -262,26 +325,30 @@ def record_lesson_entries(
                 str(_l("Marks and attendance are given only for lessons that have taken place.")),
             ),
         )
-    if problems:
-        db.session.rollback()
-        raise EntryErrors(problems)
-    for mark_id in retired_marks:
+
+
+def _write(changes: _Changes) -> Recorded:
+    """Retire the replaced versions, add the new ones, commit once."""
+    for mark_id in changes.retired_marks:
         retire(Mark, mark_id)
-    for attendance_id in retired_attendance:
+    for attendance_id in changes.retired_attendance:
         retire(Attendance, attendance_id)
-    db.session.add_all(new_marks + new_attendance)
+    db.session.add_all(changes.new_marks + changes.new_attendance)
     db.session.commit()
-    recorded = Recorded(
-        marks=[m for m in new_marks if not m.deleted],
-        deleted=[m for m in new_marks if m.deleted],
-        attendance=new_attendance,
+    return Recorded(
+        marks=[m for m in changes.new_marks if not m.deleted],
+        deleted=[m for m in changes.new_marks if m.deleted],
+        attendance=changes.new_attendance,
     )
+
+
+def _announce(recorded: Recorded) -> None:
+    """Tell the notifications, after the commit: each mark given, each absence."""
     for mark in recorded.marks:
         send_signal(signals.mark_recorded, mark=mark)
-    for row in new_attendance:
+    for row in recorded.attendance:
         if not row.deleted:
             send_signal(signals.absence_recorded, attendance=row)
-    return recorded
 
 
 def send_signal(signal: Any, **fields: Any) -> None:

@@ -153,6 +153,39 @@ class FinalMarkInput:
     checked: bool = False
 
 
+@dataclass
+class _FinalsContext:
+    """What setting a class's final marks in a subject reads once: the class, subject,
+    period and year, the policy in force, the students of the year and of the period,
+    and the current finals."""
+
+    school_class: SchoolClass
+    subject: Subject
+    period: Period
+    year: AcademicYear
+    policy: MarkPolicy | None
+    rule: Rule
+    members: dict[int, ClassMember]
+    in_period: set[int]
+    finals: list[FinalMark]
+    author: StaffMember
+
+    def current(self, entry: FinalMarkInput) -> FinalMark | None:
+        return next(
+            (
+                f
+                for f in self.finals
+                if f.student_id == entry.student_id
+                and f.kind == entry.kind
+                and (entry.kind == "year" or f.period_id == self.period.id)
+            ),
+            None,
+        )
+
+
+_Change = tuple[FinalMarkInput, FinalMark | None, str, str]  # entry, current, value, reason
+
+
 def set_final_marks(
     author: StaffMember | None,
     class_id: int,
@@ -164,116 +197,135 @@ def set_final_marks(
     students, all or nothing. Each new version stores the average and suggestion it was
     set against and the policy version in force; a change or removal needs a reason.
     Period marks are processed first, so a year mark set with them sees them."""
+    context = _finals_context(author, class_id, subject_id, period_id)
+    problems: list[Problem] = []
+    changes: list[_Change] = []
+    for entry in sorted(entries, key=lambda e: e.kind != "period"):
+        found = _final_change(context, entry)
+        if isinstance(found, Problem):
+            problems.append(found)
+        elif found is not None:
+            changes.append(found)
+    if problems:
+        db.session.rollback()
+        raise EntryErrors(problems)
+    written = [_write_final(context, *change) for change in changes]
+    db.session.commit()
+    return written
+
+
+def _finals_context(
+    author: StaffMember | None, class_id: int, subject_id: int, period_id: int
+) -> _FinalsContext:
     school_class = get_class(class_id)
     subject = get_subject(subject_id)
     period = get_period(school_class, period_id, date.today())
     author = author_at(author, school_class.school_id)
     year: AcademicYear = school_class.year
     policy = current_policy(school_class.school_id)
-    rule = rule_of(policy)
     members = {m.student.id: m for m in class_members(school_class, year.starts_on, year.ends_on)}
     in_period = {
         m.student.id for m in class_members(school_class, period.starts_on, period.ends_on)
     }
-    finals = _current_finals(list(members), year.id, subject.id)
-    problems: list[Problem] = []
-    changes: list[tuple[FinalMarkInput, FinalMark | None, str, str]] = []
-    for entry in sorted(entries, key=lambda e: e.kind != "period"):
-        if entry.kind not in FINAL_KINDS:
-            problems.append(Problem(entry.key, "value", str(_l("Unknown kind of final mark."))))
-            continue
-        allowed = in_period if entry.kind == "period" else set(members)
-        if entry.student_id not in allowed:
-            problems.append(
-                Problem(entry.key, "row", str(_l("This student is not in the class then.")))
-            )
-            continue
-        try:
-            value = parse_mark_value(entry.value)
-        except ValidationError as error:
-            problems.append(Problem(entry.key, "value", error.message))
-            continue
-        current = next(
-            (
-                f
-                for f in finals
-                if f.student_id == entry.student_id
-                and f.kind == entry.kind
-                and (entry.kind == "year" or f.period_id == period.id)
-            ),
-            None,
-        )
-        if entry.checked and entry.seen_id != (current.id if current else None):
-            problems.append(
-                Problem(
-                    entry.key,
-                    "value",
-                    str(_l("This mark was changed meanwhile. Reload the page and try again.")),
-                )
-            )
-            continue
-        shown = _value_of(current)
-        if value == shown:
-            continue
-        reason = " ".join(entry.reason.split())
-        if shown and not reason:
-            problems.append(
-                Problem(
-                    entry.key,
-                    "reason",
-                    str(
-                        _l("Say why you change the final mark of %(name)s.")
-                        % {"name": members[entry.student_id].student.full_name}
-                    ),
-                )
-            )
-            continue
-        if len(reason) > MAX_REASON:
-            problems.append(Problem(entry.key, "reason", str(_l("The reason is too long."))))
-            continue
-        changes.append((entry, current, value, reason))
-    if problems:
-        db.session.rollback()
-        raise EntryErrors(problems)
+    return _FinalsContext(
+        school_class=school_class,
+        subject=subject,
+        period=period,
+        year=year,
+        policy=policy,
+        rule=rule_of(policy),
+        members=members,
+        in_period=in_period,
+        finals=_current_finals(list(members), year.id, subject.id),
+        author=author,
+    )
 
-    written: list[FinalMark] = []
-    for entry, current, value, reason in changes:
-        if entry.kind == "period":
-            marks = current_marks(
-                [entry.student_id],
-                period.starts_on,
-                period.ends_on,
-                subject.id,
-                class_id=school_class.id,
-            )
-            summary = summarize(subject, marks, rule)
-            avg, suggested = summary.average, summary.suggested
-        else:
-            avg = year_average(
-                f
-                for f in _current_finals([entry.student_id], year.id, subject.id)
-                if f.kind == "period"
-            )
-            suggested = suggest(avg, rule)
-        if current is not None:
-            retire(FinalMark, current.id)
-        row = FinalMark(
-            student_id=entry.student_id,
-            subject_id=subject.id,
-            year_id=year.id,
-            period_id=period.id if entry.kind == "period" else None,
-            kind=entry.kind,
-            value=value or current.value,  # type: ignore[union-attr]
-            average=avg,
-            suggested=suggested,
-            policy_id=policy.id if policy is not None else None,
-            deleted=not value,
-            previous_id=current.id if current is not None else None,
-            reason=reason if current is not None else "",
-            author_id=author.id,
+
+def _final_change(context: _FinalsContext, entry: FinalMarkInput) -> _Change | Problem | None:
+    """One typed final mark checked: the change to write, the problem with it, or None
+    when it changes nothing."""
+    if entry.kind not in FINAL_KINDS:
+        return Problem(entry.key, "value", str(_l("Unknown kind of final mark.")))
+    allowed = context.in_period if entry.kind == "period" else set(context.members)
+    if entry.student_id not in allowed:
+        return Problem(entry.key, "row", str(_l("This student is not in the class then.")))
+    try:
+        value = parse_mark_value(entry.value)
+    except ValidationError as error:
+        return Problem(entry.key, "value", error.message)
+    current = context.current(entry)
+    if entry.checked and entry.seen_id != (current.id if current else None):
+        return Problem(
+            entry.key,
+            "value",
+            str(_l("This mark was changed meanwhile. Reload the page and try again.")),
         )
-        db.session.add(row)
-        db.session.flush()  # the year mark below reads the period marks just written
-        written.append(row)
-    db.session.commit()
-    return written
+    shown = _value_of(current)
+    if value == shown:
+        return None
+    reason = " ".join(entry.reason.split())
+    if shown and not reason:
+        return Problem(
+            entry.key,
+            "reason",
+            str(
+                _l("Say why you change the final mark of %(name)s.")
+                % {"name": context.members[entry.student_id].student.full_name}
+            ),
+        )
+    if len(reason) > MAX_REASON:
+        return Problem(entry.key, "reason", str(_l("The reason is too long.")))
+    return entry, current, value, reason
+
+
+def _average_and_suggestion(
+    context: _FinalsContext, entry: FinalMarkInput
+) -> tuple[Decimal | None, str | None]:
+    """What a new final mark is set against: for a period mark, the period's marks; for
+    a year mark, the period marks (those just written included)."""
+    if entry.kind == "period":
+        marks = current_marks(
+            [entry.student_id],
+            context.period.starts_on,
+            context.period.ends_on,
+            context.subject.id,
+            class_id=context.school_class.id,
+        )
+        summary = summarize(context.subject, marks, context.rule)
+        return summary.average, summary.suggested
+    avg = year_average(
+        f
+        for f in _current_finals([entry.student_id], context.year.id, context.subject.id)
+        if f.kind == "period"
+    )
+    return avg, suggest(avg, context.rule)
+
+
+def _write_final(
+    context: _FinalsContext,
+    entry: FinalMarkInput,
+    current: FinalMark | None,
+    value: str,
+    reason: str,
+) -> FinalMark:
+    avg, suggested = _average_and_suggestion(context, entry)
+    if current is not None:
+        retire(FinalMark, current.id)
+    row = FinalMark(
+        student_id=entry.student_id,
+        subject_id=context.subject.id,
+        year_id=context.year.id,
+        period_id=context.period.id if entry.kind == "period" else None,
+        kind=entry.kind,
+        value=value or current.value,  # type: ignore[union-attr]
+        average=avg,
+        suggested=suggested,
+        policy_id=context.policy.id if context.policy is not None else None,
+        deleted=not value,
+        previous_id=current.id if current is not None else None,
+        reason=reason if current is not None else "",
+        author_id=context.author.id,
+    )
+    db.session.add(row)
+    db.session.flush()  # the year mark below reads the period marks just written
+    return row
