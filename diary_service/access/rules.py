@@ -16,6 +16,7 @@ from diary_service.access.viewer import (
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, HomeworkAttachment, Lesson
+from diary_service.messages.models import CLASS_KINDS, Thread, ThreadParticipant
 from diary_service.school.models import (
     Enrolment,
     SchoolClass,
@@ -294,3 +295,52 @@ def can_issue_codes(viewer: Viewer, student: Student, today: date) -> bool:
         return True
     school_class = class_of(student, today)
     return school_class is not None and school_class.id in viewer.class_teacher_of
+
+
+# --- threads -----------------------------------------------------------------------------
+
+
+def thread_participant(thread_id: int, person_id: int) -> ThreadParticipant | None:
+    return db.session.execute(
+        sa.select(ThreadParticipant).where(
+            ThreadParticipant.thread_id == thread_id, ThreadParticipant.person_id == person_id
+        )
+    ).scalar_one_or_none()
+
+
+def can_read_thread(viewer: Viewer, thread: Thread) -> bool:
+    if viewer.person is None:
+        return False
+    if thread.kind in CLASS_KINDS:
+        return thread.school_class is not None and can_read_class_threads(
+            viewer, thread.school_class
+        )
+    if not thread_participant(thread.id, viewer.person.id):
+        return False
+    # A guardian whose link was revoked (or a student who is no longer theirs, or a
+    # trusted person whose grant no longer gives messages) loses the correspondence
+    # about that child; staff keep what they wrote.
+    if viewer.is_staff or thread.student_id is None:
+        return True
+    return thread.student_id in message_family_ids(viewer)
+
+
+def can_post(viewer: Viewer, thread: Thread) -> bool:
+    """Replies: anyone who reads a direct thread; only the class teacher (or the school's
+    administrators) in an announcement, whose readers answer privately; only the
+    class's guardians in the parents' conversation, which the class teacher moderates."""
+    if not can_read_thread(viewer, thread):
+        return False
+    if thread.kind == "announcement":
+        return can_lead_class(viewer, thread.school_class)
+    if thread.kind == "class_parents":
+        return bool(children_in_class(viewer, thread.class_id))
+    return True
+
+
+def can_moderate(viewer: Viewer, thread: Thread) -> bool:
+    return (
+        thread.kind == "class_parents"
+        and thread.school_class is not None
+        and can_lead_class(viewer, thread.school_class)
+    )

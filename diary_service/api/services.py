@@ -29,7 +29,7 @@ from diary_service.diary.week import LessonRow, RemarkRow, Week
 from diary_service.extensions import db
 from diary_service.journal.models import Attendance, FinalMark, Homework, Lesson, Mark
 from diary_service.messages.models import Message, Thread
-from diary_service.messages.services import ThreadPage, ThreadRow
+from diary_service.messages.threads import ThreadPage, ThreadRow
 from diary_service.school.models import (
     AcademicYear,
     Enrolment,
