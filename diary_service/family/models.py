@@ -112,7 +112,7 @@ class AccessCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("student.id", ondelete="CASCADE"))
     slot: Mapped[int]
-    # HMAC-SHA256 of the normalized code under LINK_CODE_KEY (diary_service.family.links).
+    # HMAC-SHA256 of the normalized code under LINK_CODE_KEY (diary_service.family.codes).
     code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     issued_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_member.id", ondelete="SET NULL")
