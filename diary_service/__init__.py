@@ -16,6 +16,7 @@ from diary_service.api.views import bp as api_bp
 from diary_service.applications.views import bp as applications_bp
 from diary_service.auth.oidc import init_oidc, issuer
 from diary_service.auth.views import bp as auth_bp
+from diary_service.demo.seed import seed_command
 from diary_service.extensions import csrf, db, limiter, migrate
 from diary_service.family.signin import init_sign_in
 from diary_service.family.views import bp as family_bp
@@ -32,7 +33,6 @@ from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
-from diary_service.seed import seed_command
 from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database

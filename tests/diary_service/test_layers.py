@@ -12,7 +12,7 @@
       applications (service applications, which make links)
     → messages, answers, reports
     → api
-    → views (the home page), seed (demo data), worker (the Celery entry point)
+    → views (the home page), demo (the demo regions), worker (the Celery entry point)
 
 A lower room that must tell a higher one sends a signal (``diary_service/signals.py``):
 a sign-in is heard by the family's links. The checker is ``tests/layers.py``."""
@@ -30,7 +30,7 @@ LAYERS = [
     {"family", "diary", "applications"},
     {"messages", "answers", "reports"},
     {"api"},
-    {"views", "seed", "seed_data", "worker"},
+    {"views", "demo", "worker"},
 ]
 
 

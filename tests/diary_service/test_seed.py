@@ -22,6 +22,8 @@ import sqlalchemy as sa
 
 from diary_service import create_app
 from diary_service.auth.services import PortalIdentity, record_sign_in, snils_index
+from diary_service.demo.calendar import Calendar
+from diary_service.demo.seed import seed_command
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
@@ -45,7 +47,6 @@ from diary_service.school.models import (
     TimetableEntry,
 )
 from diary_service.school.policy import Rule, average, suggest
-from diary_service.seed import Calendar, seed_command
 from portal.simulator.registries.population import FIXED_PEOPLE
 from shared.sessions import utcnow
 from tests.conftest import ROOT, SECRETS, IsolatedClient, migrate_app, wipe
