@@ -7,6 +7,7 @@ predicates first; an id that does not exist is a 404, one of another school a 40
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -104,6 +105,33 @@ def _done(endpoint: str, **values: Any):
     return redirect(url_for(endpoint, **values))
 
 
+def _saved(form: Any, action: Callable[[], Any], done: Callable[[Any], Any]) -> Any:
+    """The form-errors pattern, once: a submitted valid form runs ``action`` (a service
+    call) and answers ``done(result)``; when the service refuses (``FormErrors``) its
+    complaints go on the form's fields. None when nothing was saved: the caller shows
+    the form again (400 where it has errors)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except FormErrors as error:
+        forms.show_errors(form, error)
+        return None
+    return done(result)
+
+
+def _removed(action: Callable[[], Any], endpoint: str, **values: Any):
+    """A remove button (the CSRF token only): run ``action``; a refusal is flashed, else
+    "Saved."; back to ``endpoint`` either way."""
+    if forms.EmptyForm().validate_on_submit():
+        try:
+            action()
+        except FormErrors as error:
+            flash(error.message, "error")
+            return redirect(url_for(endpoint, **values))
+    return _done(endpoint, **values)
+
+
 # --- the way in -----------------------------------------------------------------------------
 
 
@@ -173,13 +201,11 @@ def region():
 def add_municipality():
     require(current_viewer().department)
     form = forms.MunicipalityForm(prefix="m")
-    if form.validate_on_submit():
-        try:
-            services.add_municipality(form.name.data)
-        except FormErrors as error:
-            return _region_page(_failed(form, error), municipality_form=form)
-        return _done("school.region")
-    return _region_page(400, municipality_form=form)
+    return _saved(
+        form,
+        lambda: services.add_municipality(form.name.data),
+        lambda _: _done("school.region"),
+    ) or _region_page(400, municipality_form=form)
 
 
 @bp.post("/school/region/schools")
@@ -188,15 +214,13 @@ def add_school():
     require(current_viewer().department)
     form = forms.SchoolForm(prefix="s")
     form.municipality_id.choices = forms.choices(services.municipalities(), lambda m: m.name)
-    if form.validate_on_submit():
-        try:
-            services.add_school(
-                form.municipality_id.data, form.name.data, form.short_name.data, form.address.data
-            )
-        except FormErrors as error:
-            return _region_page(_failed(form, error), school_form=form)
-        return _done("school.region")
-    return _region_page(400, school_form=form)
+    return _saved(
+        form,
+        lambda: services.add_school(
+            form.municipality_id.data, form.name.data, form.short_name.data, form.address.data
+        ),
+        lambda _: _done("school.region"),
+    ) or _region_page(400, school_form=form)
 
 
 @bp.post("/school/region/subjects")
@@ -204,13 +228,11 @@ def add_school():
 def add_region_subject():
     require(current_viewer().department)
     form = forms.SubjectForm(prefix="subj")
-    if form.validate_on_submit():
-        try:
-            services.add_subject(form.name.data, form.short_name.data)
-        except FormErrors as error:
-            return _region_page(_failed(form, error), subject_form=form)
-        return _done("school.region")
-    return _region_page(400, subject_form=form)
+    return _saved(
+        form,
+        lambda: services.add_subject(form.name.data, form.short_name.data),
+        lambda _: _done("school.region"),
+    ) or _region_page(400, subject_form=form)
 
 
 # --- academic years, periods, holidays -----------------------------------------------------
@@ -221,20 +243,20 @@ def add_region_subject():
 def years(school_id: int):
     school = _school(school_id)
     form = forms.YearForm()
-    if form.validate_on_submit():
-        try:
-            year = services.create_year(
-                school.id,
-                form.name.data,
-                form.starts_on.data,
-                form.ends_on.data,
-                form.period_kind.data,
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.year", school_id=school.id, year_id=year.id)
-    return _page("years", school, _status(form), years=services.years_of(school.id), form=form)
+    done = _saved(
+        form,
+        lambda: services.create_year(
+            school.id,
+            form.name.data,
+            form.starts_on.data,
+            form.ends_on.data,
+            form.period_kind.data,
+        ),
+        lambda year: _done("school.year", school_id=school.id, year_id=year.id),
+    )
+    return done or _page(
+        "years", school, _status(form), years=services.years_of(school.id), form=form
+    )
 
 
 def _year_page(school: School, year: AcademicYear, status: int = 200, **given: Any):
@@ -260,13 +282,11 @@ def year(school_id: int, year_id: int):
 def add_period(school_id: int, year_id: int):
     school, year = _school(school_id), _of_school(AcademicYear, year_id, school_id)
     form = forms.SpanForm(prefix="period")
-    if form.validate_on_submit():
-        try:
-            services.add_period(year.id, form.starts_on.data, form.ends_on.data)
-        except FormErrors as error:
-            return _year_page(school, year, _failed(form, error), period_form=form)
-        return _done("school.year", school_id=school.id, year_id=year.id)
-    return _year_page(school, year, 400, period_form=form)
+    return _saved(
+        form,
+        lambda: services.add_period(year.id, form.starts_on.data, form.ends_on.data),
+        lambda _: _done("school.year", school_id=school.id, year_id=year.id),
+    ) or _year_page(school, year, 400, period_form=form)
 
 
 @bp.post("/school/<int:school_id>/periods/<int:period_id>/remove")
@@ -274,13 +294,12 @@ def add_period(school_id: int, year_id: int):
 def remove_period(school_id: int, period_id: int):
     period = _of_school(Period, period_id, school_id)
     year_id = period.year_id
-    if forms.EmptyForm().validate_on_submit():
-        try:
-            services.remove_period(period.id)
-        except FormErrors as error:
-            flash(error.message, "error")
-            return redirect(url_for("school.year", school_id=school_id, year_id=year_id))
-    return _done("school.year", school_id=school_id, year_id=year_id)
+    return _removed(
+        lambda: services.remove_period(period.id),
+        "school.year",
+        school_id=school_id,
+        year_id=year_id,
+    )
 
 
 @bp.post("/school/<int:school_id>/years/<int:year_id>/holidays")
@@ -288,13 +307,13 @@ def remove_period(school_id: int, period_id: int):
 def add_holiday(school_id: int, year_id: int):
     school, year = _school(school_id), _of_school(AcademicYear, year_id, school_id)
     form = forms.HolidayForm(prefix="holiday")
-    if form.validate_on_submit():
-        try:
-            services.add_holiday(year.id, form.name.data, form.starts_on.data, form.ends_on.data)
-        except FormErrors as error:
-            return _year_page(school, year, _failed(form, error), holiday_form=form)
-        return _done("school.year", school_id=school.id, year_id=year.id)
-    return _year_page(school, year, 400, holiday_form=form)
+    return _saved(
+        form,
+        lambda: services.add_holiday(
+            year.id, form.name.data, form.starts_on.data, form.ends_on.data
+        ),
+        lambda _: _done("school.year", school_id=school.id, year_id=year.id),
+    ) or _year_page(school, year, 400, holiday_form=form)
 
 
 @bp.post("/school/<int:school_id>/holidays/<int:holiday_id>/remove")
@@ -331,13 +350,7 @@ def bells(school_id: int):
 @login_required
 def remove_bell(school_id: int, bell_id: int):
     bell = _of_school(Bell, bell_id, school_id)
-    if forms.EmptyForm().validate_on_submit():
-        try:
-            services.remove_bell(bell.id)
-        except FormErrors as error:
-            flash(error.message, "error")
-            return redirect(url_for("school.bells", school_id=school_id))
-    return _done("school.bells", school_id=school_id)
+    return _removed(lambda: services.remove_bell(bell.id), "school.bells", school_id=school_id)
 
 
 # --- staff ----------------------------------------------------------------------------------
@@ -408,13 +421,9 @@ def reactivate_staff(school_id: int, staff_id: int):
 
 def _set_active(school_id: int, staff_id: int, active: bool):
     member = _of_school(StaffMember, staff_id, school_id)
-    if forms.EmptyForm().validate_on_submit():
-        try:
-            services.set_active(member.id, active)
-        except FormErrors as error:
-            flash(error.message, "error")
-            return redirect(url_for("school.staff", school_id=school_id))
-    return _done("school.staff", school_id=school_id)
+    return _removed(
+        lambda: services.set_active(member.id, active), "school.staff", school_id=school_id
+    )
 
 
 # --- classes --------------------------------------------------------------------------------
@@ -483,13 +492,11 @@ def class_teacher(school_id: int, class_id: int):
     school, school_class = _school(school_id), _of_school(SchoolClass, class_id, school_id)
     form = forms.ClassTeacherForm()
     form.class_teacher_id.choices = _teacher_choices(school.id, _l("— none —"))
-    if form.validate_on_submit():
-        try:
-            services.set_class_teacher(school_class.id, form.class_teacher_id.data)
-        except FormErrors as error:
-            return _class_page(school, school_class, _failed(form, error), teacher_form=form)
-        return _done("school.class_detail", school_id=school.id, class_id=school_class.id)
-    return _class_page(school, school_class, 400, teacher_form=form)
+    return _saved(
+        form,
+        lambda: services.set_class_teacher(school_class.id, form.class_teacher_id.data),
+        lambda _: _done("school.class_detail", school_id=school.id, class_id=school_class.id),
+    ) or _class_page(school, school_class, 400, teacher_form=form)
 
 
 @bp.route("/school/<int:school_id>/classes/<int:class_id>/timetable", methods=["GET", "POST"])
@@ -590,13 +597,9 @@ def add_assignment(school_id: int):
 @login_required
 def remove_assignment(school_id: int, assignment_id: int):
     assignment = _of_school(TeachingAssignment, assignment_id, school_id)
-    if forms.EmptyForm().validate_on_submit():
-        try:
-            services.remove_assignment(assignment.id)
-        except FormErrors as error:
-            flash(error.message, "error")
-            return redirect(url_for("school.assignments", school_id=school_id))
-    return _done("school.assignments", school_id=school_id)
+    return _removed(
+        lambda: services.remove_assignment(assignment.id), "school.assignments", school_id=school_id
+    )
 
 
 @bp.post("/school/<int:school_id>/subjects")
@@ -604,13 +607,11 @@ def remove_assignment(school_id: int, assignment_id: int):
 def add_subject(school_id: int):
     school = _school(school_id)
     form = forms.SubjectForm(prefix="subj")
-    if form.validate_on_submit():
-        try:
-            services.add_subject(form.name.data, form.short_name.data)
-        except FormErrors as error:
-            return _assignments_page(school, _failed(form, error), subject_form=form)
-        return _done("school.assignments", school_id=school.id)
-    return _assignments_page(school, 400, subject_form=form)
+    return _saved(
+        form,
+        lambda: services.add_subject(form.name.data, form.short_name.data),
+        lambda _: _done("school.assignments", school_id=school.id),
+    ) or _assignments_page(school, 400, subject_form=form)
 
 
 # --- students, enrolments, guardians ------------------------------------------------------
@@ -693,15 +694,13 @@ def transfer_student(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.TransferForm(prefix="transfer")
     form.school_id.choices = _school_choices()
-    if form.validate_on_submit():
-        try:
-            services.transfer_student(
-                student.id, form.school_id.data, form.class_name.data, form.on.data, form.note.data
-            )
-        except FormErrors as error:
-            return _student_page(school, student, _failed(form, error), transfer_form=form)
-        return _done("school.student", school_id=school.id, student_id=student.id)
-    return _student_page(school, student, 400, transfer_form=form)
+    return _saved(
+        form,
+        lambda: services.transfer_student(
+            student.id, form.school_id.data, form.class_name.data, form.on.data, form.note.data
+        ),
+        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+    ) or _student_page(school, student, 400, transfer_form=form)
 
 
 @bp.post("/school/<int:school_id>/students/<int:student_id>/leave")
@@ -709,13 +708,11 @@ def transfer_student(school_id: int, student_id: int):
 def leave_student(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.LeaveForm(prefix="leave")
-    if form.validate_on_submit():
-        try:
-            services.leave_student(student.id, form.on.data, form.note.data)
-        except FormErrors as error:
-            return _student_page(school, student, _failed(form, error), leave_form=form)
-        return _done("school.student", school_id=school.id, student_id=student.id)
-    return _student_page(school, student, 400, leave_form=form)
+    return _saved(
+        form,
+        lambda: services.leave_student(student.id, form.on.data, form.note.data),
+        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+    ) or _student_page(school, student, 400, leave_form=form)
 
 
 @bp.post("/school/<int:school_id>/students/<int:student_id>/guardians")
@@ -723,21 +720,19 @@ def leave_student(school_id: int, student_id: int):
 def link_guardian(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.GuardianForm(prefix="guardian")
-    if form.validate_on_submit():
-        try:
-            services.link_guardian(
-                student.id,
-                form.family_name.data,
-                form.given_name.data,
-                form.middle_name.data,
-                form.snils.data,
-                form.reason.data,
-                _actor(school.id),
-            )
-        except FormErrors as error:
-            return _student_page(school, student, _failed(form, error), guardian_form=form)
-        return _done("school.student", school_id=school.id, student_id=student.id)
-    return _student_page(school, student, 400, guardian_form=form)
+    return _saved(
+        form,
+        lambda: services.link_guardian(
+            student.id,
+            form.family_name.data,
+            form.given_name.data,
+            form.middle_name.data,
+            form.snils.data,
+            form.reason.data,
+            _actor(school.id),
+        ),
+        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+    ) or _student_page(school, student, 400, guardian_form=form)
 
 
 @bp.post("/school/<int:school_id>/guardians/<int:guardian_id>/revoke")
@@ -854,21 +849,19 @@ def meetings(school_id: int):
     school = _school(school_id)
     form = forms.MeetingForm()
     form.class_id.choices = _class_choices(school.id)
-    if form.validate_on_submit():
-        try:
-            services.add_meeting(
-                school.id,
-                form.class_id.data,
-                form.held_at.data,
-                form.place.data,
-                form.agenda.data,
-                _actor(school.id),
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.meetings", school_id=school.id)
-    return _page(
+    done = _saved(
+        form,
+        lambda: services.add_meeting(
+            school.id,
+            form.class_id.data,
+            form.held_at.data,
+            form.place.data,
+            form.agenda.data,
+            _actor(school.id),
+        ),
+        lambda _: _done("school.meetings", school_id=school.id),
+    )
+    return done or _page(
         "meetings",
         school,
         _status(form),
