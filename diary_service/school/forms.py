@@ -30,7 +30,7 @@ from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
 from diary_service.school.labels import MARK_KIND_LABELS
 from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.policy import AVERAGES
-from diary_service.school.roster import KINDS
+from diary_service.school.roster_csv import KINDS
 from diary_service.school.timetable import TimetableErrors
 from shared.forms import DateField, DateTimeLocalField, IntegerField, coerce_optional_id
 
