@@ -31,6 +31,7 @@ from diary_service.messages.views import bp as messages_bp
 from diary_service.metrics import queue_depths
 from diary_service.models import diary_session
 from diary_service.reports.views import bp as reports_bp
+from diary_service.school import views_classes, views_notices  # noqa: F401  (their pages join school_bp)
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
 from diary_service.views import bp as home_bp

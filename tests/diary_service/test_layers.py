@@ -15,9 +15,10 @@
     → views (the home page), demo (the demo regions), worker (the Celery entry point)
 
 A lower room that must tell a higher one sends a signal (``diary_service/signals.py``):
-a sign-in is heard by the family's links. The checker is ``tests/layers.py``."""
+a sign-in is heard by the family's links. The checker is ``tests/layers.py``; no module
+of the diary grows past 500 lines (a room's files stay readable: split along sections)."""
 
-from tests.layers import problems
+from tests.layers import oversized, problems
 
 LAYERS = [
     {"extensions", "signals"},
@@ -36,3 +37,7 @@ LAYERS = [
 
 def test_the_diary_keeps_its_layers():
     assert problems("diary_service", LAYERS, tables=True, entry_points=["worker"]) == []
+
+
+def test_no_diary_module_is_oversized():
+    assert oversized("diary_service", limit=500) == []
