@@ -193,20 +193,25 @@ def viewer_for(
                 )
             ).all()
         }
-    viewer.guardian_of = set(
-        db.session.execute(
-            sa.select(Guardian.student_id).where(
-                Guardian.person_id == person.id,
-                Guardian.kind == "parent",
-                Guardian.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
+    viewer.guardian_of = children_of_parent(person.id)
     _load_trusted(viewer, person, now or utcnow(), today or date.today())
     viewer.own_student_ids = set(
         db.session.execute(sa.select(Student.id).where(Student.person_id == person.id)).scalars()
     )
     return viewer
+
+
+def children_of_parent(person_id: int) -> set[int]:
+    """The students a person is a parent (legal representative) of by a live link."""
+    return set(
+        db.session.execute(
+            sa.select(Guardian.student_id).where(
+                Guardian.person_id == person_id,
+                Guardian.kind == "parent",
+                Guardian.revoked_at.is_(None),
+            )
+        ).scalars()
+    )
 
 
 def _load_trusted(viewer: Viewer, person: DiaryPerson, now: datetime, today: date) -> None:
@@ -243,8 +248,7 @@ def class_of(student: Student, on: date | None = None) -> SchoolClass | None:
         .join(Enrolment, Enrolment.class_id == SchoolClass.id)
         .where(
             Enrolment.student_id == student.id,
-            Enrolment.starts_on <= on,
-            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on),
+            enrolment_open_on(on),
         )
         .order_by(Enrolment.starts_on.desc())
         .limit(1)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import Viewer, class_of
+from diary_service.access import Viewer, class_of, enrolment_open_on
 from diary_service.extensions import db
 from diary_service.family.models import PARENT_SLOTS, AccessCode, Guardian
 from diary_service.school.models import Enrolment, School, SchoolClass, StaffMember, Student
@@ -144,8 +144,7 @@ def students_in(school_class: SchoolClass, today: date) -> list[Student]:
             .join(Enrolment, Enrolment.student_id == Student.id)
             .where(
                 Enrolment.class_id == school_class.id,
-                Enrolment.starts_on <= today,
-                sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > today),
+                enrolment_open_on(today),
             )
             .order_by(Student.family_name, Student.given_name, Student.id)
         ).scalars()

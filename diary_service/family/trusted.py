@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import SECTIONS
+from diary_service.access import SECTIONS, children_of_parent
 from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import claim_text, snils_index_of
 from diary_service.extensions import db
@@ -178,15 +178,7 @@ def follow_trusted_grants(
     ended_by_school = {
         (link.grant_id, link.student_id) for link in links if link.revoked_by_id is not None
     }
-    parent_of = set(
-        db.session.execute(
-            sa.select(Guardian.student_id).where(
-                Guardian.person_id == person.id,
-                Guardian.kind == "parent",
-                Guardian.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
+    parent_of = children_of_parent(person.id)
     wanted: set[tuple[str, int]] = set()
     for grant in grants:
         for student_id in _matching_students(grant, person):

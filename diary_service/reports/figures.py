@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
 from diary_service.journal.models import (
     Attendance,
@@ -67,8 +68,7 @@ def roster_of(span: sa.CTE) -> sa.CTE:
         )
         .join(span, span.c.class_id == Enrolment.class_id)
         .where(
-            Enrolment.starts_on <= span.c.as_of,
-            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > span.c.as_of),
+            enrolment_open_on(span.c.as_of),
         )
         .distinct()
         .cte("roster")
@@ -227,6 +227,11 @@ def student_figures(pairs: sa.CTE, key: str) -> dict[int, Figures]:
             sa.func.sum(per_student.c.cents_count),
         ).group_by(per_student.c[key])
     ).all()
+    return _figures_by_key(rows)
+
+
+def _figures_by_key(rows: list[sa.Row]) -> dict[int, Figures]:
+    """Rows of (key, assessed, successful, quality, cents sum, cents count) as figures."""
     return {
         row[0]: Figures(
             assessed=as_int(row[1]),
@@ -258,16 +263,7 @@ def subject_figures(pairs: sa.CTE) -> dict[int, Figures]:
             sa.func.count(pairs.c.cents),
         ).group_by(pairs.c.subject_id)
     ).all()
-    return {
-        row[0]: Figures(
-            assessed=as_int(row[1]),
-            successful=as_int(row[2]),
-            quality=as_int(row[3]),
-            cents_sum=as_int(row[4]),
-            cents_count=as_int(row[5]),
-        )
-        for row in rows
-    }
+    return _figures_by_key(rows)
 
 
 def roll_counts(roster: sa.CTE, key: str) -> dict[int, int]:
@@ -308,8 +304,7 @@ def attendance_counts(span: sa.CTE, keys: tuple[str, ...]) -> dict[tuple[int, ..
     columns = [Enrolment.student_id if key == "student_id" else held.c[key] for key in keys]
     enrolled = sa.and_(
         Enrolment.class_id == held.c.class_id,
-        Enrolment.starts_on <= held.c.on_date,
-        sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > held.c.on_date),
+        enrolment_open_on(held.c.on_date),
     )
     result: dict[tuple[int, ...], Figures] = defaultdict(Figures)
     for *key, count in db.session.execute(

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
 from diary_service.school.base import LETTER_CHARS, MAX_GRADE, clean_text, commit, get, invalid
 from diary_service.school.calendar import current_year
@@ -116,8 +117,7 @@ def class_students(class_id: int, on: date | None = None) -> list[tuple[Student,
             .join(Enrolment, Enrolment.student_id == Student.id)
             .where(
                 Enrolment.class_id == class_id,
-                Enrolment.starts_on <= on,
-                sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on),
+                enrolment_open_on(on),
             )
             .order_by(Student.family_name, Student.given_name)
         )

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
 from diary_service.school.base import (
     clean_text,
@@ -40,8 +41,7 @@ def students_of(school_id: int, on: date | None = None) -> list[tuple[Student, S
             .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
             .where(
                 SchoolClass.school_id == school_id,
-                Enrolment.starts_on <= on,
-                sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on),
+                enrolment_open_on(on),
             )
             .order_by(
                 SchoolClass.grade, SchoolClass.letter, Student.family_name, Student.given_name
@@ -160,14 +160,7 @@ def transfer_student(
         )
     if target.id == current.class_id:
         raise invalid("class_name", _l("The student is already in this class."))
-    if on <= current.starts_on:
-        raise invalid(
-            "on",
-            _l(
-                "The date must come after %(date)s, when the current enrolment began.",
-                date=current.starts_on.strftime("%d.%m.%Y"),
-            ),
-        )
+    _after_start(current, on)
     _in_year(target, on, "on")
     current.ends_on = on
     current.end_reason = "transfer"
@@ -180,12 +173,8 @@ def transfer_student(
     return enrolment
 
 
-def leave_student(student_id: int, on: date, note: str = "") -> Enrolment:
-    """The student leaves the school from ``on`` (their history stays)."""
-    student = get(Student, student_id)
-    current = open_enrolment(student)
-    if current is None:
-        raise invalid("", _l("The student is not enrolled anywhere now."))
+def _after_start(current: Enrolment, on: date) -> None:
+    """A transfer or a leaving ends the current enrolment: only after it began."""
     if on <= current.starts_on:
         raise invalid(
             "on",
@@ -194,6 +183,15 @@ def leave_student(student_id: int, on: date, note: str = "") -> Enrolment:
                 date=current.starts_on.strftime("%d.%m.%Y"),
             ),
         )
+
+
+def leave_student(student_id: int, on: date, note: str = "") -> Enrolment:
+    """The student leaves the school from ``on`` (their history stays)."""
+    student = get(Student, student_id)
+    current = open_enrolment(student)
+    if current is None:
+        raise invalid("", _l("The student is not enrolled anywhere now."))
+    _after_start(current, on)
     current.ends_on = on
     current.end_reason = "leaving"
     if clean_text(note):
