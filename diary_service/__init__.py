@@ -84,9 +84,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cache_seconds=float(app.config["READINESS_PORTAL_CACHE"]),
     )
     readiness = [database_check(lambda: db.engine), redis_check(), portal]
-    # A new sign-in asks it too (auth.views.login): with the portal down the person gets
-    # the diary's clear page instead of a redirect to an address that does not answer.
-    app.extensions["portal_check"] = portal
     app.register_blueprint(health_blueprint(readiness))
     register_error_handlers(app)
     app.cli.add_command(notifications_cli)

@@ -174,6 +174,29 @@ def portal_metadata() -> dict[str, Any]:
     return metadata
 
 
+_PORTAL_ANSWERS: dict[str, tuple[float, bool]] = {}
+
+
+def require_portal_answering() -> None:
+    """Raise ``PortalUnavailable`` when the portal's address does not answer at all
+    (refused, timed out, a 5xx): the discovery document stays cached, so without this a
+    new sign-in would be redirected to an address that does not answer (issue 15's
+    drill, portal-down). Asked at most every ``READINESS_PORTAL_CACHE`` seconds per
+    process, with ``READINESS_TIMEOUT``; any answer below 500 counts as answering."""
+    url = issuer() + "/healthz"
+    now = time.monotonic()
+    cached = _PORTAL_ANSWERS.get(url)
+    if cached is None or now - cached[0] >= float(current_app.config["READINESS_PORTAL_CACHE"]):
+        try:
+            status = requests.get(url, timeout=float(current_app.config["READINESS_TIMEOUT"]))
+            answering = status.status_code < 500
+        except requests.RequestException:
+            answering = False
+        cached = _PORTAL_ANSWERS[url] = (now, answering)
+    if not cached[1]:
+        raise PortalUnavailable()
+
+
 # --- signing in ---------------------------------------------------------------------
 
 

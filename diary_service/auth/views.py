@@ -27,7 +27,6 @@ from diary_service.auth.current import (
     sign_out,
 )
 from diary_service.extensions import csrf
-from shared.health import DOWN, run_checks
 from shared.security import safe_next
 from shared.sessions import utcnow
 
@@ -47,12 +46,7 @@ def inject_current_person() -> dict:
 def login():
     if current_person() is not None:
         return redirect(safe_next(request.args.get("next")))
-    # The portal's readiness, asked at most every READINESS_PORTAL_CACHE seconds: the
-    # discovery document is cached, so without this a portal that stopped would get
-    # the person redirected to an address that does not answer (issue 15's drill).
-    check = current_app.extensions["portal_check"]
-    if run_checks(current_app._get_current_object(), [check])[check.name] == DOWN:
-        raise oidc.PortalUnavailable()
+    oidc.require_portal_answering()
     return oidc.authorization_redirect(request.args.get("next") or "/")
 
 
