@@ -324,8 +324,11 @@ def run_scenario(stack: Stack, people: Path, scenario: str, args: argparse.Names
     cpu = cpu_seconds(stack.server_pids()) - cpu_before
     # The portal's own (a restarted portal's new processes count from zero).
     portal_cpu = max(0.0, cpu_seconds([stack.processes["portal"].pid]) - portal_before)
+    if scenario in ("portal-down", "worker-kill", "celery-kill", "redis-stop", "pg-restart"):
+        # A process that ended took its CPU figures with it: no honest total here.
+        cpu = float("nan")
     if scenario in ("portal-down", "worker-kill"):
-        portal_cpu = float("nan")  # a process that ended took its CPU figures with it
+        portal_cpu = float("nan")
     row.notes.extend(log)
     read_stats(out / "locust_stats.csv", row)
     row.cpu_ms_per_sign_in = cpu * 1000 / max(row.sign_ins, 1)
@@ -362,7 +365,7 @@ def read_stats(path: Path, row: Row) -> None:
                 row.sign_in_p95 = float(line["95%"] or 0)
                 continue
             if kind == "REFUSED":
-                row.refused = count
+                row.refused += count
                 continue
             if kind == "FLOW":
                 row.errors += failures
