@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.simulator import create_app
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from portal.simulator.registries import services
 from portal.simulator.registries.dispatcher import dispatch_due, start_dispatcher
 from portal.simulator.registries.models import (

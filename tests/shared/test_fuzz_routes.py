@@ -74,7 +74,7 @@ from portal.identity import services as identity
 from portal.identity.models import Operator
 from portal.oidc.keys import ensure_keys
 from portal.simulator import create_app as create_simulator
-from portal.simulator.extensions import db as simulator_db
+from portal.simulator.models import db as simulator_db
 from portal.simulator.registries.population import generate_population
 from shared.errors import JSON_PREFIXES
 from tests.conftest import REGISTRY_NAMES, ROOT, SECRETS, IsolatedClient, migrate_app, wipe

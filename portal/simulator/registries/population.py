@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from portal.simulator.registries.models import BirthCertificate, Passport, Person
 from shared.validators import snils_checksum
 

@@ -18,7 +18,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from portal.simulator.registries.models import (
     REGISTRIES,
     BirthCertificate,
