@@ -38,19 +38,18 @@ from portal.family.models import Child
 from portal.family.services import verified_children
 from portal.federation.models import FederationMessage
 from portal.federation.services import (
-    Region,
     RegionUnavailable,
     fetch_schools,
     handles,
     on_answer,
     on_give_up,
-    regions,
     send_to_diary,
 )
 from portal.identity import notifications
 from portal.identity.models import Citizen
 from portal.oidc.claims import child_identity
 from portal.proofing.services import LevelTooLow, is_at_least
+from portal.regions import Region, regions
 from shared.crypto import unseal
 from shared.errors import NotFound, ValidationError
 from shared.federation import parse_day, parse_utc, utc_text

@@ -11,11 +11,11 @@ from portal.catalog import services
 from portal.catalog.catalog import CATALOG, DIARY_ACCESS, PublicService
 from portal.catalog.forms import ApplicationForm
 from portal.catalog.models import DONE, REFUSED, UNDELIVERED
-from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required
 from portal.identity.models import Citizen
 from portal.identity.start import ERROR, WAITING, Task, provides
 from portal.proofing.services import LevelTooLow
+from portal.regions import regions
 from shared.errors import DomainError, ValidationError
 
 bp = Blueprint("catalog", __name__)

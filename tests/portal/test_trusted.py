@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.family import services as family
-from portal.family import trusted
+from portal.family import trusted, trusted_queries
 from portal.family.models import TrustedGrant
 from portal.federation.models import FederationMessage
 from portal.identity.models import SecurityEvent
@@ -266,7 +266,7 @@ def test_an_invitation_nobody_answers_expires_and_can_be_sent_again(people):
     assert trusted.status_of(old) == trusted.EXPIRED
     with pytest.raises(ValidationError):
         trusted.accept(olga, old.public_id, ORIGIN)
-    assert trusted.grants_for_invitee(olga)[0] == []  # no longer offered
+    assert trusted_queries.grants_for_invitee(olga)[0] == []  # no longer offered
     again = invite(maria, child_id)  # an expired invitation does not block a new one
     trusted.accept(olga, again.public_id, ORIGIN)
     assert [entry["grant"] for entry in released(olga)] == [again.public_id]
@@ -313,7 +313,7 @@ def test_the_other_parent_may_revoke_and_losing_the_child_ends_the_grants(people
     assert wait_for(lambda: verified(sergey))
     first = invite(maria, child_id)
     trusted.accept(olga, first.public_id, ORIGIN)
-    [(_child, views)] = trusted.grants_for_parent(sergey)  # he sees what she granted
+    [(_child, views)] = trusted_queries.grants_for_parent(sergey)  # he sees what she granted
     assert [v.grant.public_id for v in views] == [first.public_id] and views[0].can_revoke
     trusted.revoke(sergey, first.public_id, ORIGIN)
     assert first.revoked_by_id == sergey.id and released(olga) == []
