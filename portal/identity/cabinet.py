@@ -18,7 +18,8 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from portal.identity import changes, codes, limits, services, start
+from portal.identity import changes, codes, factors, limits, services, start
+from portal.identity import sessions as web_sessions
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
@@ -52,14 +53,14 @@ def overview():
         "cabinet/overview.html",
         citizen=citizen,
         tasks=start.tasks_for(citizen),
-        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+        recovery_left=factors.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 
 
 @bp.get("/sessions")
 @login_required
 def sessions():
-    rows = services.list_sessions(current_citizen().id)
+    rows = web_sessions.list_sessions(current_citizen().id)
     return render_template(
         "cabinet/sessions.html",
         rows=rows,
@@ -73,7 +74,7 @@ def sessions():
 @login_required
 def end_session(public_id: str):
     if EmptyForm().validate_on_submit():
-        services.end_session(current_citizen(), public_id, origin())
+        web_sessions.end_session(current_citizen(), public_id, origin())
         if public_id == current_session_public_id():
             sign_out()
             return redirect(url_for("identity.login"))
@@ -85,7 +86,7 @@ def end_session(public_id: str):
 @login_required
 def end_all_sessions():
     if EmptyForm().validate_on_submit():
-        services.sign_out_everywhere(current_citizen(), origin())
+        web_sessions.sign_out_everywhere(current_citizen(), origin())
         sign_out()
         flash(_l("You have signed out on all devices."), "info")
         return redirect(url_for("identity.login"))
@@ -176,7 +177,7 @@ def security():
         citizen=citizen,
         form=EmptyForm(),
         reauth_minutes=max(1, int(current_app.config["REAUTH_WINDOW"]) // 60),
-        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+        recovery_left=factors.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 
 
@@ -186,7 +187,7 @@ def totp_setup():
     citizen = current_citizen()
     secret = session.get("totp_secret")
     if not secret:
-        secret = session["totp_secret"] = services.new_totp_secret()
+        secret = session["totp_secret"] = factors.new_totp_secret()
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -196,7 +197,7 @@ def totp_setup():
         else:
             session.pop("totp_secret", None)
             return render_template("cabinet/recovery_codes.html", codes=recovery)
-    uri = services.totp_uri(citizen, secret)
+    uri = factors.totp_uri(citizen, secret)
     qr_svg = segno.make(uri, error="m").svg_data_uri(scale=4)
     return (
         render_template(

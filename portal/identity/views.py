@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.identity import changes, codes, limits, services
+from portal.identity import changes, codes, factors, limits, services
 from portal.identity.current import current_citizen, origin, sign_in, sign_out
 from portal.identity.forms import (
     CodeForm,
@@ -178,7 +178,7 @@ def login():
             if citizen.mfa_method:
                 session["mfa"] = {"user_id": citizen.id, "next": target}
                 if citizen.mfa_method == "sms":
-                    session["mfa"]["challenge"] = services.start_sms_factor(citizen).public_id
+                    session["mfa"]["challenge"] = factors.start_sms_factor(citizen).public_id
                 return redirect(url_for("identity.second_factor"))
             sign_in(citizen, ["pwd"])
             services.record_sign_in(citizen, origin(), ["pwd"])
@@ -209,7 +209,7 @@ def second_factor():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            method = services.verify_second_factor(
+            method = factors.verify_second_factor(
                 citizen, form.code.data, pending.get("challenge"), origin()
             )
         except DomainError as error:
@@ -223,7 +223,7 @@ def second_factor():
                 flash(
                     _l(
                         "You signed in with a recovery code. Codes left: %(n)d.",
-                        n=services.count_recovery_codes(citizen),
+                        n=factors.count_recovery_codes(citizen),
                     ),
                     "info",
                 )

@@ -34,7 +34,7 @@ from joserfc import jwt
 
 from portal.extensions import db
 from portal.identity.models import Citizen
-from portal.identity.services import SESSIONS_ENDING
+from portal.identity.sessions import SESSIONS_ENDING
 from portal.metrics import LOGOUT_DELIVERIES
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once

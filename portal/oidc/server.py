@@ -37,7 +37,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.identity.models import Citizen
-from portal.identity.services import is_session_alive
+from portal.identity.sessions import is_session_alive
 from portal.metrics import TOKENS_ISSUED
 from portal.oidc import client_auth
 from portal.oidc.keys import active_key, public_key_set

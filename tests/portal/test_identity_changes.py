@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import changes, services
+from portal.identity import changes, factors, services
 from portal.identity.models import Citizen, UndoLink, web_session
 from shared.sessions import utcnow
 from tests.helpers import submit, text_of
@@ -73,7 +73,7 @@ def undo_path(inbox, to: str) -> str:
 
 
 def enable_totp_now(citizen) -> tuple[str, list[str]]:
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     return secret, changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
 
 
@@ -116,10 +116,10 @@ def do_disable(client, citizen, inbox, secret):
 
 
 def do_renew(client, citizen, inbox, secret):
-    before = services.count_recovery_codes(citizen)
+    before = factors.count_recovery_codes(citizen)
     page = submit(client, "/cabinet/security", action="/cabinet/security/recovery-codes")
     assert page.status_code == 200 and 'id="recovery-codes"' in page.get_data(as_text=True)
-    assert before == 9 and services.count_recovery_codes(citizen) == 10
+    assert before == 9 and factors.count_recovery_codes(citizen) == 10
 
 
 # (action, how it is started, where the re-authentication returns, second factor on?, do it)
@@ -259,7 +259,7 @@ def test_undoing_a_second_factor_someone_turned_on_turns_it_off(app, inbox, make
     submit(app.test_client(), path)
     citizen = fresh(citizen)
     assert citizen.mfa_method is None and citizen.totp_secret_encrypted is None
-    assert services.count_recovery_codes(citizen) == 0
+    assert factors.count_recovery_codes(citizen) == 0
     assert thief.get("/cabinet/").status_code == 302
     # The owner signs in with the password alone again.
     assert sign_in(app.test_client(), citizen.phone).headers["Location"] == "/cabinet/"
@@ -274,7 +274,7 @@ def test_undoing_turning_off_the_second_factor_turns_the_same_one_back_on(app, i
     submit(app.test_client(), path)
     citizen = fresh(citizen)
     assert citizen.mfa_method == "totp"
-    assert services.verify_second_factor(citizen, next_totp(secret), None, ORIGIN) == "otp"
+    assert factors.verify_second_factor(citizen, next_totp(secret), None, ORIGIN) == "otp"
 
 
 def test_undoing_new_recovery_codes_withdraws_them(app, inbox, make_citizen):
@@ -283,8 +283,8 @@ def test_undoing_new_recovery_codes_withdraws_them(app, inbox, make_citizen):
     inbox.clear()
     stolen = changes.renew_recovery_codes(citizen, ORIGIN)
     submit(app.test_client(), undo_path(inbox, "maria@example.ru"))
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(fresh(citizen), stolen[0], None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(fresh(citizen), stolen[0], None, ORIGIN)
 
 
 def test_undoing_a_password_change_ends_every_session(app, inbox, make_citizen):

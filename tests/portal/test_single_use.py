@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.family import services as family
 from portal.family import trusted
 from portal.family.models import TrustedGrant
-from portal.identity import changes, codes, services
+from portal.identity import changes, codes, factors, services
 from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
 from portal.oidc.models import ClientConsent
 from portal.proofing import checks
@@ -221,7 +221,7 @@ def with_totp(app, make_citizen, monkeypatch):
     (seven failures at once would lock the account, which is tested on its own)."""
     monkeypatch.setitem(app.config, "LOCKOUT_THRESHOLD", 100)
     citizen = make_citizen(phone=MARIA_PHONE)
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     recovery = changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     citizen.totp_last_step = None  # enabling used the current step; let sign-in use it
     db.session.commit()
@@ -251,7 +251,7 @@ def test_one_recovery_code_used_by_eight_sign_ins_at_once_signs_in_one(
     citizen, _secret, recovery = with_totp
     pages = sign_in_at_once(at_second_factor(portal_server), recovery[0])
     assert statuses(pages) == [302] + [422] * (ONCE - 1)
-    assert services.count_recovery_codes(citizen) == 9
+    assert factors.count_recovery_codes(citizen) == 9
     assert events("recovery_code_used") == 1
     used = db.session.execute(
         sa.select(sa.func.count())
