@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.family.models import TrustedGrant
 from portal.federation.models import FederationMessage
+from portal.oidc.clients import query_client
 from portal.oidc.keys import active_key
 from portal.oidc.models import OAuthClient
-from portal.oidc.server import issuer, query_client
+from portal.oidc.tokens import issuer
 from portal.regions import Region, regions
 from portal.signals import trusted_access_ended
 from shared import federation

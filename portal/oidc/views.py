@@ -37,7 +37,8 @@ from portal.oidc.authorize import (
     without_prompt,
 )
 from portal.oidc.keys import JWKS_MAX_AGE, jwks
-from portal.oidc.server import Subject, authorization, issuer
+from portal.oidc.server import authorization
+from portal.oidc.tokens import Subject, issuer
 from shared.validators import is_visible_ascii
 
 bp = Blueprint("oidc", __name__)

@@ -27,7 +27,7 @@ from portal.federation.models import FederationMessage
 from portal.federation.services import deliver_due
 from portal.oidc import services as oidc
 from portal.oidc.keys import jwks
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from portal.proofing.services import LevelTooLow
 from shared.crypto import pii, seal
 from shared.errors import ValidationError

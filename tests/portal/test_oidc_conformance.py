@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet
 from portal.extensions import db
 from portal.oidc import claims as scope_claims
 from portal.oidc.keys import NEXT_KEY_LEAD, rotate_keys
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.errors import ValidationError
 from tests.helpers import forms_of, text_of
 from tests.portal.oidc_helpers import (

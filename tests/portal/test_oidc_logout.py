@@ -26,7 +26,7 @@ from portal.identity.models import web_session
 from portal.oidc import backchannel
 from portal.oidc.keys import active_key, public_key_set, rotate_keys
 from portal.oidc.models import LogoutDelivery, OAuthClient
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.sessions import hash_sid, utcnow
 from tests.conftest import LiveServer, free_port
 from tests.helpers import forms_of, submit, text_of

@@ -18,7 +18,7 @@ from portal.identity.models import web_session
 from portal.oidc import claims as scope_claims
 from portal.oidc import services as oidc
 from portal.oidc.models import IssuedToken, OAuthClient, digest
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.sessions import utcnow
 from tests.helpers import forms_of, text_of
 from tests.portal.oidc_helpers import (
