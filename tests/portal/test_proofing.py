@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.identity import services as identity
 from portal.identity.models import Citizen, Operator
-from portal.proofing import checks, services
+from portal.proofing import checks, confirmation, services
 from portal.proofing.models import Document, LetterCode, VerificationCheck
 from shared.crypto import unseal
 from shared.errors import Forbidden, ValidationError
@@ -396,7 +396,7 @@ def test_operator_confirms_identity_and_a_stranger_cannot(proofing, app, make_ci
     db.session.commit()
     stranger = make_citizen(surname="Чужой", given_name="Человек", phone="+79160000008")
     with pytest.raises(Forbidden):
-        services.find_for_operator(stranger, "112-233-445 95")
+        confirmation.find_for_operator(stranger, "112-233-445 95")
     browser = app.test_client()
     submit(browser, "/login", {"login": "+79160000008", "password": "violet-harbour-lamp"})
     assert browser.get("/operator/").status_code == 403
@@ -415,8 +415,8 @@ def test_operator_confirms_identity_and_a_stranger_cannot(proofing, app, make_ci
 def test_letter_code_confirms_identity(proofing, make_citizen):
     citizen = make_standard(make_citizen)
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, "AAAA-BBBB", ORIGIN)
-    services.request_letter(citizen, ORIGIN)
+        confirmation.confirm_by_letter(citizen, "AAAA-BBBB", ORIGIN)
+    confirmation.request_letter(citizen, ORIGIN)
     letters = wait_for(
         lambda: [
             letter
@@ -426,26 +426,26 @@ def test_letter_code_confirms_identity(proofing, make_citizen):
     )
     code = letters[0]["code"]
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, "WRONG123", ORIGIN)
-    services.confirm_by_letter(citizen, code.lower(), ORIGIN)
+        confirmation.confirm_by_letter(citizen, "WRONG123", ORIGIN)
+    confirmation.confirm_by_letter(citizen, code.lower(), ORIGIN)
     assert level(citizen) == "confirmed"
 
 
 def test_letter_code_expires(proofing, make_citizen):
     citizen = make_standard(make_citizen)
-    letter = services.request_letter(citizen, ORIGIN)
+    letter = confirmation.request_letter(citizen, ORIGIN)
     code = unseal(letter, "code_encrypted")
     letter.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, code, ORIGIN)
+        confirmation.confirm_by_letter(citizen, code, ORIGIN)
     assert level(citizen) == "standard" and db.session.get(LetterCode, letter.id).used_at is None
 
 
 def test_a_simplified_account_cannot_ask_for_a_letter(proofing, make_citizen):
     citizen = make_citizen()
     with pytest.raises(services.LevelTooLow):
-        services.request_letter(citizen, ORIGIN)
+        confirmation.request_letter(citizen, ORIGIN)
 
 
 # --- the cabinet's start page, documents as cards, dates as Russians write them (issue 16)

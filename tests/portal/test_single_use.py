@@ -26,7 +26,7 @@ from portal.family.models import TrustedGrant
 from portal.identity import changes, codes, factors, services
 from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
 from portal.oidc.models import ClientConsent
-from portal.proofing import checks
+from portal.proofing import checks, confirmation
 from portal.proofing import services as proofing_services
 from portal.proofing.models import LetterCode
 from shared.crypto import unseal
@@ -279,7 +279,7 @@ def test_one_totp_code_sent_by_eight_sign_ins_at_once_is_accepted_once(
 def letter(proofing, make_citizen, inbox):
     """Maria at the standard level, with a letter waiting for its code: the code."""
     citizen = make_standard(make_citizen, phone=MARIA_PHONE, email=MARIA_EMAIL)
-    sent = proofing_services.request_letter(citizen, ORIGIN)
+    sent = confirmation.request_letter(citizen, ORIGIN)
     code = unseal(sent, "code_encrypted")
     db.session.commit()
     return citizen, code
@@ -316,7 +316,7 @@ def test_eight_wrong_letter_codes_at_once_are_all_counted(letter, portal_server)
     db.session.commit()
     assert db.session.execute(sa.select(LetterCode.attempts)).scalar_one() == 5
     with pytest.raises(proofing_services.ValidationError):
-        proofing_services.confirm_by_letter(citizen, code, ORIGIN)
+        confirmation.confirm_by_letter(citizen, code, ORIGIN)
     db.session.refresh(citizen)
     assert citizen.level == "standard"
 
