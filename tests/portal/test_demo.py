@@ -14,7 +14,7 @@ from portal.family import services as family
 from portal.identity.models import Citizen
 from portal.proofing import checks
 from portal.proofing.models import VerificationCheck
-from portal.simulator.registries.population import FIXED_CERTIFICATES, FIXED_PEOPLE
+from portal.simulator.registries.records import FIXED_CERTIFICATES, FIXED_PEOPLE
 from shared.validators import is_valid_snils, normalize_snils
 from tests.portal.test_proofing import make_standard, wait_for
 

@@ -36,14 +36,14 @@ from portal.simulator.registries.models import (
     RegistryRequest,
     RegistryRule,
 )
+from portal.simulator.registries.names import MALE_NAMES
 from portal.simulator.registries.population import (
-    FIXED_PEOPLE,
-    MALE_NAMES,
     REFERENCE_DATE,
     birthday,
     build_population,
     generate_population,
 )
+from portal.simulator.registries.records import FIXED_PEOPLE
 from shared.sessions import utcnow
 from shared.signing import SignatureError, sign, verify
 from shared.validators import is_valid_snils
