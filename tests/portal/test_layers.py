@@ -10,7 +10,7 @@ A lower room that must tell a higher one something happened sends a signal
 (portal/signals.py). No module is longer than 500 lines.
 """
 
-from tests.layers import problems
+from tests.layers import oversized, problems
 
 LAYERS = [
     {"extensions"},
@@ -31,3 +31,7 @@ ENTRY_POINTS = ["worker"]
 
 def test_the_portal_keeps_its_layers_without_cycles():
     assert problems("portal", LAYERS, tables=True, entry_points=ENTRY_POINTS) == []
+
+
+def test_no_portal_module_is_longer_than_500_lines():
+    assert oversized("portal", limit=500) == []
