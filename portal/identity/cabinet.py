@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.identity import changes, codes, factors, limits, services, start
 from portal.identity import sessions as web_sessions
+from portal.identity.code_pages import resend_code, second_factor_page
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
@@ -322,14 +323,8 @@ def reauth_code():
             session.pop("reauth", None)
             mark_reauthenticated()
             return redirect(safe_next(pending.get("next"), url_for("cabinet.overview")))
-    return (
-        render_template(
-            "cabinet/reauth_code.html",
-            form=form,
-            method=citizen.mfa_method,
-            resend_form=EmptyForm(),
-        ),
-        INVALID if form.errors else 200,
+    return second_factor_page(
+        form, citizen, _l("Confirm it is you"), resend_endpoint="cabinet.reauth_code_resend"
     )
 
 
@@ -340,10 +335,5 @@ def reauth_code_resend():
     pending = _pending_reauth()
     if pending is None or not pending.get("challenge") or not EmptyForm().validate_on_submit():
         return redirect(url_for("cabinet.reauth"))
-    try:
-        services.resend_code(pending["challenge"], "reauth")
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(_l("A new code has been sent."), "info")
+    resend_code(pending["challenge"], "reauth")
     return redirect(url_for("cabinet.reauth_code"))
