@@ -17,18 +17,12 @@ from portal.extensions import db
 from portal.identity import changes, factors, services
 from portal.identity.models import Citizen, UndoLink, web_session
 from shared.sessions import utcnow
-from tests.helpers import submit, text_of
+from tests.helpers import portal_sign_in, submit, text_of
 
 ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
 PASSWORD = "violet-harbour-lamp"
 NEW_PASSWORD = "a-new-long-phrase"
 UNDO = re.compile(r"https?://[^/\s]+(/account/undo/[A-Za-z0-9_-]+)")
-
-
-def sign_in(client, login):
-    response = submit(client, "/login", {"login": login, "password": PASSWORD})
-    assert response.status_code == 302, text_of(response)
-    return response
 
 
 def age_sessions(seconds: int = 600) -> None:
@@ -175,13 +169,13 @@ def test_a_sensitive_action_in_an_old_session_asks_to_reauthenticate_first(
 def test_the_code_step_of_reauthentication_needs_the_password_step(app, client, make_citizen):
     citizen = make_citizen(phone="+79161234567")
     secret, _recovery = enable_totp_now(citizen)
-    sign_in(client, citizen.phone)
+    portal_sign_in(client, citizen.phone, expect=302)
     submit(client, "/login/confirm", {"code": next_totp(secret)})
     assert client.get("/cabinet/reauth/code").headers["Location"] == "/cabinet/reauth"
 
 
 def test_a_fresh_sign_in_counts_as_recent(app, client, make_citizen):
-    sign_in(client, make_citizen(phone="+79161234567").phone)
+    portal_sign_in(client, make_citizen(phone="+79161234567").phone, expect=302)
     assert client.get("/cabinet/password").status_code == 200
 
 
@@ -193,8 +187,8 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
 ):
     citizen = make_citizen(phone="+79161234567", email="old@example.ru")
     thief, owner = app.test_client(), app.test_client()
-    sign_in(thief, citizen.phone)
-    sign_in(owner, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
+    portal_sign_in(owner, citizen.phone, expect=302)
     submit(thief, "/cabinet/contacts", {"contact": "thief@example.ru"})
     submit(thief, "/cabinet/contacts/confirm", {"code": inbox.last_code("thief@example.ru")})
     assert fresh(citizen).email == "thief@example.ru"
@@ -230,7 +224,7 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
     with pytest.raises(changes.UndoLinkInvalid):
         changes.undo_change(token, ORIGIN)
     # Every step is in the security log.
-    sign_in(owner, "old@example.ru")
+    portal_sign_in(owner, "old@example.ru", expect=302)
     log = text_of(owner.get("/cabinet/events"))
     assert "Контакт изменён" in log
     assert "Изменение отменено по ссылке из уведомления; все сеансы завершены" in log
@@ -239,7 +233,7 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
 def test_the_old_phone_gets_the_undo_link_of_a_phone_change(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email=None)
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     submit(thief, "/cabinet/contacts", {"contact": "+7 916 765-43-21"})
     submit(thief, "/cabinet/contacts/confirm", {"code": inbox.last_code("+79167654321")})
     path = undo_path(inbox, "+79161234567")
@@ -250,7 +244,7 @@ def test_the_old_phone_gets_the_undo_link_of_a_phone_change(app, inbox, make_cit
 def test_undoing_a_second_factor_someone_turned_on_turns_it_off(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email="maria@example.ru")
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     page = thief.get("/cabinet/security/totp")
     own = page.get_data(as_text=True).split('<code id="totp-secret">')[1].split("<")[0]
     submit(thief, "/cabinet/security/totp", {"code": pyotp.TOTP(own).now()})
@@ -262,7 +256,10 @@ def test_undoing_a_second_factor_someone_turned_on_turns_it_off(app, inbox, make
     assert factors.count_recovery_codes(citizen) == 0
     assert thief.get("/cabinet/").status_code == 302
     # The owner signs in with the password alone again.
-    assert sign_in(app.test_client(), citizen.phone).headers["Location"] == "/cabinet/"
+    assert (
+        portal_sign_in(app.test_client(), citizen.phone, expect=302).headers["Location"]
+        == "/cabinet/"
+    )
 
 
 def test_undoing_turning_off_the_second_factor_turns_the_same_one_back_on(app, inbox, make_citizen):
@@ -290,7 +287,7 @@ def test_undoing_new_recovery_codes_withdraws_them(app, inbox, make_citizen):
 def test_undoing_a_password_change_ends_every_session(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email="maria@example.ru")
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     submit(
         thief,
         "/cabinet/password",
@@ -325,7 +322,7 @@ def test_reauthentication_with_an_sms_code(app, client, inbox, make_citizen):
     setup = changes.start_sms_setup(citizen)
     changes.enable_sms_factor(citizen, setup.public_id, inbox.last_code(citizen.phone), ORIGIN)
     inbox.clear()
-    sign_in(client, citizen.phone)
+    portal_sign_in(client, citizen.phone, expect=302)
     submit(client, "/login/confirm", {"code": inbox.last_code(citizen.phone)})
     age_sessions()
     inbox.clear()
