@@ -25,8 +25,8 @@ from shared.sessions import utcnow
 from tests.conftest import LiveServer, portal_config
 from tests.helpers import submit
 from tests.observability_helpers import scrape
+from tests.portal.factories import make_standard
 from tests.portal.oidc_helpers import Browser, register, tokens
-from tests.portal.test_proofing import make_standard
 
 ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
 PHONE = "+79161239901"

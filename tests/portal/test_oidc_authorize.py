@@ -29,16 +29,6 @@ PHONE = "+79161234567"
 
 
 @pytest.fixture
-def citizen(make_citizen):
-    return make_citizen(phone=PHONE, email="maria@example.ru")
-
-
-@pytest.fixture
-def rp(app):
-    return register()
-
-
-@pytest.fixture
 def browser(app, citizen, rp):
     """Signed in, and the client has the citizen's consent: only the rule under test can
     stop a request."""

@@ -54,19 +54,6 @@ def citizen(make_citizen):
     return person
 
 
-@pytest.fixture
-def rp(app):
-    return register()
-
-
-@pytest.fixture
-def browser(app, citizen):
-    """The citizen's browser, signed in to the portal."""
-    person = Browser(app, PHONE)
-    person.sign_in()
-    return person
-
-
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

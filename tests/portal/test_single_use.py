@@ -34,10 +34,10 @@ from shared.sessions import utcnow
 from shared.signing import sign
 from tests.conftest import SECRETS
 from tests.helpers import LiveBrowser, at_once, forms_of
+from tests.portal.factories import MARIA, api, make_standard, status, wait_for
 from tests.portal.oidc_helpers import authorization_params, consent_form, register
 from tests.portal.test_family import ORIGIN, PETR, verified
 from tests.portal.test_identity_changes import undo_path
-from tests.portal.test_proofing import MARIA, api, make_standard, status, wait_for
 from tests.portal.test_trusted import (
     OLGA,
     OLGA_PASSPORT,

@@ -17,9 +17,9 @@ from portal.identity.models import SecurityEvent
 from portal.oidc import claims
 from shared.errors import NotFound, ValidationError
 from tests.helpers import csrf_on, forms_of, portal_client_signed_in, submit, text_of
+from tests.portal.factories import SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 from tests.portal.oidc_helpers import Browser, bearer, register, tokens
 from tests.portal.test_family import ORIGIN, PETR, verified
-from tests.portal.test_proofing import SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 
 PASSWORD = "violet-harbour-lamp"
 MARIA_PHONE, OLGA_PHONE, SERGEY_PHONE, STRANGER_PHONE = (

@@ -82,9 +82,9 @@ from tests.diary_service.factories import build_world
 from tests.diary_service.test_access_table import answer_request_of, application_of, build_objects
 from tests.diary_service.test_api import KeysServer, make_diary, mint
 from tests.diary_service.test_api import keys_server as keys_server  # the fixture
+from tests.portal.factories import make_standard, verified, wait_for
 from tests.portal.oidc_helpers import register
-from tests.portal.test_family import ORIGIN, PETR, verified
-from tests.portal.test_proofing import make_standard, wait_for
+from tests.portal.test_family import ORIGIN, PETR
 from tests.portal.test_trusted import OLGA, OLGA_PASSPORT, OLGA_SNILS
 
 # Requests per route (each by a role Hypothesis picks); the sweep adds one request per
