@@ -65,7 +65,7 @@ from diary_service.school.roster import KINDS as ROSTER_KINDS
 from diary_service.school.roster import template_csv
 from portal import create_app as create_portal
 from portal.admin.services import make_administrator
-from portal.catalog import services as catalog
+from portal.catalog.catalog import CATALOG
 from portal.extensions import db as portal_db
 from portal.extensions import limiter
 from portal.family import services as family
@@ -780,7 +780,7 @@ def portal_env(portal_app, portal_server, registries) -> Iterator[Env]:
                 "grant_id": str(grant.public_id),
                 # An undo link nobody was sent: the page says it is not valid.
                 "token": "fuzz-undo-token-that-was-never-issued-000000",
-                "slug": next(s for s in catalog.CATALOG if s.online).slug,
+                "slug": next(s for s in CATALOG if s.online).slug,
                 "code": "en",
                 "filename": "style.css",
             },
