@@ -240,6 +240,16 @@ class LiveBrowser:
         return self.open(action or path, {**self.form(path, action), **data})
 
 
+# --- the diary's tests -----------------------------------------------------------------
+
+
+def diary_csrf(client, path: str = "/") -> str:
+    """A signed-in test client's CSRF token, from the sign-out form every diary page has
+    (``path``: a page the client may open)."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
 # --- the portal's pages, for tests/portal and tests/e2e -------------------------------
 
 CITIZEN_PASSWORD = "violet-harbour-lamp"  # make_citizen's default (tests/conftest.py)
