@@ -13,6 +13,7 @@ from diary_service.access.viewer import (
     class_of,
     enrolment_open_on,
 )
+from diary_service.answers.models import AnswerRequest
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, HomeworkAttachment, Lesson
@@ -343,4 +344,15 @@ def can_moderate(viewer: Viewer, thread: Thread) -> bool:
         thread.kind == "class_parents"
         and thread.school_class is not None
         and can_lead_class(viewer, thread.school_class)
+    )
+
+
+# --- signed answers ------------------------------------------------------------------------
+
+
+def can_view_request(viewer: Viewer, request: AnswerRequest, today: date) -> bool:
+    """A request for signed answers: the parents of the class's students today and
+    whoever leads the class."""
+    return bool(children_in_class(viewer, request.class_id, today)) or can_lead_class(
+        viewer, request.school_class
     )

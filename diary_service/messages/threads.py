@@ -287,17 +287,23 @@ class ThreadRow:
     unread: bool
 
 
+def _classes_of_children(viewer: Viewer) -> set[int]:
+    """The classes the viewer's children (as a guardian) are in today."""
+    if not viewer.guardian_of:
+        return set()
+    return set(
+        db.session.execute(
+            sa.select(Enrolment.class_id).where(
+                Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
+            )
+        ).scalars()
+    )
+
+
 def readable_class_ids(viewer: Viewer) -> set[int]:
     """Classes whose class-wide threads the viewer reads (students' own accounts none)."""
     ids = set(viewer.class_teacher_of)
-    if viewer.guardian_of:
-        ids |= set(
-            db.session.execute(
-                sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
-                )
-            ).scalars()
-        )
+    ids |= _classes_of_children(viewer)
     if viewer.school_admin_of:
         ids |= set(
             db.session.execute(
@@ -360,14 +366,7 @@ def class_links(viewer: Viewer) -> list[ClassLink]:
     they lead as class teacher (to announce and moderate)."""
     led = set(viewer.class_teacher_of)
     ids = set(led)
-    if viewer.guardian_of:
-        ids |= set(
-            db.session.execute(
-                sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
-                )
-            ).scalars()
-        )
+    ids |= _classes_of_children(viewer)
     if not ids:
         return []
     classes = db.session.execute(
