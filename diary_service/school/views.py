@@ -947,6 +947,7 @@ def roster_import(school_id: int):
         form=form,
         report=report,
         columns=roster.COLUMNS,
+        russian=roster.RUSSIAN_NAMES,
         kinds=forms.KIND_LABELS,
         role_labels=forms.ROLE_LABELS,
     )

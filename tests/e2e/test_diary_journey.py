@@ -231,7 +231,7 @@ def test_a_lesson_filled_in_by_the_teacher_reaches_the_parent_and_the_reports(
     sign_in_through_portal(teacher, diary.url, OLGA_PHONE, OLGA_PASSWORD, "/journal/")
     expect(teacher.locator("main h1")).to_have_text("Классный журнал")
     teaching = teacher.locator("section", has_text="Ваши классы и предметы")
-    teaching.locator("tr", has_text="6А").get_by_role("link", name="Математика").click()
+    teaching.locator("tr", has_text="6А").get_by_role("link", name="Математика", exact=True).click()
     expect(teacher.locator("main h1")).to_have_text("Журнал: 6А, Математика")
     grid_url = teacher.url
 
