@@ -300,6 +300,8 @@ def test_a_teacher_enters_a_lessons_marks_and_absences_by_keyboard(
     page.keyboard.press("Enter")
     petr = page.get_by_label(re.compile("^Отметка: Иванов Пётр"))
     expect(petr).to_be_visible()
+    assert_between_sticky_columns(petr)
+    assert_between_sticky_columns(page.get_by_label(re.compile("^Посещаемость: Иванов Пётр")))
     # …then along the rows: Пётр's mark, his attendance, Маша's mark, her attendance.
     tab_to(page, petr)
     page.keyboard.type("5")
@@ -328,6 +330,17 @@ def test_a_teacher_enters_a_lessons_marks_and_absences_by_keyboard(
     expect(row.locator("td.today .att")).to_have_text("н")
     assert_visible_without_side_scroll(region.locator("th#today"))
     check_page(page, "diary-11-teacher-saved")
+
+
+def assert_between_sticky_columns(locator) -> None:
+    """The control is in full view inside the grid: right of the names, left of the
+    averages (both stay put while the grid scrolls)."""
+    page = locator.page
+    box = locator.bounding_box()
+    names = page.locator(".journal-region thead th.student").bounding_box()
+    averages = page.locator(".journal-region thead th.avg").bounding_box()
+    assert box["x"] >= names["x"] + names["width"] - 0.5, (box, names)
+    assert box["x"] + box["width"] <= averages["x"] + 0.5, (box, averages)
 
 
 def tab_to(page, locator, limit: int = 80) -> None:
