@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db as diary_db
 from diary_service.journal.models import Attendance, Homework, Lesson, Mark
+from diary_service.school.models import Subject
 from tests.conftest import LiveServer, wipe
 from tests.diary_service.factories import build_world
 from tests.e2e.ui import (
@@ -114,7 +115,41 @@ def add_lessons(world) -> None:
                 diary_db.session.add(Attendance(lesson=lesson, student=masha, code="н", author=who))
             if n % 6 == 3:
                 diary_db.session.add(Attendance(lesson=lesson, student=petr, code="б", author=who))
+    # The week before today has a full day's timetable: six lessons a day, as a printed
+    # week must hold on two A4 pages at most.
+    extra = [Subject(name=name, short_name=name[:5]) for name in EXTRA_SUBJECTS]
+    diary_db.session.add_all(extra)
+    monday = previous_school_day() - timedelta(days=previous_school_day().weekday())
+    for offset in range(5):
+        day = monday + timedelta(days=offset)
+        for number, subject in enumerate(extra, start=3):
+            lesson = Lesson(
+                school_class=cls,
+                subject=subject,
+                teacher=teacher2,
+                on_date=day,
+                lesson_number=number,
+                topic=f"{subject.name}: тема урока {offset + 1}, повторение и новый материал",
+            )
+            lesson.homework = Homework(
+                text="Параграф 12, вопросы 1–5 на с. 64, выучить определения",
+                due_on=day + timedelta(days=2),
+            )
+            diary_db.session.add(lesson)
+            diary_db.session.add(
+                Mark(
+                    lesson=lesson,
+                    student=petr,
+                    value="4",
+                    kind="classwork",
+                    weight=1,
+                    author=teacher2,
+                )
+            )
     diary_db.session.commit()
+
+
+EXTRA_SUBJECTS = ("История", "Биология", "Английский язык", "Физическая культура")
 
 
 @pytest.fixture
