@@ -12,7 +12,8 @@ from diary_service.access import viewer_for
 from diary_service.auth.views import start_page
 from diary_service.extensions import db
 from diary_service.journal.models import Attendance, Lesson, Mark
-from tests.diary_service.test_journal import csrf_of, rows
+from tests.diary_service.test_journal import rows
+from tests.helpers import diary_csrf as csrf_of
 from tests.helpers import text_of
 
 
