@@ -25,7 +25,7 @@ from portal.extensions import db as portal_db
 from portal.federation import services as portal_federation
 from portal.federation.models import FederationMessage
 from portal.oidc.keys import active_key
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared import federation
 from shared.sessions import utcnow
 from tests.conftest import database_url
