@@ -25,6 +25,7 @@ from diary_service.school.models import (
     SchoolClass,
     TimetableChange,
 )
+from diary_service.school.roster_csv import RUSSIAN_NAMES
 from diary_service.school.views import (
     MAX_ATTENDANCE_DAYS,
     _actor,
@@ -234,6 +235,7 @@ def roster_import(school_id: int):
         form=form,
         report=report,
         columns=roster.COLUMNS,
+        russian=RUSSIAN_NAMES,
         kinds=forms.KIND_LABELS,
         role_labels=forms.ROLE_LABELS,
     )
