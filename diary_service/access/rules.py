@@ -13,12 +13,12 @@ from diary_service.access.viewer import (
     class_of,
     enrolment_open_on,
 )
-from diary_service.answers.models import AnswerRequest
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import FinalMark, HomeworkAttachment, Lesson
-from diary_service.messages.models import CLASS_KINDS, Thread, ThreadParticipant
-from diary_service.school.models import (
+from diary_service.models.answers import AnswerRequest
+from diary_service.models.family import Guardian
+from diary_service.models.journal import FinalMark, HomeworkAttachment, Lesson
+from diary_service.models.messages import CLASS_KINDS, Thread, ThreadParticipant
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     Student,

@@ -23,11 +23,11 @@ from diary_service.access import Viewer, enrolment_open_on
 
 # Re-exported: the answers' views ask this access rule through services.
 from diary_service.access import can_view_request as can_view_request
-from diary_service.answers.models import Answer, AnswerRequest
 from diary_service.auth.services import ACR_PREFIX
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import Enrolment, SchoolClass, StaffMember, Student
+from diary_service.models.answers import Answer, AnswerRequest
+from diary_service.models.family import Guardian
+from diary_service.models.school import Enrolment, SchoolClass, StaffMember, Student
 from shared.errors import DomainError, Forbidden, NotFound, ValidationError
 
 CONFIRMED_ACR = ACR_PREFIX + "confirmed"

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
 from diary_service.models import diary_session
-from diary_service.school.models import StaffMember, Student
+from diary_service.models.auth import DiaryPerson, PortalChild, PortalSession
+from diary_service.models.family import Guardian
+from diary_service.models.school import StaffMember, Student
 from diary_service.signals import person_signed_in
 from shared.federation import parse_day
 from shared.sessions import utcnow

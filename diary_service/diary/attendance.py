@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from diary_service.access import Reach
 from diary_service.diary.pages import years_of
-from diary_service.journal.models import (
+from diary_service.journal.queries import attendance_between
+from diary_service.models.journal import (
     Attendance,
     Lesson,
 )
-from diary_service.journal.queries import attendance_between
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Period,
     Student,

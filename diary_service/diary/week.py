@@ -13,14 +13,6 @@ from diary_service.access import Reach, class_of
 from diary_service.diary.acknowledgements import acknowledgements_of
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement
-from diary_service.journal.models import (
-    Attendance,
-    Homework,
-    Lesson,
-    Mark,
-    Remark,
-)
 from diary_service.journal.queries import (
     attendance_at_lessons,
     homework_due,
@@ -28,7 +20,15 @@ from diary_service.journal.queries import (
     marks_at_lessons,
     remarks_between,
 )
-from diary_service.school.models import (
+from diary_service.models.family import Acknowledgement
+from diary_service.models.journal import (
+    Attendance,
+    Homework,
+    Lesson,
+    Mark,
+    Remark,
+)
+from diary_service.models.school import (
     Holiday,
     Notice,
     SchoolClass,

@@ -22,18 +22,18 @@ from diary_service.journal.base import (
     parse_mark_value,
 )
 from diary_service.journal.grid import SheetRow, lesson_sheet
-from diary_service.journal.models import (
+from diary_service.journal.queries import (
+    current_policy,
+    rule_of,
+)
+from diary_service.models.journal import (
     ATTENDANCE_CODES,
     MARK_KINDS,
     Attendance,
     Lesson,
     Mark,
 )
-from diary_service.journal.queries import (
-    current_policy,
-    rule_of,
-)
-from diary_service.school.models import StaffMember
+from diary_service.models.school import StaffMember
 from diary_service.school.policy import Rule
 from diary_service.signals import absence_recorded, mark_recorded
 from shared.errors import ValidationError

@@ -20,12 +20,12 @@ from diary_service.journal.base import (
 )
 from diary_service.journal.entries import send_signal
 from diary_service.journal.lessons import next_lesson_date
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Homework,
     HomeworkAttachment,
     Lesson,
 )
-from diary_service.school.models import StaffMember
+from diary_service.models.school import StaffMember
 from diary_service.signals import homework_set
 from shared.errors import ValidationError
 from shared.sessions import utcnow

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from diary_service.extensions import db
 from diary_service.journal.base import NEXT_LESSON_HORIZON
-from diary_service.journal.models import Lesson
-from diary_service.school.models import SchoolClass
+from diary_service.models.journal import Lesson
+from diary_service.models.school import SchoolClass
 from diary_service.school.timetable import Slot, slots
 from diary_service.signals import timetable_changed
 from shared.errors import NotFound

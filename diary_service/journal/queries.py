@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -25,7 +25,7 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.school.models import Period, StaffMember, Student, Subject
+from diary_service.models.school import Period, StaffMember, Student, Subject
 from diary_service.school.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
 
 

@@ -40,9 +40,9 @@ from diary_service.access import (
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.journal import forms, services
-from diary_service.journal.models import ATTENDANCE_CODES, Lesson
 from diary_service.journal.queries import current_policy, rule_of
-from diary_service.school.models import StaffMember
+from diary_service.models.journal import ATTENDANCE_CODES, Lesson
+from diary_service.models.school import StaffMember
 from shared.errors import NotFound, ValidationError
 from shared.validators import parse_iso_date
 from shared.web import int_arg

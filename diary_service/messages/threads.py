@@ -22,7 +22,6 @@ from diary_service.access import (
     require,
 )
 from diary_service.access.rules import can_moderate, can_post, can_read_thread, thread_participant
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.messages.base import (
     ALL_GUARDIANS,
@@ -33,14 +32,15 @@ from diary_service.messages.base import (
     FieldError,
     guardians_of,
 )
-from diary_service.messages.models import (
+from diary_service.messages.recipients import get_class, get_student, recipient_choices
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.messages import (
     CLASS_KINDS,
     Message,
     Thread,
     ThreadParticipant,
 )
-from diary_service.messages.recipients import get_class, get_student, recipient_choices
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
 )

@@ -25,10 +25,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.school.base import clean_text, commit, get, invalid
-from diary_service.school.calendar import lesson_numbers
-from diary_service.school.classes import class_assignments
-from diary_service.school.models import (
+from diary_service.models.school import (
     TIMETABLE_CHANGE_KINDS,
     WEEKDAYS,
     AcademicYear,
@@ -41,6 +38,9 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
+from diary_service.school.base import clean_text, commit, get, invalid
+from diary_service.school.calendar import lesson_numbers
+from diary_service.school.classes import class_assignments
 from diary_service.school.staff import teacher_of
 from diary_service.signals import timetable_changed
 from shared.errors import ValidationError

@@ -18,9 +18,7 @@ from diary_service.access import (
     require,
 )
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.school import forms, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Holiday,
@@ -28,6 +26,8 @@ from diary_service.school.models import (
     School,
     StaffMember,
 )
+from diary_service.school import forms, services
+from diary_service.school.base import FormErrors
 
 bp = Blueprint("school", __name__)
 

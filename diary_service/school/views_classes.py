@@ -15,15 +15,15 @@ from diary_service.access import (
 )
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.family.models import Guardian
-from diary_service.school import forms, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     School,
     SchoolClass,
     Student,
     TeachingAssignment,
 )
+from diary_service.school import forms, services
+from diary_service.school.base import FormErrors
 from diary_service.school.timetable import Cell, TimetableErrors
 from diary_service.school.views import (
     _actor,

@@ -16,15 +16,15 @@ from diary_service.access import (
     require,
 )
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.journal.models import MARK_KINDS
-from diary_service.school import forms, roster, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.journal import MARK_KINDS
+from diary_service.models.school import (
     Notice,
     ParentMeeting,
     SchoolClass,
     TimetableChange,
 )
+from diary_service.school import forms, roster, services
+from diary_service.school.base import FormErrors
 from diary_service.school.roster_csv import RUSSIAN_NAMES
 from diary_service.school.views import (
     MAX_ATTENDANCE_DAYS,

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from diary_service.access import viewer_for
 from diary_service.answers import services
-from diary_service.answers.models import Answer, AnswerRequest
 from diary_service.auth import oidc
 from diary_service.extensions import db
+from diary_service.models.answers import Answer, AnswerRequest
 from portal.extensions import db as portal_db
 from portal.identity.models import Citizen
 from shared.errors import Forbidden, ValidationError

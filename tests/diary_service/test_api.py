@@ -32,9 +32,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from diary_service import create_app as create_diary
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -43,8 +43,8 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.messages.models import Message, Thread, ThreadParticipant
-from diary_service.school.models import TimetableChange
+from diary_service.models.messages import Message, Thread, ThreadParticipant
+from diary_service.models.school import TimetableChange
 from portal.extensions import db as portal_db
 from shared.sessions import utcnow
 from tests.conftest import (

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from diary_service.applications import arrival
 from diary_service.applications import services as applications
 from diary_service.auth import services as auth_services
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import Application, Guardian
-from diary_service.federation.models import PortalMessage
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Application, Guardian
+from diary_service.models.federation import PortalMessage
 from portal.oidc.keys import active_key
 from portal.oidc.server import issuer
 from shared.errors import ValidationError

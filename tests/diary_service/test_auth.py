@@ -30,9 +30,9 @@ from joserfc.jwk import RSAKey
 
 from diary_service import create_app as create_diary
 from diary_service.auth import services as auth_services
-from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db as diary_db
 from diary_service.models import diary_session
+from diary_service.models.auth import DiaryPerson, PortalChild, PortalSession
 from portal.extensions import db as portal_db
 from portal.family import services as family
 from portal.oidc import backchannel

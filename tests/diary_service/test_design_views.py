@@ -11,7 +11,7 @@ import pytest
 from diary_service.access import viewer_for
 from diary_service.auth.views import start_page
 from diary_service.extensions import db
-from diary_service.journal.models import Attendance, Lesson, Mark
+from diary_service.models.journal import Attendance, Lesson, Mark
 from tests.diary_service.test_journal import rows
 from tests.helpers import diary_csrf as csrf_of
 from tests.helpers import text_of

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from diary_service.auth.models import PortalChild
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement, Guardian
-from diary_service.journal.models import (
+from diary_service.models.auth import PortalChild
+from diary_service.models.family import Acknowledgement, Guardian
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -26,7 +26,7 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.school.models import Holiday, Notice, ParentMeeting, TimetableChange
+from diary_service.models.school import Holiday, Notice, ParentMeeting, TimetableChange
 from tests.diary_service.factories import World, lesson, mark, monday_of
 from tests.helpers import forms_of, submit, text_of
 

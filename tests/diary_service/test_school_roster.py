@@ -10,8 +10,8 @@ import re
 import sqlalchemy as sa
 
 from diary_service.extensions import db
+from diary_service.models.school import Enrolment, SchoolClass, StaffMember, Student
 from diary_service.school.cli import roster_cli
-from diary_service.school.models import Enrolment, SchoolClass, StaffMember, Student
 from tests.diary_service.test_school_admin import count, index, make_snils
 from tests.helpers import forms_of, text_of
 

@@ -30,10 +30,10 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db as diary_db
-from diary_service.journal.models import Attendance, Homework, Lesson, Mark
-from diary_service.school.models import Subject
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.journal import Attendance, Homework, Lesson, Mark
+from diary_service.models.school import Subject
 from tests.conftest import LiveServer, wipe
 from tests.diary_service.factories import build_world
 from tests.e2e.ui import (

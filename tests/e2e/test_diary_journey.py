@@ -33,8 +33,8 @@ from playwright.sync_api import Browser, Page, expect
 from diary_service import create_app as create_diary
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db as diary_db
-from diary_service.family.models import Guardian
-from diary_service.school.models import Period
+from diary_service.models.family import Guardian
+from diary_service.models.school import Period
 from portal.extensions import db as portal_db
 from portal.oidc import services as oidc
 from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
