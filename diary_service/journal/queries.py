@@ -180,43 +180,37 @@ def lessons_of_classes(class_ids: Iterable[int], start: date, end: date) -> list
     )
 
 
+def _current_at_lessons(entry, student_id: int, lesson_ids: list[int], within):
+    """The student's current, not deleted entries (marks or attendance marks) at these
+    lessons, oldest first, inside what ``within`` lets the viewer reach."""
+    return list(
+        db.session.execute(
+            sa.select(entry)
+            .join(Lesson, Lesson.id == entry.lesson_id)
+            .where(
+                entry.student_id == student_id,
+                entry.lesson_id.in_(lesson_ids),
+                entry.is_current.is_(True),
+                entry.deleted.is_(False),
+                within,
+            )
+            .order_by(entry.id)
+        ).scalars()
+    )
+
+
 def marks_at_lessons(
     student_id: int, lesson_ids: list[int], within: sa.ColumnElement[bool]
 ) -> list[Mark]:
-    """The student's current, not deleted marks at these lessons, in the order given."""
-    return list(
-        db.session.execute(
-            sa.select(Mark)
-            .join(Lesson, Lesson.id == Mark.lesson_id)
-            .where(
-                Mark.student_id == student_id,
-                Mark.lesson_id.in_(lesson_ids),
-                Mark.is_current.is_(True),
-                Mark.deleted.is_(False),
-                within,
-            )
-            .order_by(Mark.id)
-        ).scalars()
-    )
+    """The student's current, not deleted marks at these lessons, oldest first."""
+    return _current_at_lessons(Mark, student_id, lesson_ids, within)
 
 
 def attendance_at_lessons(
     student_id: int, lesson_ids: list[int], within: sa.ColumnElement[bool]
 ) -> list[Attendance]:
     """The student's current, not deleted attendance marks at these lessons."""
-    return list(
-        db.session.execute(
-            sa.select(Attendance)
-            .join(Lesson, Lesson.id == Attendance.lesson_id)
-            .where(
-                Attendance.student_id == student_id,
-                Attendance.lesson_id.in_(lesson_ids),
-                Attendance.is_current.is_(True),
-                Attendance.deleted.is_(False),
-                within,
-            )
-        ).scalars()
-    )
+    return _current_at_lessons(Attendance, student_id, lesson_ids, within)
 
 
 def homework_due(

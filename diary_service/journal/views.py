@@ -341,38 +341,31 @@ def delete_attachment(attachment_id: int):
     return redirect(url_for(".lesson", lesson_id=lesson_id))
 
 
-@bp.get("/journal/marks/<int:mark_id>/history")
-@login_required
-def mark_history(mark_id: int):
-    versions = services.mark_history(mark_id)
+def _entry_history(versions: list, what: str, section: str):
+    """A mark's or an attendance mark's versions, for whoever may read that lesson record."""
     first = versions[0]
-    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
+    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, section))
     record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
-        what="mark",
+        what=what,
         versions=versions,
         student=first.student,
         lesson=first.lesson,
         subject=first.lesson.subject,
     )
+
+
+@bp.get("/journal/marks/<int:mark_id>/history")
+@login_required
+def mark_history(mark_id: int):
+    return _entry_history(services.mark_history(mark_id), "mark", "marks")
 
 
 @bp.get("/journal/attendance/<int:attendance_id>/history")
 @login_required
 def attendance_history(attendance_id: int):
-    versions = services.attendance_history(attendance_id)
-    first = versions[0]
-    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance"))
-    record_access(current_viewer(), [first.student_id], "history")
-    return render_template(
-        "journal/history.html",
-        what="attendance",
-        versions=versions,
-        student=first.student,
-        lesson=first.lesson,
-        subject=first.lesson.subject,
-    )
+    return _entry_history(services.attendance_history(attendance_id), "attendance", "attendance")
 
 
 @bp.get("/journal/final-marks/<int:final_id>/history")
