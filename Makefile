@@ -51,6 +51,8 @@ seed: migrate
 	$(FLASK) --app portal seed
 	$(FLASK) --app diary_service seed --scale small --region 1
 	$(PY) -m shared.devstack region2 seed --scale small --region 2
+	$(FLASK) --app diary_service reports recompute --if-empty
+	$(PY) -m shared.devstack region2 reports recompute --if-empty
 
 run: seed
 	$(PY) -m shared.devstack

@@ -28,6 +28,8 @@ from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
 from diary_service.metrics import queue_depths
 from diary_service.models import diary_session
+from diary_service.reports.aggregates import init_aggregates
+from diary_service.reports.cli import reports_cli
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
@@ -64,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_federation_tasks(init_celery(app))
     init_notifications(app)
     init_lessons(app)
+    init_aggregates(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
     init_oidc(app)
@@ -86,5 +89,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(federation_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(seed_command)
     return app

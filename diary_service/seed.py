@@ -58,6 +58,7 @@ from diary_service.journal.policy import (
     average,
     suggest,
 )
+from diary_service.reports.aggregates import refresh_all
 from diary_service.seed_data import (
     ADULT_FEMALE_NAMES,
     BOY_NAMES,
@@ -1824,6 +1825,8 @@ def seed_region(
             region=region,
             progress=progress,
         ).run()
+        # The seed writes around the session: fill the reports' figures in its transaction.
+        refresh_all(today or date.today())
         db.session.commit()
     except BaseException:
         db.session.rollback()

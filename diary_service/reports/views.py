@@ -22,7 +22,7 @@ from diary_service.access import (
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.extensions import db
 from diary_service.family.audit import record_access
-from diary_service.reports import exports, services
+from diary_service.reports import exports, maintained, services
 from diary_service.reports.forms import PeriodForm, RegionPeriodForm
 from diary_service.school.models import Period, School, SchoolClass, Student, Subject
 from shared.errors import NotFound
@@ -147,7 +147,7 @@ def student_rating(student_id: int):
 @login_required
 def school_report(school_id: int):
     school, period, form = _school_and_period(school_id)
-    report = services.school_report(school, period, date.today())
+    report = maintained.school_report(school, period, date.today())
     return render_template("reports/school.html", report=report, form=form)
 
 
@@ -155,7 +155,7 @@ def school_report(school_id: int):
 @login_required
 def school_export(school_id: int, kind: str):
     school, period, _form = _school_and_period(school_id)
-    report = services.school_report(school, period, date.today())
+    report = maintained.school_report(school, period, date.today())
     return exports.download(exports.school_tables(report), kind, *exports.school_file_names(report))
 
 
@@ -164,7 +164,7 @@ def _region() -> tuple[services.RegionReport, RegionPeriodForm]:
     form = RegionPeriodForm(request.args)
     if not form.validate():
         raise NotFound()
-    report = services.region_report(form.period_number.data, date.today())
+    report = maintained.region_report(form.period_number.data, date.today())
     form.period_number.choices = [(n, str(n)) for n in report.numbers]
     form.period_number.data = report.period_number
     return report, form
