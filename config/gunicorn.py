@@ -2,7 +2,7 @@
 this file (`gunicorn --config config/gunicorn.py "portal:create_app()"`); `--bind` and
 `WEB_CONCURRENCY` choose the address and the number of processes.
 
-Why these values (measured with `make bench`, figures in the README):
+Why these values (measured with `make bench`, figures in docs/performance.md):
 - gthread workers: a request spends much of its time waiting on PostgreSQL, Redis or a
   diary's back-channel endpoint; threads let one process serve others meanwhile, without
   the monkey-patching of gevent. Two processes per core keep the GIL from being the limit.

@@ -29,7 +29,7 @@ ENVIRONMENTS = ("development", "test", "production")
 # Settings only the files can give: no variable can shorten what production checks.
 FILE_ONLY = ("SECRETS", "REQUIRED", "STAND_ONLY")
 
-# What production takes as a secret of 32 random bytes (README, "Configuration").
+# What production takes as a secret of 32 random bytes (docs/operations.md, "Configuration").
 # A text secret: at least 43 characters, what ``secrets.token_urlsafe(32)`` prints (32
 # bytes in base64url; ``token_hex(32)``'s 64 characters do too), with at least 12
 # different characters, which refuses a placeholder ("x" * 64, "changeme" repeated) but

@@ -1,4 +1,4 @@
-"""The client side of the registries' protocol (README, "Registries"): signed JSON
+"""The client side of the registries' protocol (docs/architecture.md, "Portal ↔ registries"): signed JSON
 requests; the answers come back as signed callbacks to ``/registry-callbacks``."""
 
 from __future__ import annotations

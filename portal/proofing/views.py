@@ -216,7 +216,7 @@ def start_tasks(citizen: Citizen) -> list[Task]:
 @bp.post("/registry-callbacks")
 @csrf.exempt
 def registry_callback():
-    """A registry's signed answer (README, "Registries")."""
+    """A registry's signed answer (docs/architecture.md, "Portal ↔ registries")."""
     try:
         result = checks.take_callback(request.get_data(cache=False), request.headers)
     except SignatureError:

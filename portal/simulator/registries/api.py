@@ -2,7 +2,7 @@
 for testers' scripts and tests. Neither uses cookies, so neither carries CSRF tokens.
 
 Protocol (the portal): ``POST /registries/<registry>/requests`` with a signed body, see
-"Portal ↔ registries" in the README. 202 accepted, 200 the same request again, 401
+"Portal ↔ registries" in docs/architecture.md. 202 accepted, 200 the same request again, 401
 ``invalid_signature``, 400 ``invalid_request``, 404 unknown registry, 503
 ``registry_unavailable`` when a tester put the registry down.
 

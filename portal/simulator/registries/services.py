@@ -1,6 +1,6 @@
 """Rules of the simulated registries: taking a request, deciding its answer, testers' controls.
 
-The protocol is the one in the README ("Portal ↔ registries"): the portal sends a signed
+The protocol is the one in docs/architecture.md ("Portal ↔ registries"): the portal sends a signed
 request; the registry answers later with a signed callback (``dispatcher``). How a
 registry answers is, in order: a per-number override, then the registry's rule
 (``auto`` checks the reference population). ``hold`` leaves the request to a tester.
