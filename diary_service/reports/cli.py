@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from diary_service.extensions import db
-from diary_service.reports import aggregates
+from diary_service.reports import aggregates, drift
 from diary_service.reports.models import ClassTally
 
 reports_cli = AppGroup("reports", help="The reports' maintained figures.")
@@ -57,16 +57,16 @@ def check_command(school_id: int | None, limit: int) -> None:
     """Recompute the figures without writing; exit 1 if any stored row differs."""
     started = time.perf_counter()
     schools = _schools(school_id)
-    drift = []
+    found = []
     for sid in schools:
-        drift += aggregates.check_school(sid)
+        found += drift.check_school(sid)
         db.session.rollback()
-    for item in drift[:limit]:
+    for item in found[:limit]:
         click.echo(str(item))
-    if len(drift) > limit:
-        click.echo(f"… and {len(drift) - limit} more")
+    if len(found) > limit:
+        click.echo(f"… and {len(found) - limit} more")
     seconds = time.perf_counter() - started
-    if drift:
-        click.echo(f"drift: {len(drift)} rows differ ({len(schools)} schools, {seconds:.1f} s)")
+    if found:
+        click.echo(f"drift: {len(found)} rows differ ({len(schools)} schools, {seconds:.1f} s)")
         raise SystemExit(1)
     click.echo(f"no drift ({len(schools)} schools checked in {seconds:.1f} s)")

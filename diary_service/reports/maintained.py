@@ -21,7 +21,6 @@ from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
 from diary_service.reports import services
-from diary_service.reports.aggregates import CODE_COLUMNS, JUDGED
 from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.services import (
     Figures,
@@ -30,6 +29,7 @@ from diary_service.reports.services import (
     SchoolLine,
     SchoolReport,
 )
+from diary_service.reports.tallies import CODE_COLUMNS, JUDGED
 from diary_service.school.models import Municipality, Period, School, SchoolClass, Subject
 from shared.errors import NotFound
 

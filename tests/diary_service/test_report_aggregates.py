@@ -14,7 +14,7 @@ from diary_service.extensions import db
 from diary_service.journal import services as journal
 from diary_service.journal.models import MarkPolicy
 from diary_service.journal.services import FinalMarkInput, MarkInput, StudentEntry
-from diary_service.reports import aggregates, maintained, services
+from diary_service.reports import drift, maintained, services
 from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.school import services as school
 from diary_service.school.timetable import period_on
@@ -50,7 +50,7 @@ def entry(student, *marks, attendance=None, reason="") -> StudentEntry:
 def assert_in_step(world) -> None:
     """No drift in any school, and the pages' numbers equal the definition's."""
     for one in (world.one, world.two):
-        assert aggregates.check_school(one.school.id) == []
+        assert drift.check_school(one.school.id) == []
     today = date.today()
     period = period_on(world.one.year, today) or world.one.periods[0]
     for one in (world.one, world.two):
@@ -203,8 +203,8 @@ def test_drift_is_found_reported_and_repaired(world, day, diary_app):
     )
     db.session.execute(sa.delete(SchoolDayTally).where(SchoolDayTally.on_date == day))
     db.session.commit()
-    drift = aggregates.check_school(one.school.id)
-    assert {item.table for item in drift} == {"report_class_subject", "report_school_day"}
+    found = drift.check_school(one.school.id)
+    assert {item.table for item in found} == {"report_class_subject", "report_school_day"}
     result = runner.invoke(args=["reports", "check"])
     assert result.exit_code == 1
     assert "weighted_sum stored" in result.output and "missing" in result.output
