@@ -21,6 +21,7 @@ from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
 from diary_service.federation.views import bp as federation_bp
+from diary_service.housekeeping import prune_command
 from diary_service.journal.services import init_lessons
 from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
@@ -90,5 +91,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(federation_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(reports_cli)
+    app.cli.add_command(prune_command)
     app.cli.add_command(seed_command)
     return app
