@@ -307,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=30, help="requests of each page")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument(
+        "--full-year", action="store_true", help="seed the whole year's marks (4 quarters)"
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("DIARY_DATABASE_URL", ""),
         help="an empty (or already seeded) database; default: a temporary SQLite file",
@@ -336,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 key=app.config["BLIND_INDEX_KEY"],
                 schools=args.schools,
                 seed=args.seed,
+                full_year=args.full_year,
             )
             if report is not None:
                 counts = report.counts
