@@ -309,11 +309,11 @@ def test_marks_page_shows_average_formula_policy_forecast_and_chart(world, login
     text = text_of(page)
     assert "2 четверть" in text
     assert "(4×5 + 5×3) / (5+3) = 4.38" in text
-    assert "средний балл 4.38" in text
+    assert "средний балл 4,38" in text
     assert "Предлагаемая отметка за период 4" in text
-    assert "ещё одна пятёрка за контрольную работу даст 4.62 → 5" in text
+    assert "ещё одна пятёрка за контрольную работу даст 4,62 → 5" in text
     assert "средневзвешенный балл" in text
-    assert "5 от 4.60, 4 от 3.60, 3 от 2.60" in text
+    assert "5 от 4,60, 4 от 3,60, 3 от 2,60" in text
     assert "версия правил 1" in text
     assert "исправлена" in text  # the Russian mark, corrected
     # The teacher's period mark for Russian, and the year's marks.
