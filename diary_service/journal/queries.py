@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 
 from diary_service.extensions import db
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy
@@ -51,6 +52,9 @@ def current_marks(
     query = (
         sa.select(Mark)
         .join(Lesson, Lesson.id == Mark.lesson_id)
+        # Every page shows each mark's lesson (its date): loaded by the same join, not
+        # one statement per mark.
+        .options(contains_eager(Mark.lesson))
         .where(
             Mark.student_id.in_(ids),
             Mark.is_current.is_(True),
