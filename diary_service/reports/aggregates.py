@@ -128,24 +128,71 @@ def classes_of(year: AcademicYear) -> list[int]:
 def refresh_school(school_id: int, on: date | None = None, current_only: bool = False) -> None:
     """Recompute every figure of the school (``current_only``: the period containing
     ``on`` of each year, and its days)."""
+    refresh_schools([school_id], on, current_only)
+
+
+def refresh_schools(
+    school_ids: list[int], on: date | None = None, current_only: bool = False
+) -> None:
+    """``refresh_school`` for several schools at once: classes whose periods share their
+    dates (a region's schools mostly keep one calendar) are computed together, a few
+    grouped queries per period for all of them."""
     on = on or today()
-    _lock(CLASS_LOCK, _all_classes(school_id))
-    _lock(SCHOOL_LOCK, [school_id])
-    for year in school_years(school_id):
-        periods = [p for p in year.periods if not current_only or p.starts_on <= on <= p.ends_on]
-        classes = classes_of(year)
-        for period in periods:
-            refresh_classes(classes, period, on)
-        if current_only:
-            for period in periods:
-                refresh_days(school_id, period.starts_on, period.ends_on)
-        else:
-            refresh_days(school_id, year.starts_on, year.ends_on)
+    _lock(CLASS_LOCK, _all_classes(school_ids))
+    _lock(SCHOOL_LOCK, school_ids)
+    years = list(
+        db.session.execute(
+            sa.select(AcademicYear).where(AcademicYear.school_id.in_(school_ids))
+        ).scalars()
+    )
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for class_id, year_id in db.session.execute(
+        sa.select(SchoolClass.id, SchoolClass.year_id).where(SchoolClass.school_id.in_(school_ids))
+    ).all():
+        by_year[year_id].append(class_id)
+    groups: dict[tuple[date, date], dict[int, Period]] = defaultdict(dict)
+    spans: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for year in years:
+        for period in year.periods:
+            if current_only and not period.starts_on <= on <= period.ends_on:
+                continue
+            for class_id in by_year[year.id]:
+                groups[(period.starts_on, period.ends_on)][class_id] = period
+            if current_only:
+                spans[(period.starts_on, period.ends_on)].append(year.school_id)
+        if not current_only:
+            spans[(year.starts_on, year.ends_on)].append(year.school_id)
+    for periods in groups.values():
+        first = next(iter(periods.values()))
+        per_class, per_subject = class_rows(list(periods), first, on, periods)
+        period_ids = {period.id for period in periods.values()}
+        for model, rows, keys in (
+            (ClassTally, per_class, ("class_id", "period_id")),
+            (ClassSubjectTally, per_subject, ("class_id", "subject_id", "period_id")),
+        ):
+            _replace(
+                model.__table__,
+                sa.and_(model.period_id.in_(period_ids), model.class_id.in_(list(periods))),
+                rows,
+                keys,
+            )
+    for (start, end), ids in spans.items():
+        _replace(
+            SchoolDayTally.__table__,
+            sa.and_(
+                SchoolDayTally.school_id.in_(ids),
+                SchoolDayTally.on_date >= start,
+                SchoolDayTally.on_date <= end,
+            ),
+            day_rows(ids, start, end),
+            ("school_id", "on_date"),
+        )
 
 
-def _all_classes(school_id: int) -> list[int]:
+def _all_classes(school_ids: int | list[int]) -> list[int]:
+    ids = [school_ids] if isinstance(school_ids, int) else school_ids
     return list(
-        db.session.execute(sa.select(SchoolClass.id).where(SchoolClass.school_id == school_id))
+        db.session.execute(sa.select(SchoolClass.id).where(SchoolClass.school_id.in_(ids)))
         .scalars()
         .all()
     )
@@ -156,10 +203,12 @@ def school_ids() -> list[int]:
     return list(db.session.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
 
 
-def refresh_all(on: date | None = None) -> None:
-    """The backfill: every school's figures from scratch (in the caller's transaction)."""
-    for school_id in school_ids():
-        refresh_school(school_id, on)
+def refresh_all(on: date | None = None, batch: int = 25) -> None:
+    """The backfill: every school's figures from scratch, ``batch`` schools at a time
+    (in the caller's transaction)."""
+    ids = school_ids()
+    for index in range(0, len(ids), batch):
+        refresh_schools(ids[index : index + batch], on)
 
 
 # --- following the session ---------------------------------------------------------------

@@ -5,7 +5,7 @@ reports' definitions (``reports/services.py``). ``reports/aggregates.py`` writes
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -81,12 +81,16 @@ def _judge(sums: tuple[int, int, int, int] | None, rule: Rule) -> tuple[int | No
 
 
 def class_rows(
-    class_ids: list[int], period: Period, on: date
+    class_ids: list[int], period: Period, on: date, periods: dict[int, Period] | None = None
 ) -> tuple[dict[tuple[int, int], Row], dict[tuple[int, int, int], Row]]:
     """The ``report_class`` rows (key: class, period) and ``report_class_subject`` rows
     (key: class, subject, period) of these classes (of the period's year) for the
     period, computed from the journal with the reports' definitions (module docstring
-    of ``reports/services.py``) by a few grouped queries and arithmetic here."""
+    of ``reports/services.py``) by a few grouped queries and arithmetic here.
+
+    ``periods`` (class → its period, all with ``period``'s dates) computes classes of
+    several schools at once, each for its own school's period (the backfill)."""
+    periods = periods or dict.fromkeys(class_ids, period)
     classes = dict(
         db.session.execute(
             sa.select(SchoolClass.id, SchoolClass.school_id).where(SchoolClass.id.in_(class_ids))
@@ -133,18 +137,25 @@ def class_rows(
             sums[(class_id, student_id, subject_id)] = tuple(map(services._int, counts))
     class_of = {student_id: class_id for class_id, student_id in roster}
     finals: dict[tuple[int, int, int], str] = {}
-    for student_id, subject_id, value_ in db.session.execute(
-        sa.select(FinalMark.student_id, FinalMark.subject_id, sa.func.min(FinalMark.value))
+    for student_id, subject_id, period_id, value_ in db.session.execute(
+        sa.select(
+            FinalMark.student_id,
+            FinalMark.subject_id,
+            FinalMark.period_id,
+            sa.func.min(FinalMark.value),
+        )
         .where(
             FinalMark.student_id.in_(list(class_of)),
-            FinalMark.period_id == period.id,
+            FinalMark.period_id.in_({p.id for p in periods.values()}),
             FinalMark.is_current.is_(True),
             FinalMark.deleted.is_(False),
             FinalMark.kind == "period",
         )
-        .group_by(FinalMark.student_id, FinalMark.subject_id)
+        .group_by(FinalMark.student_id, FinalMark.subject_id, FinalMark.period_id)
     ).all():
-        finals[(class_of[student_id], student_id, subject_id)] = value_
+        class_id = class_of[student_id]
+        if periods[class_id].id == period_id:
+            finals[(class_id, student_id, subject_id)] = value_
     per_subject: dict[tuple[int, int, int], Row] = defaultdict(lambda: _zero(SUBJECT_COUNTS))
     # class → student → [marked, failing, not good, Σ cents, count]
     students: dict[int, dict[int, list[int]]] = defaultdict(dict)
@@ -152,7 +163,7 @@ def class_rows(
         class_id, student_id, subject_id = key
         cents, suggested = _judge(sums.get(key), rules[classes[class_id]])
         mark = finals.get(key, suggested)
-        subject = per_subject[(class_id, subject_id, period.id)]
+        subject = per_subject[(class_id, subject_id, periods[class_id].id)]
         standing = students[class_id].setdefault(student_id, [0, 0, 0, 0, 0])
         if mark is not None:
             failing = mark in services.FAILING_MARKS
@@ -167,11 +178,12 @@ def class_rows(
             subject["cents_count"] += 1
             standing[3] += cents
             standing[4] += 1
+    rolls = Counter(class_id for class_id, _student_id in roster)
     per_class = {}
     for class_id, school_id in classes.items():
         row: Row = {
             "school_id": school_id,
-            "students": sum(1 for cid, _ in roster if cid == class_id),
+            "students": rolls[class_id],
             "as_of": as_of,
             **_zero(JUDGED),
         }
@@ -181,7 +193,7 @@ def class_rows(
             row["quality"] += marked > 0 and not not_good
             row["cents_sum"] += cents_sum
             row["cents_count"] += cents_count
-        per_class[(class_id, period.id)] = row
+        per_class[(class_id, periods[class_id].id)] = row
     in_period = (
         Lesson.class_id.in_(list(classes)),
         Lesson.on_date >= period.starts_on,
@@ -202,7 +214,7 @@ def class_rows(
         .where(*in_period, Mark.is_current.is_(True), Mark.deleted.is_(False))
         .group_by(Lesson.class_id, Lesson.subject_id)
     ).all():
-        row = per_subject[(class_id, subject_id, period.id)]
+        row = per_subject[(class_id, subject_id, periods[class_id].id)]
         row["marks"] = services._int(count)
         row["numeric_marks"] = services._int(numerics)
         row["weight_sum"] = services._int(weights)
@@ -219,21 +231,22 @@ def class_rows(
         .group_by(Lesson.class_id, Lesson.subject_id, Attendance.code)
     ).all():
         if code in CODE_COLUMNS:
-            per_subject[(class_id, subject_id, period.id)][CODE_COLUMNS[code]] += services._int(
-                count
+            per_subject[(class_id, subject_id, periods[class_id].id)][CODE_COLUMNS[code]] += (
+                services._int(count)
             )
     return per_class, dict(per_subject)
 
 
-def day_rows(school_id: int, start: date, end: date) -> dict[tuple[int, date], Row]:
-    """The ``report_school_day`` rows of a school from ``start`` to ``end`` (days without
-    lessons have none), with the definitions of the reports' attendance and journal
-    completeness."""
+def day_rows(school_ids: int | list[int], start: date, end: date) -> dict[tuple[int, date], Row]:
+    """The ``report_school_day`` rows of a school (or several) from ``start`` to ``end``
+    (days without lessons have none), with the definitions of the reports' attendance
+    and journal completeness."""
+    ids = [school_ids] if isinstance(school_ids, int) else list(school_ids)
     held = (
-        sa.select(Lesson.id, Lesson.class_id, Lesson.on_date, Lesson.topic)
+        sa.select(SchoolClass.school_id, Lesson.id, Lesson.class_id, Lesson.on_date, Lesson.topic)
         .join(SchoolClass, SchoolClass.id == Lesson.class_id)
         .where(
-            SchoolClass.school_id == school_id,
+            SchoolClass.school_id.in_(ids),
             Lesson.cancelled.is_(False),
             Lesson.on_date >= start,
             Lesson.on_date <= end,
@@ -257,14 +270,15 @@ def day_rows(school_id: int, start: date, end: date) -> dict[tuple[int, date], R
         .exists()
     )
     rows: dict[tuple[int, date], Row] = defaultdict(lambda: _zero(DAY_COUNTS))
-    for on_date, *counts in db.session.execute(
+    for school_id, on_date, *counts in db.session.execute(
         sa.select(
+            held.c.school_id,
             held.c.on_date,
             sa.func.count(),
             sa.func.sum(sa.case((sa.func.trim(held.c.topic) != "", 1), else_=0)),
             sa.func.sum(sa.case((has_homework, 1), else_=0)),
             sa.func.sum(sa.case((has_marks, 0), else_=1)),
-        ).group_by(held.c.on_date)
+        ).group_by(held.c.school_id, held.c.on_date)
     ).all():
         rows[(school_id, on_date)].update(
             zip(
@@ -278,15 +292,15 @@ def day_rows(school_id: int, start: date, end: date) -> dict[tuple[int, date], R
         Enrolment.starts_on <= held.c.on_date,
         sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > held.c.on_date),
     )
-    for on_date, count in db.session.execute(
-        sa.select(held.c.on_date, sa.func.count())
+    for school_id, on_date, count in db.session.execute(
+        sa.select(held.c.school_id, held.c.on_date, sa.func.count())
         .select_from(held)
         .join(Enrolment, enrolled)
-        .group_by(held.c.on_date)
+        .group_by(held.c.school_id, held.c.on_date)
     ).all():
         rows[(school_id, on_date)]["student_lessons"] = services._int(count)
-    for on_date, code, count in db.session.execute(
-        sa.select(held.c.on_date, Attendance.code, sa.func.count())
+    for school_id, on_date, code, count in db.session.execute(
+        sa.select(held.c.school_id, held.c.on_date, Attendance.code, sa.func.count())
         .select_from(held)
         .join(Enrolment, enrolled)
         .join(
@@ -297,7 +311,7 @@ def day_rows(school_id: int, start: date, end: date) -> dict[tuple[int, date], R
             ),
         )
         .where(Attendance.is_current.is_(True), Attendance.deleted.is_(False))
-        .group_by(held.c.on_date, Attendance.code)
+        .group_by(held.c.school_id, held.c.on_date, Attendance.code)
     ).all():
         if code in CODE_COLUMNS:
             rows[(school_id, on_date)][CODE_COLUMNS[code]] += services._int(count)
