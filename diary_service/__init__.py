@@ -13,16 +13,18 @@ from flask import Flask
 
 from diary_service.answers.views import bp as answers_bp
 from diary_service.api.views import bp as api_bp
+from diary_service.applications.views import bp as applications_bp
 from diary_service.auth.oidc import init_oidc, issuer
 from diary_service.auth.views import bp as auth_bp
+from diary_service.demo.seed import seed_command
 from diary_service.extensions import csrf, db, limiter, migrate
-from diary_service.family.application_views import bp as applications_bp
+from diary_service.family.signin import init_sign_in
 from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
 from diary_service.federation.views import bp as federation_bp
 from diary_service.housekeeping import prune_command
-from diary_service.journal.services import init_lessons
+from diary_service.journal.lessons import init_lessons
 from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
 from diary_service.messages.notify import init_notifications
@@ -32,9 +34,9 @@ from diary_service.models import diary_session
 from diary_service.reports.aggregates import init_aggregates
 from diary_service.reports.cli import reports_cli
 from diary_service.reports.views import bp as reports_bp
+from diary_service.school import views_classes, views_notices  # noqa: F401  (their pages join school_bp)
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
-from diary_service.seed import seed_command
 from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database
@@ -68,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_notifications(app)
     init_lessons(app)
     init_aggregates(app)
+    init_sign_in(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
     init_oidc(app)

@@ -238,3 +238,13 @@ class LiveBrowser:
     def submit(self, path: str, data: dict, action: str | None = None) -> Page:
         """Fill the form on ``path`` and send it, as ``tests.helpers.submit`` does."""
         return self.open(action or path, {**self.form(path, action), **data})
+
+
+# --- the diary's tests -----------------------------------------------------------------
+
+
+def diary_csrf(client, path: str = "/") -> str:
+    """A signed-in test client's CSRF token, from the sign-out form every diary page has
+    (``path``: a page the client may open)."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

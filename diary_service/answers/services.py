@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from diary_service.access import Viewer, can_lead_class
+from diary_service.access import Viewer, can_lead_class, enrolment_open_on
 from diary_service.answers.models import Answer, AnswerRequest
 from diary_service.auth.services import ACR_PREFIX
 from diary_service.extensions import db
@@ -91,8 +91,7 @@ def students_of_class(class_id: int, on: date) -> list[Student]:
             .join(Enrolment, Enrolment.student_id == Student.id)
             .where(
                 Enrolment.class_id == class_id,
-                Enrolment.starts_on <= on,
-                sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > on),
+                enrolment_open_on(on),
             )
             .order_by(Student.family_name, Student.given_name)
         ).scalars()
@@ -122,8 +121,7 @@ def requests_for_family(viewer: Viewer, today: date) -> list[tuple[AnswerRequest
         .join(Enrolment, Enrolment.class_id == AnswerRequest.class_id)
         .where(
             Enrolment.student_id.in_(viewer.guardian_of),
-            Enrolment.starts_on <= today,
-            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > today),
+            enrolment_open_on(today),
             AnswerRequest.deadline >= today,
         )
     )

@@ -1,4 +1,4 @@
-"""What the JSON API answers: the family pages' data (``family.services`` builds it,
+"""What the JSON API answers: the family pages' data (``diary`` builds it,
 ``messages.services`` for threads) turned into plain JSON values, plus the one list the
 pages do not have — homework over a range of dates.
 
@@ -22,19 +22,14 @@ from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
 from diary_service.access import Reach, Viewer
+from diary_service.diary.attendance import attendance_page
+from diary_service.diary.marks import MarksPage
+from diary_service.diary.pages import Child
+from diary_service.diary.week import LessonRow, RemarkRow, Week
 from diary_service.extensions import db
-from diary_service.family.services import (
-    Child,
-    LessonRow,
-    MarksPage,
-    RemarkRow,
-    Week,
-    attendance_page,
-)
 from diary_service.journal.models import Attendance, FinalMark, Homework, Lesson, Mark
-from diary_service.journal.policy import Forecast
 from diary_service.messages.models import Message, Thread
-from diary_service.messages.services import ThreadPage, ThreadRow
+from diary_service.messages.threads import ThreadPage, ThreadRow
 from diary_service.school.models import (
     AcademicYear,
     Enrolment,
@@ -45,6 +40,7 @@ from diary_service.school.models import (
     Student,
     Subject,
 )
+from diary_service.school.policy import Forecast
 from shared.errors import ValidationError
 
 # The longest homework list one request may ask for (a school term is about 60 days).

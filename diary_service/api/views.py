@@ -2,7 +2,7 @@
 
 Every endpoint but the OpenAPI document needs the portal's access token
 (``api.tokens``) and then asks exactly what the family and messages pages ask:
-``access.can_view_student`` through ``family.services.sections_for`` for a student's
+``access.can_view_student`` through ``diary.services.sections_for`` for a student's
 week, marks, homework and attendance, ``messages.services`` for threads. Reading is GET
 and never writes; marking a thread read is the one POST. Unknown ids
 answer 404, someone else's 403, both as JSON (``shared.errors``: ``/api/`` is a JSON
@@ -20,13 +20,13 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.wrappers import Response
 
 from diary_service.access import Reach, Viewer, require, viewer_for
+from diary_service.access.log import record_access
 from diary_service.api import services
 from diary_service.api.openapi import document
 from diary_service.api.tokens import BearerError, authenticate
 from diary_service.auth.oidc import PortalUnavailable
+from diary_service.diary import services as family
 from diary_service.extensions import csrf
-from diary_service.family import services as family
-from diary_service.family.audit import record_access
 from diary_service.messages import services as messages
 from diary_service.school.models import Student
 from shared.web import date_arg, int_arg

@@ -61,7 +61,7 @@ class PortalChild(db.Model):
     """A child the portal verified for a person (the ``kids`` claim), as of their last
     sign-in. The child's SNILS is kept only as its keyed hash, like the person's: with
     the birth date it finds the child in the student register
-    (``diary_service.family.links``)."""
+    (``diary_service.family.portal_links``)."""
 
     __tablename__ = "portal_child"
     __table_args__ = (sa.UniqueConstraint("person_id", "portal_id"),)

@@ -12,17 +12,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from diary_service.access import SECTIONS
+from diary_service import signals
 from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
-from diary_service.family.links import follow_portal_children
 from diary_service.family.models import Guardian
-from diary_service.family.trusted import TrustedGrant, follow_trusted_grants, grant_id_of
 from diary_service.models import diary_session
 from diary_service.school.models import StaffMember, Student
-from shared.federation import parse_day, parse_utc
+from shared.federation import parse_day
 from shared.sessions import utcnow
 from shared.validators import normalize_snils
 
@@ -62,7 +61,7 @@ def snils_index(snils: str, key: str) -> str:
     return hmac.new(key.encode(), f"snils:{digits}".encode(), hashlib.sha256).hexdigest()
 
 
-def _text(claims: dict[str, Any], name: str, limit: int = 100) -> str | None:
+def claim_text(claims: dict[str, Any], name: str, limit: int = 100) -> str | None:
     """A string claim, trimmed to the column's size; None when absent, empty or not text."""
     value = claims.get(name)
     if not isinstance(value, str):
@@ -84,64 +83,23 @@ def _children(claims: dict[str, Any], index_key: str) -> list[dict[str, Any]]:
         children.setdefault(
             kid["id"][:64],
             {
-                "family_name": _text(kid, "family_name") or "",
-                "given_name": _text(kid, "given_name") or "",
-                "middle_name": _text(kid, "middle_name"),
-                "snils_index": _snils_index_of(kid.get("snils"), index_key),
+                "family_name": claim_text(kid, "family_name") or "",
+                "given_name": claim_text(kid, "given_name") or "",
+                "middle_name": claim_text(kid, "middle_name"),
+                "snils_index": snils_index_of(kid.get("snils"), index_key),
                 "birth_date": parse_day(kid.get("birthdate")),
             },
         )
     return [{"portal_id": key, **value} for key, value in children.items()]
 
 
-def _snils_index_of(snils: Any, index_key: str) -> str | None:
+def snils_index_of(snils: Any, index_key: str) -> str | None:
     if not isinstance(snils, str):
         return None
     try:
         return snils_index(snils, index_key)
     except ValueError:
         return None  # the portal checked it; a malformed copy is not kept
-
-
-def _trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant]:
-    """The ``trusted`` claim reduced to what the diary keeps of each grant (the child's
-    SNILS only as its blind index). Sections the diary does not know are dropped, never
-    trusted; an entry is skipped whole when its grant id, SNILS, birth date or opening
-    moment is missing or malformed, when no known section is left, or when its last day
-    is given but unreadable (never read as "no end")."""
-    entries = claims.get("trusted")
-    if not isinstance(entries, list):
-        return []
-    grants = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        raw = entry.get("sections")
-        granted = set(raw) & set(SECTIONS) if isinstance(raw, list) else set()
-        grant_id = grant_id_of(entry.get("grant"))
-        index = _snils_index_of(entry.get("snils"), index_key)
-        birth_date = parse_day(entry.get("birthdate"))
-        opens_at = parse_utc(entry.get("opens_at"))
-        until = entry.get("until")
-        valid_until = parse_day(until)
-        if not (grant_id and index and birth_date and opens_at and granted):
-            continue
-        if until is not None and valid_until is None:
-            continue
-        grants.append(
-            TrustedGrant(
-                grant_id=grant_id,
-                child_portal_id=_text(entry, "id", 64),
-                granted_by=_text(entry, "granted_by", 64),
-                given_name=_text(entry, "given_name"),
-                snils_index=index,
-                birth_date=birth_date,
-                sections=tuple(section for section in SECTIONS if section in granted),
-                opens_at=opens_at,
-                valid_until=valid_until,
-            )
-        )
-    return grants
 
 
 def record_sign_in(
@@ -178,13 +136,13 @@ def _record_sign_in(
         person = DiaryPerson(sub=identity.sub)
         db.session.add(person)
     claims = identity.claims
-    person.family_name = _text(claims, "family_name") or ""
-    person.given_name = _text(claims, "given_name") or ""
-    person.middle_name = _text(claims, "middle_name")
-    person.snils_index = _snils_index_of(claims.get("snils"), index_key)
-    person.email = _text(claims, "email", 254) if claims.get("email_verified") else None
+    person.family_name = claim_text(claims, "family_name") or ""
+    person.given_name = claim_text(claims, "given_name") or ""
+    person.middle_name = claim_text(claims, "middle_name")
+    person.snils_index = snils_index_of(claims.get("snils"), index_key)
+    person.email = claim_text(claims, "email", 254) if claims.get("email_verified") else None
     person.phone = (
-        _text(claims, "phone_number", 20) if claims.get("phone_number_verified") else None
+        claim_text(claims, "phone_number", 20) if claims.get("phone_number_verified") else None
     )
     person.acr = identity.acr[:100]
     person.signed_in_at = utcnow()
@@ -225,13 +183,15 @@ def _record_sign_in(
     ):
         db.session.add(PortalSession(person_id=person.id, sid=identity.sid[:64]))
     link_records(person)
-    # Each verified child found in the student register opens their diary; a child the
-    # portal no longer lists closes it (diary_service.family.links). Then the grants of
-    # the person as a trusted person (diary_service.family.trusted), after the parent
-    # links: a parent needs no trusted link to their own child.
-    now = utcnow()
-    follow_portal_children(person, now)
-    follow_trusted_grants(person, _trusted_grants(claims, index_key), now)
+    # The family's links follow the claims in this transaction: the verified children
+    # found in the student register, then the trusted grants (diary_service.family.signin).
+    signals.person_signed_in.send(
+        current_app._get_current_object(),
+        person=person,
+        claims=claims,
+        index_key=index_key,
+        now=utcnow(),
+    )
     db.session.commit()
     return person
 

@@ -14,25 +14,17 @@ students does not write 30 rows each time.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
-from diary_service.access import Viewer, parent_links, roles_toward
 from diary_service.extensions import db
 from diary_service.family.models import StudentAccess
 from diary_service.school.models import Student
-from shared.sessions import utcnow
 
-log = logging.getLogger(__name__)
-
-DEDUP_WINDOW = timedelta(minutes=10)
 PAGE_SIZE = 50
 
 ROLE_LABELS = {
@@ -66,62 +58,6 @@ WHAT_LABELS = {
     "api:homework": _l("homework (mobile app)"),
     "api:attendance": _l("attendance (mobile app)"),
 }
-
-
-def record_access(viewer: Viewer, student_ids: Iterable[int], what: str) -> None:
-    """Log that ``viewer`` saw ``what`` of these students (after the access check).
-    Skips the viewer's own family; never raises.
-
-    It commits, which expires what the session has loaded: pages showing many students
-    call it after rendering (with the ids gathered before), so the template does not
-    reload every student one by one."""
-    if viewer.person is None:
-        return
-    wanted = set(student_ids) - viewer.own_student_ids
-    wanted -= parent_links(viewer, list(wanted))
-    if not wanted:
-        return
-    try:
-        with db.session.begin_nested():
-            _insert(viewer, wanted, what)
-        db.session.commit()
-    except SQLAlchemyError as error:
-        # Only the error class: the message may carry the bound ids of the people.
-        log.warning("access log not written (%s)", type(error).__name__)
-        db.session.rollback()
-
-
-def _insert(viewer: Viewer, student_ids: set[int], what: str) -> None:
-    now = utcnow()
-    person_id = viewer.person.id
-    recent = set(
-        db.session.execute(
-            sa.select(StudentAccess.student_id).where(
-                StudentAccess.viewer_id == person_id,
-                StudentAccess.what == what,
-                StudentAccess.student_id.in_(student_ids),
-                StudentAccess.at >= now - DEDUP_WINDOW,
-            )
-        ).scalars()
-    )
-    new = student_ids - recent
-    if not new:
-        return
-    roles = roles_toward(viewer, sorted(new))
-    known = set(db.session.execute(sa.select(Student.id).where(Student.id.in_(new))).scalars())
-    rows = [
-        {
-            "student_id": student_id,
-            "viewer_id": person_id,
-            "role": roles[student_id],
-            "what": what,
-            "at": now,
-        }
-        for student_id in sorted(new)
-        if student_id in known
-    ]
-    if rows:
-        db.session.execute(sa.insert(StudentAccess), rows)
 
 
 @dataclass

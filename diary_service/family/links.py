@@ -15,668 +15,91 @@ printed once on a slip and stored only as an HMAC-SHA256 under ``LINK_CODE_KEY``
 stolen database gives no usable code. A wrong, used, expired or revoked code gets one
 and the same answer (``InvalidCode``), so trying codes tells nothing; the entry form is
 rate limited by the views.
+
+One module a way: ``portal_links``, ``codes`` (and what every code shares),
+``invitations``, ``redeem`` (entering a code); this module re-exports them for the
+views.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-
-import sqlalchemy as sa
-from flask_babel import LazyString, force_locale
-from flask_babel import lazy_gettext as _l
-
-from diary_service.access import Viewer, class_of
-from diary_service.auth.models import DiaryPerson, PortalChild
-from diary_service.extensions import db
-from diary_service.family.models import PARENT_SLOTS, AccessCode, Guardian, StaffInvitation
-from diary_service.school.models import Enrolment, School, SchoolClass, StaffMember, Student
-from shared.errors import NotFound, ValidationError
-from shared.i18n import DEFAULT_LANGUAGE
-from shared.sessions import utcnow
-
-# 32 characters: Latin capitals and digits without 0, O, 1 and I, which read alike on
-# paper. Ten of them are 50 bits: guessing one of a region's live codes at the entry
-# form's rate limit would take far longer than any code lives.
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 10
-# Cyrillic capitals that look like Latin ones: a parent who copies the slip's letters
-# by their look with the Russian keyboard layout on still gets the same code.
-_LOOKALIKES = str.maketrans("АВЕКМНРСТХУ", "ABEKMHPCTXY")
-# HMAC scopes: one key, separate purposes, so an access code's hash can never be taken
-# for an invitation's.
-ACCESS_CODE = "access-code"
-STAFF_INVITATION = "staff-invitation"
-
-DEFAULT_VALIDITY = timedelta(days=30)
-MAX_VALIDITY = timedelta(days=365)
-
-INVALID_CODE = _l(
-    "The code is not valid. Check it against the slip or ask the school for a new one."
+from diary_service.family.codes import (
+    ACCESS_CODE,
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    DEFAULT_VALIDITY,
+    INVALID_CODE,
+    MAX_VALIDITY,
+    STAFF_INVITATION,
+    ClassIssue,
+    InvalidCode,
+    IssuedCode,
+    Place,
+    StudentCodes,
+    administered_schools,
+    check_expiry,
+    class_codes,
+    code_hash,
+    format_code,
+    get_school,
+    get_staff,
+    issue_class_codes,
+    issue_code,
+    issuing_classes,
+    link_reason,
+    new_code,
+    normalize_code,
+    revoke_code,
+    students_in,
 )
-
-
-class InvalidCode(ValidationError):
-    """The one answer to every code that cannot be used, whatever the reason."""
-
-    default_message = INVALID_CODE
-
-
-# --- codes ---------------------------------------------------------------------------
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalize_code(text: str | None) -> str | None:
-    """The code as issued, from what a person typed: any case, Cyrillic look-alikes,
-    spaces and dashes allowed; None when it cannot be a code at all."""
-    code = "".join((text or "").upper().translate(_LOOKALIKES).replace("-", "").split())
-    if len(code) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in code):
-        return None
-    return code
-
-
-def format_code(code: str) -> str:
-    """``ABCDE-FGHJK``: two groups of five, easier to read out and to type."""
-    half = CODE_LENGTH // 2
-    return f"{code[:half]}-{code[half:]}"
-
-
-def code_hash(code: str, key: str, purpose: str) -> str:
-    return hmac.new(key.encode(), f"{purpose}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def check_expiry(expires_on: date, today: date) -> None:
-    if expires_on < today:
-        raise ValidationError(_l("The expiry date has already passed."))
-    if expires_on > today + MAX_VALIDITY:
-        raise ValidationError(_l("A code may be valid for a year at most."))
-
-
-def _reason(message: LazyString) -> str:
-    """A link's reason as the school's records keep it: in the region's language,
-    whatever language the page that made the link was in."""
-    with force_locale(DEFAULT_LANGUAGE):
-        return str(message)[:300]
-
-
-# --- the portal's verified children ----------------------------------------------------
-
-
-def follow_portal_children(person: DiaryPerson, now: datetime) -> None:
-    """Bring the person's portal links in line with the children the portal verified at
-    this sign-in (``person.children``, already refreshed): a child whose SNILS and birth
-    date match a student links them as a parent; a portal link whose child is no longer
-    listed (or no longer matches) is revoked. Idempotent: a link still justified stays
-    as it is. A student the person is already linked to in another way gets no second
-    link, and a link the school ended is not made again behind its back.
-
-    Part of the sign-in's transaction: it writes, the caller commits.
-    """
-    matched: dict[int, PortalChild] = {}
-    for child in person.children:
-        child.student_id = None
-        if not child.snils_index or child.birth_date is None:
-            continue
-        student_ids = db.session.execute(
-            sa.select(Student.id)
-            .where(
-                Student.snils_index == child.snils_index,
-                Student.birth_date == child.birth_date,
-                sa.or_(Student.person_id.is_(None), Student.person_id != person.id),
-            )
-            .order_by(Student.id)
-        ).scalars()
-        for student_id in student_ids:
-            child.student_id = child.student_id or student_id
-            matched.setdefault(student_id, child)
-
-    links = list(
-        db.session.execute(sa.select(Guardian).where(Guardian.person_id == person.id)).scalars()
-    )
-    # A trusted person's link to the child is no reason not to make the parent's.
-    parents = [link for link in links if link.kind == "parent"]
-    linked = {link.student_id for link in parents if link.revoked_at is None}
-    ended_by_school = {link.student_id for link in parents if link.revoked_by_id is not None}
-    for link in links:
-        if link.source == "portal" and link.revoked_at is None and link.student_id not in matched:
-            link.revoked_at = now
-    for student_id, child in matched.items():
-        if student_id in linked or student_id in ended_by_school:
-            continue
-        reason = _reason(
-            _l(
-                "verified by the portal: SNILS and birth date match (portal child %(id)s)",
-                id=child.portal_id,
-            )
-        )
-        db.session.add(
-            Guardian(
-                student_id=student_id,
-                person_id=person.id,
-                family_name=person.family_name,
-                given_name=person.given_name,
-                middle_name=person.middle_name,
-                kind="parent",
-                source="portal",
-                reason=reason,
-                created_at=now,
-            )
-        )
-
-
-@dataclass
-class UnlinkedChild:
-    """A child the portal verified for the person whose diary they do not see.
-    ``ended``: the child was found, but the school has ended the link."""
-
-    child: PortalChild
-    ended: bool
-
-
-def unlinked_children(person: DiaryPerson, viewer: Viewer) -> list[UnlinkedChild]:
-    """The person's portal children not among the students they see, in the portal's
-    order: the ones the next step (a code, an application) is for."""
-    return [
-        UnlinkedChild(child=child, ended=child.student_id is not None)
-        for child in person.children
-        if child.student_id is None
-        or child.student_id not in viewer.guardian_of | viewer.own_student_ids
-    ]
-
-
-# --- access codes ------------------------------------------------------------------------
-
-
-def get_school(school_id: int) -> School:
-    school = db.session.get(School, school_id)
-    if school is None:
-        raise NotFound(_l("There is no such school."))
-    return school
-
-
-def get_staff(staff_id: int) -> StaffMember:
-    member = db.session.get(StaffMember, staff_id)
-    if member is None:
-        raise NotFound(_l("There is no such staff member."))
-    return member
-
-
-def administered_schools(viewer: Viewer) -> list[School]:
-    """The schools the viewer administers (whose staff they invite), by name."""
-    if not viewer.school_admin_of:
-        return []
-    return list(
-        db.session.execute(
-            sa.select(School).where(School.id.in_(viewer.school_admin_of)).order_by(School.name)
-        ).scalars()
-    )
-
-
-def issuing_classes(viewer: Viewer, today: date) -> list[SchoolClass]:
-    """The classes the viewer hands out codes for: the ones they lead and every class of
-    the schools they administer, of the academic years not yet over (in summer, the
-    coming year's), by school and name."""
-    condition = SchoolClass.id.in_(viewer.class_teacher_of)
-    if viewer.school_admin_of:
-        condition = condition | SchoolClass.school_id.in_(viewer.school_admin_of)
-    classes = db.session.execute(sa.select(SchoolClass).where(condition)).scalars()
-    return sorted(
-        (c for c in classes if c.year.ends_on >= today),
-        key=lambda c: (c.school.name, c.grade, c.letter),
-    )
-
-
-def students_in(school_class: SchoolClass, today: date) -> list[Student]:
-    """The students enrolled in the class today, by name."""
-    return list(
-        db.session.execute(
-            sa.select(Student)
-            .join(Enrolment, Enrolment.student_id == Student.id)
-            .where(
-                Enrolment.class_id == school_class.id,
-                Enrolment.starts_on <= today,
-                sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > today),
-            )
-            .order_by(Student.family_name, Student.given_name, Student.id)
-        ).scalars()
-    )
-
-
-@dataclass
-class Place:
-    """One parent place of a student: the guardian a code made its holder, or the code
-    waiting for them."""
-
-    slot: int
-    holder: Guardian | None = None
-    pending: AccessCode | None = None
-
-    def expired(self, today: date) -> bool:
-        return self.pending is not None and self.pending.expires_on < today
-
-
-@dataclass
-class StudentCodes:
-    student: Student
-    guardians: list[Guardian]
-    places: list[Place]
-
-
-def class_codes(school_class: SchoolClass, today: date) -> list[StudentCodes]:
-    """For the code page of a class: each student enrolled today, their current guardian
-    links and the state of their two parent places."""
-    students = students_in(school_class, today)
-    ids = [student.id for student in students]
-    guardians: dict[int, list[Guardian]] = {}
-    for link in db.session.execute(
-        sa.select(Guardian)
-        .where(Guardian.student_id.in_(ids), Guardian.revoked_at.is_(None))
-        .order_by(Guardian.created_at, Guardian.id)
-    ).scalars():
-        guardians.setdefault(link.student_id, []).append(link)
-    pending = {
-        (code.student_id, code.slot): code
-        for code in db.session.execute(
-            sa.select(AccessCode)
-            .where(
-                AccessCode.student_id.in_(ids),
-                AccessCode.used_at.is_(None),
-                AccessCode.revoked_at.is_(None),
-            )
-            .order_by(AccessCode.created_at, AccessCode.id)
-        ).scalars()
-    }
-    rows = []
-    for student in students:
-        links = guardians.get(student.id, [])
-        places = [
-            Place(
-                slot=slot,
-                holder=next((link for link in links if link.slot == slot), None),
-                pending=pending.get((student.id, slot)),
-            )
-            for slot in PARENT_SLOTS
-        ]
-        rows.append(StudentCodes(student=student, guardians=links, places=places))
-    return rows
-
-
-@dataclass
-class IssuedCode:
-    """A code as the slip shows it, once: it is not kept anywhere in clear."""
-
-    student: Student
-    school_class: SchoolClass | None
-    slot: int
-    code: str  # formatted, ``ABCDE-FGHJK``
-    expires_on: date
-
-
-def _holder(student_id: int, slot: int) -> Guardian | None:
-    return db.session.execute(
-        sa.select(Guardian).where(
-            Guardian.student_id == student_id,
-            Guardian.slot == slot,
-            Guardian.revoked_at.is_(None),
-        )
-    ).scalar_one_or_none()
-
-
-def _revoke_pending(student_id: int, slot: int, now: datetime) -> None:
-    db.session.execute(
-        sa.update(AccessCode)
-        .where(
-            AccessCode.student_id == student_id,
-            AccessCode.slot == slot,
-            AccessCode.used_at.is_(None),
-            AccessCode.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-
-
-def _issue(
-    student: Student,
-    slot: int,
-    expires_on: date,
-    issued_by_id: int | None,
-    key: str,
-    now: datetime,
-    today: date,
-) -> IssuedCode:
-    _revoke_pending(student.id, slot, now)
-    code = new_code()
-    db.session.add(
-        AccessCode(
-            student_id=student.id,
-            slot=slot,
-            code_hash=code_hash(code, key, ACCESS_CODE),
-            issued_by_id=issued_by_id,
-            created_at=now,
-            expires_on=expires_on,
-        )
-    )
-    return IssuedCode(
-        student=student,
-        school_class=class_of(student, today),
-        slot=slot,
-        code=format_code(code),
-        expires_on=expires_on,
-    )
-
-
-def _check_slots(slots: Iterable[int]) -> list[int]:
-    chosen = sorted(set(slots))
-    if not chosen or any(slot not in PARENT_SLOTS for slot in chosen):
-        raise ValidationError(_l("Choose the parent place: 1 or 2."))
-    return chosen
-
-
-def issue_code(
-    student: Student,
-    slot: int,
-    expires_on: date,
-    issued_by_id: int | None,
-    key: str,
-    today: date,
-) -> IssuedCode:
-    """A new code for one parent place of the student; the place's earlier code, if
-    still unused, stops working. Refused while a parent holds the place."""
-    _check_slots([slot])
-    check_expiry(expires_on, today)
-    if _holder(student.id, slot) is not None:
-        raise ValidationError(
-            _l(
-                "Parent place %(slot)s of this student is taken. To give it to someone "
-                "else, first end the current link on the student's page.",
-                slot=slot,
-            )
-        )
-    issued = _issue(student, slot, expires_on, issued_by_id, key, utcnow(), today)
-    db.session.commit()
-    return issued
-
-
-@dataclass
-class ClassIssue:
-    codes: list[IssuedCode] = field(default_factory=list)
-    skipped: int = 0  # places left out: taken, or the student already has a parent linked
-
-
-def issue_class_codes(
-    school_class: SchoolClass,
-    slots: Iterable[int],
-    expires_on: date,
-    issued_by_id: int | None,
-    key: str,
-    today: date,
-    only_unlinked: bool = True,
-) -> ClassIssue:
-    """Codes for the given parent places of every student enrolled in the class today,
-    in one go (the slips for a parent meeting). Places a parent holds are left out, and
-    with ``only_unlinked`` so are students who already have any guardian linked."""
-    chosen = _check_slots(slots)
-    check_expiry(expires_on, today)
-    now = utcnow()
-    result = ClassIssue()
-    students = students_in(school_class, today)
-    linked = set(
-        db.session.execute(
-            sa.select(Guardian.student_id).where(
-                Guardian.student_id.in_([s.id for s in students]),
-                Guardian.revoked_at.is_(None),
-                Guardian.kind == "parent",  # a trusted person is no parent
-            )
-        ).scalars()
-    )
-    for student in students:
-        for slot in chosen:
-            if (only_unlinked and student.id in linked) or _holder(student.id, slot):
-                result.skipped += 1
-                continue
-            result.codes.append(_issue(student, slot, expires_on, issued_by_id, key, now, today))
-    db.session.commit()
-    return result
-
-
-def revoke_code(student: Student, slot: int) -> int:
-    """Stop the student's unused code for a parent place (a lost slip); how many codes
-    stopped (0 when there was none)."""
-    _check_slots([slot])
-    stopped = db.session.execute(
-        sa.update(AccessCode)
-        .where(
-            AccessCode.student_id == student.id,
-            AccessCode.slot == slot,
-            AccessCode.used_at.is_(None),
-            AccessCode.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    ).rowcount
-    db.session.commit()
-    return stopped
-
-
-# --- staff invitations -------------------------------------------------------------------
-
-
-@dataclass
-class StaffRow:
-    member: StaffMember
-    pending: StaffInvitation | None
-
-
-def staff_invitations(school_id: int) -> list[StaffRow]:
-    """The school's active staff by name, with the invitation waiting for each."""
-    members = list(
-        db.session.execute(
-            sa.select(StaffMember)
-            .where(StaffMember.school_id == school_id, StaffMember.active.is_(True))
-            .order_by(StaffMember.family_name, StaffMember.given_name, StaffMember.id)
-        ).scalars()
-    )
-    pending = {
-        invitation.staff_id: invitation
-        for invitation in db.session.execute(
-            sa.select(StaffInvitation)
-            .where(
-                StaffInvitation.staff_id.in_([m.id for m in members]),
-                StaffInvitation.used_at.is_(None),
-                StaffInvitation.revoked_at.is_(None),
-            )
-            .order_by(StaffInvitation.created_at, StaffInvitation.id)
-        ).scalars()
-    }
-    return [StaffRow(member=m, pending=pending.get(m.id)) for m in members]
-
-
-@dataclass
-class IssuedInvitation:
-    member: StaffMember
-    code: str  # formatted
-    expires_on: date
-
-
-def issue_invitation(
-    member: StaffMember,
-    expires_on: date,
-    issued_by_id: int | None,
-    key: str,
-    today: date,
-) -> IssuedInvitation:
-    """A one-time code that ties the staff record to whoever enters it; the record's
-    earlier unused invitation stops working. Only for an active record nobody holds."""
-    check_expiry(expires_on, today)
-    if not member.active:
-        raise ValidationError(_l("The staff member is deactivated."))
-    if member.person_id is not None:
-        raise ValidationError(_l("The staff member already uses the diary."))
-    now = utcnow()
-    db.session.execute(
-        sa.update(StaffInvitation)
-        .where(
-            StaffInvitation.staff_id == member.id,
-            StaffInvitation.used_at.is_(None),
-            StaffInvitation.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    code = new_code()
-    db.session.add(
-        StaffInvitation(
-            staff_id=member.id,
-            code_hash=code_hash(code, key, STAFF_INVITATION),
-            issued_by_id=issued_by_id,
-            created_at=now,
-            expires_on=expires_on,
-        )
-    )
-    db.session.commit()
-    return IssuedInvitation(member=member, code=format_code(code), expires_on=expires_on)
-
-
-# --- entering a code ---------------------------------------------------------------------
-
-
-@dataclass
-class Redeemed:
-    """What a code opened: a student's diary, or a staff record."""
-
-    student: Student | None = None
-    member: StaffMember | None = None
-
-
-def redeem_code(text: str, person: DiaryPerson, key: str, today: date) -> Redeemed:
-    """Use a code a signed-in person entered: an access code links them to its student
-    in its parent place; a staff invitation ties its staff record to them. Either is
-    used once. ``InvalidCode`` for any code that does not work, without saying why."""
-    code = normalize_code(text)
-    if code is None:
-        raise InvalidCode()
-    access = db.session.execute(
-        sa.select(AccessCode).where(AccessCode.code_hash == code_hash(code, key, ACCESS_CODE))
-    ).scalar_one_or_none()
-    if access is not None:
-        return Redeemed(student=_use_access_code(access, person, today))
-    invitation = db.session.execute(
-        sa.select(StaffInvitation).where(
-            StaffInvitation.code_hash == code_hash(code, key, STAFF_INVITATION)
-        )
-    ).scalar_one_or_none()
-    if invitation is not None:
-        return Redeemed(member=_use_invitation(invitation, person, today))
-    raise InvalidCode()
-
-
-def _usable(code: AccessCode | StaffInvitation, today: date) -> bool:
-    return code.used_at is None and code.revoked_at is None and code.expires_on >= today
-
-
-def _use_access_code(access: AccessCode, person: DiaryPerson, today: date) -> Student:
-    if not _usable(access, today):
-        raise InvalidCode()
-    student = access.student
-    if student.person_id == person.id:
-        raise ValidationError(_l("This code is for a parent of the student, not the student."))
-    links = db.session.execute(
-        sa.select(Guardian).where(Guardian.student_id == student.id, Guardian.revoked_at.is_(None))
-    ).scalars()
-    for link in links:
-        if link.person_id == person.id and link.kind == "parent":
-            raise ValidationError(
-                _l("You already see this student's diary. The code stays unused.")
-            )
-        if link.slot == access.slot:
-            raise ValidationError(
-                _l(
-                    "Another parent has already taken this place with a code. "
-                    "Ask the class teacher."
-                )
-            )
-    now = utcnow()
-    # Claimed in one statement: of two people entering the same code at once, one wins.
-    claimed = db.session.execute(
-        sa.update(AccessCode)
-        .where(
-            AccessCode.id == access.id,
-            AccessCode.used_at.is_(None),
-            AccessCode.revoked_at.is_(None),
-        )
-        .values(used_at=now, used_by_id=person.id)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise InvalidCode()
-    issuer = access.issued_by
-    issued_on = access.created_at.strftime("%d.%m.%Y")
-    reason = _reason(
-        _l("one-time code issued by %(staff)s on %(date)s", staff=issuer.short_name, date=issued_on)
-        if issuer is not None
-        else _l("one-time code issued by the school on %(date)s", date=issued_on)
-    )
-    db.session.add(
-        Guardian(
-            student_id=student.id,
-            person_id=person.id,
-            family_name=person.family_name,
-            given_name=person.given_name,
-            middle_name=person.middle_name,
-            kind="parent",
-            source="code",
-            slot=access.slot,
-            reason=reason,
-            created_by_id=access.issued_by_id,
-            created_at=now,
-        )
-    )
-    db.session.commit()
-    return student
-
-
-def _use_invitation(invitation: StaffInvitation, person: DiaryPerson, today: date) -> StaffMember:
-    member = invitation.staff
-    if not _usable(invitation, today) or not member.active:
-        raise InvalidCode()
-    if member.person_id == person.id:
-        raise ValidationError(_l("You already hold this staff record. The code stays unused."))
-    if member.person_id is not None:
-        raise InvalidCode()
-    held_here = db.session.execute(
-        sa.select(StaffMember.id).where(
-            StaffMember.person_id == person.id,
-            StaffMember.school_id == member.school_id,
-            StaffMember.active.is_(True),
-        )
-    ).first()
-    if held_here is not None:
-        raise ValidationError(
-            _l("You already work at this school in the diary. The code stays unused.")
-        )
-    now = utcnow()
-    claimed = db.session.execute(
-        sa.update(StaffInvitation)
-        .where(
-            StaffInvitation.id == invitation.id,
-            StaffInvitation.used_at.is_(None),
-            StaffInvitation.revoked_at.is_(None),
-        )
-        .values(used_at=now, used_by_id=person.id)
-    ).rowcount
-    taken = db.session.execute(
-        sa.update(StaffMember)
-        .where(StaffMember.id == member.id, StaffMember.person_id.is_(None))
-        .values(person_id=person.id)
-    ).rowcount
-    if claimed != 1 or taken != 1:
-        db.session.rollback()
-        raise InvalidCode()
-    db.session.commit()
-    db.session.refresh(member)
-    return member
+from diary_service.family.invitations import (
+    IssuedInvitation,
+    StaffRow,
+    issue_invitation,
+    staff_invitations,
+)
+from diary_service.family.portal_links import (
+    UnlinkedChild,
+    follow_portal_children,
+    unlinked_children,
+)
+from diary_service.family.redeem import Redeemed, redeem_code
+
+__all__ = [
+    "ACCESS_CODE",
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "DEFAULT_VALIDITY",
+    "INVALID_CODE",
+    "MAX_VALIDITY",
+    "STAFF_INVITATION",
+    "ClassIssue",
+    "InvalidCode",
+    "IssuedCode",
+    "IssuedInvitation",
+    "Place",
+    "Redeemed",
+    "StaffRow",
+    "StudentCodes",
+    "UnlinkedChild",
+    "administered_schools",
+    "check_expiry",
+    "class_codes",
+    "code_hash",
+    "follow_portal_children",
+    "format_code",
+    "get_school",
+    "get_staff",
+    "issue_class_codes",
+    "issue_code",
+    "issue_invitation",
+    "issuing_classes",
+    "link_reason",
+    "new_code",
+    "normalize_code",
+    "redeem_code",
+    "revoke_code",
+    "staff_invitations",
+    "students_in",
+    "unlinked_children",
+]

@@ -112,7 +112,7 @@ class AccessCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(sa.ForeignKey("student.id", ondelete="CASCADE"))
     slot: Mapped[int]
-    # HMAC-SHA256 of the normalized code under LINK_CODE_KEY (diary_service.family.links).
+    # HMAC-SHA256 of the normalized code under LINK_CODE_KEY (diary_service.family.codes).
     code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     issued_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_member.id", ondelete="SET NULL")
@@ -195,7 +195,7 @@ OPEN_APPLICATION_STATUSES = ("received", "in_progress")
 
 class Application(db.Model):
     """A parent's application "Access to the student's electronic diary" that the portal
-    forwarded (``application.submitted``, diary_service.family.applications): the
+    forwarded (``application.submitted``, diary_service.applications.services): the
     school's administrator finds the child among the school's students and approves
     (a guardian link, source ``application``) or refuses with a reason; each step goes
     back to the portal.

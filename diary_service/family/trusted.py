@@ -22,16 +22,20 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from diary_service.access import SECTIONS, children_of_parent
 from diary_service.auth.models import DiaryPerson
+from diary_service.auth.services import claim_text, snils_index_of
 from diary_service.extensions import db
 from diary_service.family.models import Application, Guardian
 from diary_service.school.models import Student
 from shared.errors import ValidationError
+from shared.federation import parse_day, parse_utc
 from shared.i18n import DEFAULT_LANGUAGE
 
 
@@ -63,6 +67,47 @@ def grant_id_of(value: object) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def trusted_grants(claims: dict[str, Any], index_key: str) -> list[TrustedGrant]:
+    """The ``trusted`` claim reduced to what the diary keeps of each grant (the child's
+    SNILS only as its blind index). Sections the diary does not know are dropped, never
+    trusted; an entry is skipped whole when its grant id, SNILS, birth date or opening
+    moment is missing or malformed, when no known section is left, or when its last day
+    is given but unreadable (never read as "no end")."""
+    entries = claims.get("trusted")
+    if not isinstance(entries, list):
+        return []
+    grants = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        raw = entry.get("sections")
+        granted = set(raw) & set(SECTIONS) if isinstance(raw, list) else set()
+        grant_id = grant_id_of(entry.get("grant"))
+        index = snils_index_of(entry.get("snils"), index_key)
+        birth_date = parse_day(entry.get("birthdate"))
+        opens_at = parse_utc(entry.get("opens_at"))
+        until = entry.get("until")
+        valid_until = parse_day(until)
+        if not (grant_id and index and birth_date and opens_at and granted):
+            continue
+        if until is not None and valid_until is None:
+            continue
+        grants.append(
+            TrustedGrant(
+                grant_id=grant_id,
+                child_portal_id=claim_text(entry, "id", 64),
+                granted_by=claim_text(entry, "granted_by", 64),
+                given_name=claim_text(entry, "given_name"),
+                snils_index=index,
+                birth_date=birth_date,
+                sections=tuple(section for section in SECTIONS if section in granted),
+                opens_at=opens_at,
+                valid_until=valid_until,
+            )
+        )
+    return grants
 
 
 def _reason(grant_id: str) -> str:
@@ -133,15 +178,7 @@ def follow_trusted_grants(
     ended_by_school = {
         (link.grant_id, link.student_id) for link in links if link.revoked_by_id is not None
     }
-    parent_of = set(
-        db.session.execute(
-            sa.select(Guardian.student_id).where(
-                Guardian.person_id == person.id,
-                Guardian.kind == "parent",
-                Guardian.revoked_at.is_(None),
-            )
-        ).scalars()
-    )
+    parent_of = children_of_parent(person.id)
     wanted: set[tuple[str, int]] = set()
     for grant in grants:
         for student_id in _matching_students(grant, person):

@@ -31,12 +31,13 @@ from diary_service.access import (
     class_shown,
     require,
 )
+from diary_service.access.log import record_access
 from diary_service.auth.current import current_person, current_viewer, login_required
+from diary_service.diary import services
 from diary_service.extensions import limiter
 from diary_service.family import (
     audit,
     links,
-    services,
     trusted_events,  # noqa: F401  (registers the portal's "trusted.revoked" handler)
 )
 from diary_service.family.forms import (
@@ -101,7 +102,7 @@ def _student_for(student_id: int, section: str, what: str | None = None) -> tupl
     reach = services.reach_for(current_viewer(), student)
     require(section in reach.sections)
     if what is not None:
-        audit.record_access(current_viewer(), [student.id], what)
+        record_access(current_viewer(), [student.id], what)
     return student, reach
 
 

@@ -26,18 +26,12 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from diary_service.journal import services
+from diary_service.journal.entries import MarkInput, Problem, Seen, StudentEntry
+from diary_service.journal.finals import FinalMarkInput, FinalSheet
+from diary_service.journal.grid import LessonSheet
+from diary_service.journal.homework import Upload
 from diary_service.journal.models import ATTENDANCE_CODES, MARK_KINDS, REMARK_KINDS
-from diary_service.journal.policy import Rule
-from diary_service.journal.services import (
-    FinalMarkInput,
-    FinalSheet,
-    LessonSheet,
-    MarkInput,
-    Problem,
-    Seen,
-    StudentEntry,
-    Upload,
-)
+from diary_service.school.policy import Rule
 from shared.errors import ValidationError
 from shared.forms import DateField, coerce_id
 from shared.validators import is_ascii_number

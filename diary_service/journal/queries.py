@@ -15,8 +15,8 @@ from sqlalchemy.orm import contains_eager
 
 from diary_service.extensions import db
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy
-from diary_service.journal.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
 from diary_service.school.models import Period, Student, Subject
+from diary_service.school.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
 
 
 def current_policy(school_id: int) -> MarkPolicy | None:

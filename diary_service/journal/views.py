@@ -37,8 +37,8 @@ from diary_service.access import (
     can_write_journal,
     require,
 )
+from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.family.audit import record_access
 from diary_service.journal import forms, services
 from diary_service.journal.models import ATTENDANCE_CODES, Lesson
 from diary_service.journal.queries import current_policy, rule_of

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from diary_service.messages.services import MAX_BODY, MAX_REASON, MAX_SUBJECT
+from diary_service.messages.base import MAX_BODY, MAX_REASON, MAX_SUBJECT
 from shared.forms import coerce_id
 
 REQUIRED = _l("This field is required.")

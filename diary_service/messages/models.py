@@ -16,6 +16,8 @@ from shared.sessions import utcnow
 # announcement: the class teacher to all parents of the class (replies go to direct);
 # class_parents: the class parents' conversation, moderated by the class teacher.
 THREAD_KINDS = ("direct", "announcement", "class_parents")
+# The kinds of thread that belong to a class rather than to their participants.
+CLASS_KINDS = ("announcement", "class_parents")
 NOTIFICATION_EVENTS = ("mark", "absence", "homework", "message")
 CHANNELS = ("email", "sms")
 

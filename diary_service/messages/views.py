@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from diary_service.access import can_lead_class, require
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.messages import services
+from diary_service.messages.base import FieldError
 from diary_service.messages.forms import (
     AnnouncementForm,
     EmptyForm,
@@ -19,7 +20,6 @@ from diary_service.messages.forms import (
     ReplyForm,
     StudentChoiceForm,
 )
-from diary_service.messages.services import FieldError
 from shared.errors import ValidationError
 from shared.web import int_arg
 

@@ -22,13 +22,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from diary_service.journal.models import ATTENDANCE_CODES
-from diary_service.reports.services import (
-    ClassReport,
-    Figures,
-    RegionReport,
-    SchoolReport,
-    period_name,
-)
+from diary_service.reports.base import Figures, period_name
+from diary_service.reports.class_report import ClassReport
+from diary_service.reports.region import RegionReport
+from diary_service.reports.school_report import SchoolReport
 
 Value = str | int | Decimal | None
 

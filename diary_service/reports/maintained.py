@@ -1,7 +1,7 @@
 """The school report and the department's dashboard, read from the maintained figures
 (``reports/models.py``) instead of the region's marks.
 
-They answer exactly what ``services.school_report`` and ``services.region_report``
+They answer exactly what ``school_report.school_report`` and ``region.region_report``
 compute from the journal (those stay as the definition, and the tests hold the two
 equal); the dashboard reads a few rows per class and per school-day, so it no longer
 grows with the number of marks. The school report still counts attendance and the
@@ -20,20 +20,24 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
-from diary_service.reports import services
+from diary_service.reports import region
+from diary_service.reports.base import Figures, as_int
+from diary_service.reports.figures import attendance_counts, completeness_of, span_for
 from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
-from diary_service.reports.services import (
-    Figures,
-    MunicipalityBlock,
-    RegionReport,
-    SchoolLine,
-    SchoolReport,
-)
+from diary_service.reports.region import MunicipalityBlock, RegionReport, SchoolLine
+from diary_service.reports.school_report import SchoolReport
 from diary_service.reports.tallies import CODE_COLUMNS, JUDGED
-from diary_service.school.models import Municipality, Period, School, SchoolClass, Subject
+from diary_service.school.models import (
+    Municipality,
+    Period,
+    School,
+    SchoolClass,
+    StaffMember,
+    Subject,
+)
 from shared.errors import NotFound
 
-_int = services._int
+_int = as_int
 
 
 def _judged(row: Any) -> Figures:
@@ -89,13 +93,13 @@ def school_report(school: School, period: Period, today: date) -> SchoolReport:
             .group_by(ClassSubjectTally.subject_id)
         ).all()
     }
-    span = services._span(
+    span = span_for(
         today,
         SchoolClass.school_id == school.id,
         SchoolClass.year_id == period.year_id,
         Period.id == period.id,
     )
-    attendance = services._attendance(span, ("class_id", "subject_id"))
+    attendance = attendance_counts(span, ("class_id", "subject_id"))
     class_rows = []
     total = Figures()
     for school_class in classes:
@@ -119,11 +123,11 @@ def school_report(school: School, period: Period, today: date) -> SchoolReport:
             if subject_id == subject.id:
                 figures.add(counts)
         subject_rows.append((subject, figures))
-    by_teacher = services._completeness(span, "teacher_id")
+    by_teacher = completeness_of(span, "teacher_id")
     teachers = {
         member.id: member
         for member in db.session.execute(
-            sa.select(services.StaffMember).where(services.StaffMember.id.in_(list(by_teacher)))
+            sa.select(StaffMember).where(StaffMember.id.in_(list(by_teacher)))
         ).scalars()
     }
     teacher_rows = sorted(
@@ -146,10 +150,10 @@ def region_report(period_number: int | None, today: date) -> RegionReport:
     """``services.region_report`` from the maintained figures: per school, the sum of its
     classes' rows for the period of that number in its current year, and of its days
     of that period up to today."""
-    years = services._current_years(today)
+    years = region._current_years(today)
     numbers = sorted({period.number for year in years.values() for period in year.periods})
     if period_number is None:
-        period_number = services._default_period_number(years.values(), today)
+        period_number = region._default_period_number(years.values(), today)
     elif period_number not in numbers:
         raise NotFound(_("There is no such period."))
     periods = {
@@ -207,7 +211,7 @@ def region_report(period_number: int | None, today: date) -> RegionReport:
         ).scalars()
     )
     blocks = []
-    region = Figures()
+    whole = Figures()
     for municipality in municipalities:
         lines = []
         subtotal = Figures()
@@ -216,7 +220,7 @@ def region_report(period_number: int | None, today: date) -> RegionReport:
             lines.append(SchoolLine(school=school, period=periods.get(school.id), figures=figures))
             subtotal.add(figures)
         blocks.append(MunicipalityBlock(municipality=municipality, schools=lines, total=subtotal))
-        region.add(subtotal)
+        whole.add(subtotal)
     return RegionReport(
-        period_number=period_number, numbers=numbers, municipalities=blocks, total=region
+        period_number=period_number, numbers=numbers, municipalities=blocks, total=whole
     )

@@ -21,9 +21,11 @@ from diary_service.journal.models import (
     Lesson,
     Mark,
 )
-from diary_service.journal.policy import Rule
-from diary_service.reports import services
+from diary_service.reports import region
+from diary_service.reports.base import FAILING_MARKS, GOOD_MARKS, NUMERIC_MARKS, as_int
+from diary_service.reports.figures import ceil_cents
 from diary_service.school.models import Enrolment, Period, SchoolClass
+from diary_service.school.policy import Rule
 
 CODE_COLUMNS = {"н": "absent_n", "б": "absent_b", "у": "absent_u", "оп": "late"}
 JUDGED = ("assessed", "successful", "quality", "cents_sum", "cents_count")
@@ -75,7 +77,7 @@ def _judge(sums: tuple[int, int, int, int] | None, rule: Rule) -> tuple[int | No
         return None, None
     cents = (200 * numerator + denominator) // (2 * denominator)
     for mark in ("5", "4", "3"):
-        if cents >= services._ceil_cents(rule.thresholds[mark]):
+        if cents >= ceil_cents(rule.thresholds[mark]):
             return cents, mark
     return cents, "2"
 
@@ -96,7 +98,7 @@ def class_rows(
             sa.select(SchoolClass.id, SchoolClass.school_id).where(SchoolClass.id.in_(class_ids))
         ).all()
     )
-    rules = services._rules(set(classes.values()))
+    rules = region._rules(set(classes.values()))
     as_of = min(max(on, period.starts_on), period.ends_on)
     roster = set(
         db.session.execute(
@@ -129,12 +131,12 @@ def class_rows(
             *in_period,
             Mark.is_current.is_(True),
             Mark.deleted.is_(False),
-            Mark.value.in_(services.NUMERIC_MARKS),
+            Mark.value.in_(NUMERIC_MARKS),
         )
         .group_by(Lesson.class_id, Mark.student_id, Lesson.subject_id)
     ).all():
         if (class_id, student_id) in roster:
-            sums[(class_id, student_id, subject_id)] = tuple(map(services._int, counts))
+            sums[(class_id, student_id, subject_id)] = tuple(map(as_int, counts))
     class_of = {student_id: class_id for class_id, student_id in roster}
     finals: dict[tuple[int, int, int], str] = {}
     for student_id, subject_id, period_id, value_ in db.session.execute(
@@ -166,13 +168,13 @@ def class_rows(
         subject = per_subject[(class_id, subject_id, periods[class_id].id)]
         standing = students[class_id].setdefault(student_id, [0, 0, 0, 0, 0])
         if mark is not None:
-            failing = mark in services.FAILING_MARKS
+            failing = mark in FAILING_MARKS
             subject["assessed"] += 1
             subject["successful"] += not failing
-            subject["quality"] += mark in services.GOOD_MARKS
+            subject["quality"] += mark in GOOD_MARKS
             standing[0] += 1
             standing[1] |= failing
-            standing[2] |= mark not in services.GOOD_MARKS
+            standing[2] |= mark not in GOOD_MARKS
         if cents is not None:
             subject["cents_sum"] += cents
             subject["cents_count"] += 1
@@ -199,7 +201,7 @@ def class_rows(
         Lesson.on_date >= period.starts_on,
         Lesson.on_date <= period.ends_on,
     )
-    numeric = Mark.value.in_(services.NUMERIC_MARKS)
+    numeric = Mark.value.in_(NUMERIC_MARKS)
     value = sa.case((numeric, sa.cast(Mark.value, sa.Integer)), else_=0)
     for class_id, subject_id, count, numerics, weights, weighted in db.session.execute(
         sa.select(
@@ -215,10 +217,10 @@ def class_rows(
         .group_by(Lesson.class_id, Lesson.subject_id)
     ).all():
         row = per_subject[(class_id, subject_id, periods[class_id].id)]
-        row["marks"] = services._int(count)
-        row["numeric_marks"] = services._int(numerics)
-        row["weight_sum"] = services._int(weights)
-        row["weighted_sum"] = services._int(weighted)
+        row["marks"] = as_int(count)
+        row["numeric_marks"] = as_int(numerics)
+        row["weight_sum"] = as_int(weights)
+        row["weighted_sum"] = as_int(weighted)
     for class_id, subject_id, code, count in db.session.execute(
         sa.select(Lesson.class_id, Lesson.subject_id, Attendance.code, sa.func.count())
         .join(Lesson, Lesson.id == Attendance.lesson_id)
@@ -231,8 +233,8 @@ def class_rows(
         .group_by(Lesson.class_id, Lesson.subject_id, Attendance.code)
     ).all():
         if code in CODE_COLUMNS:
-            per_subject[(class_id, subject_id, periods[class_id].id)][CODE_COLUMNS[code]] += (
-                services._int(count)
+            per_subject[(class_id, subject_id, periods[class_id].id)][CODE_COLUMNS[code]] += as_int(
+                count
             )
     return per_class, dict(per_subject)
 
@@ -283,7 +285,7 @@ def day_rows(school_ids: int | list[int], start: date, end: date) -> dict[tuple[
         rows[(school_id, on_date)].update(
             zip(
                 ("lessons", "with_topic", "with_homework", "without_marks"),
-                map(services._int, counts),
+                map(as_int, counts),
                 strict=True,
             )
         )
@@ -298,7 +300,7 @@ def day_rows(school_ids: int | list[int], start: date, end: date) -> dict[tuple[
         .join(Enrolment, enrolled)
         .group_by(held.c.school_id, held.c.on_date)
     ).all():
-        rows[(school_id, on_date)]["student_lessons"] = services._int(count)
+        rows[(school_id, on_date)]["student_lessons"] = as_int(count)
     for school_id, on_date, code, count in db.session.execute(
         sa.select(held.c.school_id, held.c.on_date, Attendance.code, sa.func.count())
         .select_from(held)
@@ -314,5 +316,5 @@ def day_rows(school_ids: int | list[int], start: date, end: date) -> dict[tuple[
         .group_by(held.c.school_id, held.c.on_date, Attendance.code)
     ).all():
         if code in CODE_COLUMNS:
-            rows[(school_id, on_date)][CODE_COLUMNS[code]] += services._int(count)
+            rows[(school_id, on_date)][CODE_COLUMNS[code]] += as_int(count)
     return dict(rows)

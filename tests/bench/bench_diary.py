@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from diary_service import create_app
+from diary_service.demo.seed import DEFAULT_SEED, seed_region
 from diary_service.extensions import db
 from diary_service.journal.models import Attendance, Lesson, Mark
 from diary_service.school.models import (
@@ -47,7 +48,6 @@ from diary_service.school.models import (
     Student,
     TeachingAssignment,
 )
-from diary_service.seed import DEFAULT_SEED, seed_region
 
 ROOT = Path(__file__).resolve().parents[2]
 FIVE_POINT = ("1", "2", "3", "4", "5")

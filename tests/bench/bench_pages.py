@@ -47,6 +47,7 @@ from flask_migrate import upgrade
 
 from diary_service import create_app
 from diary_service.auth.models import DiaryPerson
+from diary_service.demo.seed import DEFAULT_SEED, seed_region
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import Lesson
@@ -57,7 +58,6 @@ from diary_service.school.models import (
     StaffRole,
     TeachingAssignment,
 )
-from diary_service.seed import DEFAULT_SEED, seed_region
 
 ROOT = Path(__file__).resolve().parents[2]
 GOALS = {"family": 30.0, "teacher": 30.0, "report": 300.0}

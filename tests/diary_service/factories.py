@@ -24,7 +24,6 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.journal.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from diary_service.school.models import (
     AcademicYear,
     Bell,
@@ -42,6 +41,7 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableEntry,
 )
+from diary_service.school.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from shared.sessions import utcnow
 
 BELLS = [
@@ -270,6 +270,40 @@ def build_world(today: date | None = None) -> World:
     world.people["nobody"] = person("nobody", "Посторонний", "Игорь")
     db.session.commit()
     return world
+
+
+def lesson(world: World, cls: str, on: date, number: int, topic: str = "") -> Lesson:
+    """A lesson of school one's class ``cls``: lesson 1 is mathematics (its teacher),
+    any other Russian (the second teacher)."""
+    subject = world.subjects["math" if number == 1 else "russian"]
+    teacher = world.one.staff["teacher" if number == 1 else "teacher2"]
+    row = Lesson(
+        class_id=world.one.classes[cls].id,
+        subject_id=subject.id,
+        teacher_id=teacher.id,
+        on_date=on,
+        lesson_number=number,
+        topic=topic,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def mark(world: World, student: str, at: Lesson, value: str, kind: str, weight: int, **kw) -> Mark:
+    """A mark given by school one's teacher to ``student`` at the lesson ``at``."""
+    row = Mark(
+        lesson_id=at.id,
+        student_id=world.one.students[student].id,
+        value=value,
+        kind=kind,
+        weight=weight,
+        author_id=world.one.staff["teacher"].id,
+        **kw,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 def monday_of(day: date) -> date:

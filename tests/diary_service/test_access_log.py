@@ -8,8 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from diary_service.access import viewer_for
+from diary_service.access.log import record_access
 from diary_service.extensions import db
-from diary_service.family.audit import record_access
 from diary_service.family.models import Guardian, StudentAccess
 from shared.sessions import utcnow
 from tests.helpers import text_of
@@ -157,7 +157,7 @@ def test_a_failed_write_does_not_break_the_page(world, login, monkeypatch):
     def broken(*_args, **_kwargs):
         raise sa.exc.OperationalError("insert", {}, Exception("disk full"))
 
-    monkeypatch.setattr("diary_service.family.audit._insert", broken)
+    monkeypatch.setattr("diary_service.access.log._insert", broken)
     petr = world.one.students["petr"]
     assert login(world.people["teacher"]).get(f"/students/{petr.id}/marks").status_code == 200
     assert entries() == []

@@ -37,7 +37,7 @@ from tests.diary_service.test_auth import (
     Page,
     diary_config,
 )
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import diary_csrf, forms_of, submit, text_of
 
 CONFIRMED = "urn:gosdiary:acr:confirmed"
 STANDARD = "urn:gosdiary:acr:standard"
@@ -77,16 +77,6 @@ def signed(client, acr: str = CONFIRMED, age: int = 10, carry: dict | None = Non
 def answers() -> list[Answer]:
     db.session.expire_all()
     return list(db.session.execute(sa.select(Answer).order_by(Answer.id)).scalars())
-
-
-def csrf_of(client) -> str:
-    """A CSRF token of the client's session (every page's sign-out form carries one)."""
-    page = client.get("/answers/")
-    return next(
-        f.fields["csrf_token"]
-        for f in forms_of(page.get_data(as_text=True))
-        if "csrf_token" in f.fields
-    )
 
 
 def answer_data(client, ask, student, choice="Согласен", comment="") -> dict:
@@ -343,7 +333,7 @@ def test_after_the_step_up_the_answer_is_recorded_with_the_level(world, login, a
     again = parent.post(
         f"/answers/requests/{ask.id}",
         data={
-            "csrf_token": csrf_of(parent),
+            "csrf_token": diary_csrf(parent, "/answers/"),
             "student": str(petr.id),
             "choice": "Не согласен",
         },
@@ -405,7 +395,7 @@ def test_students_and_strangers_cannot_answer(world, login, ask, who):
     response = client.post(
         f"/answers/requests/{ask.id}",
         data={
-            "csrf_token": csrf_of(client),
+            "csrf_token": diary_csrf(client, "/answers/"),
             "student": str(world.one.students["petr"].id),
             "choice": "Согласен",
         },

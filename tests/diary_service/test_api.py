@@ -39,7 +39,6 @@ from diary_service.journal.models import (
     FinalMark,
     Homework,
     HomeworkAttachment,
-    Lesson,
     Mark,
     MarkPolicy,
     Remark,
@@ -58,7 +57,7 @@ from tests.conftest import (
     migrate_app,
     wipe,
 )
-from tests.diary_service.factories import World, build_world, monday_of
+from tests.diary_service.factories import World, build_world, lesson, mark, monday_of
 from tests.portal.oidc_helpers import Browser, register, tokens
 
 CLIENT_ID = "diary-api-test"
@@ -313,37 +312,6 @@ class Journal:
     corrected: Mark
     direct: Thread
     class_parents: Thread
-
-
-def lesson(world: World, cls: str, on: date, number: int, topic: str) -> Lesson:
-    subject = world.subjects["math" if number == 1 else "russian"]
-    teacher = world.one.staff["teacher" if number == 1 else "teacher2"]
-    row = Lesson(
-        class_id=world.one.classes[cls].id,
-        subject_id=subject.id,
-        teacher_id=teacher.id,
-        on_date=on,
-        lesson_number=number,
-        topic=topic,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def mark(world: World, student: str, at: Lesson, value: str, kind: str, weight: int, **kw) -> Mark:
-    row = Mark(
-        lesson_id=at.id,
-        student_id=world.one.students[student].id,
-        value=value,
-        kind=kind,
-        weight=weight,
-        author_id=world.one.staff["teacher"].id,
-        **kw,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 @pytest.fixture

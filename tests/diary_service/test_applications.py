@@ -20,10 +20,11 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service import create_app as create_diary
+from diary_service.applications import arrival
+from diary_service.applications import services as applications
 from diary_service.auth import services as auth_services
 from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family import applications
 from diary_service.family.models import Application, Guardian
 from diary_service.federation.models import PortalMessage
 from portal.oidc import services as oidc
@@ -35,7 +36,7 @@ from shared.sessions import utcnow
 from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
 from tests.diary_service.factories import World, build_world
 from tests.diary_service.test_auth import CLIENT_ID, SCOPES, LaterApp, commit_portal, diary_config
-from tests.helpers import text_of
+from tests.helpers import diary_csrf, text_of
 
 FATHER_SNILS = "112-233-445 95"
 PETR_SNILS = "050-234-316 00"
@@ -83,7 +84,7 @@ def index_of(app, snils: str) -> str:
 
 
 def receive(app, data: dict, now: datetime | None = None) -> dict:
-    return applications.receive_application(
+    return arrival.receive_application(
         data, index_key=app.config["BLIND_INDEX_KEY"], zone=ZONE, now=now
     )
 
@@ -98,11 +99,6 @@ def application_of(portal_id: str) -> Application:
 def messages_to_portal() -> list[PortalMessage]:
     db.session.expire_all()
     return list(db.session.execute(sa.select(PortalMessage).order_by(PortalMessage.id)).scalars())
-
-
-def csrf_of(client) -> str:
-    html = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -391,7 +387,7 @@ def test_the_pages_work_in_english(waiting, registered, login):
 
 def test_taking_into_work_tells_the_portal(waiting, registered, login):
     admin = login(registered.people["admin"])
-    token = csrf_of(admin)
+    token = diary_csrf(admin)
     page = admin.post(
         f"/applications/{waiting.id}/take", data={"csrf_token": token}, follow_redirects=True
     )
@@ -420,7 +416,7 @@ def approve_as_admin(registered, login, application: Application, **data):
     admin = login(registered.people["admin"])
     return admin.post(
         f"/applications/{application.id}/approve",
-        data={"csrf_token": csrf_of(admin), **data},
+        data={"csrf_token": diary_csrf(admin), **data},
         follow_redirects=True,
     )
 
@@ -514,7 +510,7 @@ def test_a_refusal_needs_a_ground_and_for_another_reason_the_schools_words(
     waiting, registered, login
 ):
     admin = login(registered.people["admin"])
-    token = csrf_of(admin)
+    token = diary_csrf(admin)
     url = f"/applications/{waiting.id}/refuse"
 
     empty = admin.post(url, data={"csrf_token": token})
@@ -549,7 +545,7 @@ def test_a_refusal_needs_a_ground_and_for_another_reason_the_schools_words(
 def test_a_decided_application_cannot_be_decided_again(waiting, registered, login):
     approve_as_admin(registered, login, waiting)
     admin = login(registered.people["admin"])
-    token = csrf_of(admin)
+    token = diary_csrf(admin)
     refused = admin.post(
         f"/applications/{waiting.id}/refuse",
         data={"csrf_token": token, "ground": "not_enrolled"},
@@ -598,7 +594,7 @@ def test_of_two_administrators_deciding_at_once_only_one_decides(waiting, regist
 )
 def test_nobody_but_the_schools_administrators_sees_or_decides(waiting, registered, login, role):
     client = login(registered.people[role])
-    token = csrf_of(client)
+    token = diary_csrf(client)
     school_id = registered.one.school.id
     assert client.get(f"/applications/{waiting.id}").status_code == 403
     assert client.get(f"/school/{school_id}/applications").status_code == 403

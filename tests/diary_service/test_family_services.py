@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service.access import viewer_for
+from diary_service.diary import services
 from diary_service.extensions import db
-from diary_service.family import services
 from diary_service.family.models import Acknowledgement
 from diary_service.journal.models import Mark
-from diary_service.journal.policy import DEFAULT_RULE, Rule
+from diary_service.school.policy import DEFAULT_RULE, Rule
 from shared.errors import ValidationError
 
 ARITHMETIC = Rule(

@@ -27,7 +27,7 @@ from diary_service.journal.models import (
     Remark,
 )
 from diary_service.school.models import Holiday, Notice, ParentMeeting, TimetableChange
-from tests.diary_service.factories import World, monday_of
+from tests.diary_service.factories import World, lesson, mark, monday_of
 from tests.helpers import forms_of, submit, text_of
 
 
@@ -39,37 +39,6 @@ class Diary:
     math_monday: Lesson
     corrected: Mark
     attachment: HomeworkAttachment
-
-
-def lesson(world: World, cls: str, on: date, number: int, topic: str = "") -> Lesson:
-    subject = world.subjects["math" if number == 1 else "russian"]
-    teacher = world.one.staff["teacher" if number == 1 else "teacher2"]
-    row = Lesson(
-        class_id=world.one.classes[cls].id,
-        subject_id=subject.id,
-        teacher_id=teacher.id,
-        on_date=on,
-        lesson_number=number,
-        topic=topic,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def mark(world: World, student: str, at: Lesson, value: str, kind: str, weight: int, **kw) -> Mark:
-    row = Mark(
-        lesson_id=at.id,
-        student_id=world.one.students[student].id,
-        value=value,
-        kind=kind,
-        weight=weight,
-        author_id=world.one.staff["teacher"].id,
-        **kw,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 @pytest.fixture

@@ -28,9 +28,9 @@ from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db as diary_db
 from diary_service.family.models import Guardian
+from diary_service.journal.lessons import lesson_for_slot
 from diary_service.journal.models import Mark
-from diary_service.journal.policy import DEFAULT_WEIGHTS
-from diary_service.journal.services import lesson_for_slot
+from diary_service.school.policy import DEFAULT_WEIGHTS
 from diary_service.school.timetable import period_on
 from portal.extensions import db as portal_db
 from portal.identity.models import Citizen

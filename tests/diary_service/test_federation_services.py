@@ -20,8 +20,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from diary_service.applications import services as school_applications
 from diary_service.extensions import db as diary_db
-from diary_service.family import applications as school_applications
 from diary_service.family.models import Application
 from diary_service.school.models import StaffMember, StaffRole, Student
 from portal.catalog.models import ServiceApplication

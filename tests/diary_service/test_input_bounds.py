@@ -4,7 +4,6 @@ written (issue 11: each was a 500)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from diary_service.extensions import db
 from diary_service.school.models import Holiday, Notice
 from tests.diary_service.factories import World
-from tests.helpers import text_of
+from tests.helpers import diary_csrf, text_of
 
 HUGE = str(2**31)  # PostgreSQL's integer ends at 2^31 − 1
 DATE_TEXT = "Введите дату между 1900 и 2100 годами."
@@ -75,11 +74,6 @@ def test_the_week_in_english_says_which_years(world: World, login):
     assert "Enter a date between the years 1900 and 2100." in text_of(response)
 
 
-def csrf_of(client) -> str:
-    html = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def count(model) -> int:
     db.session.commit()
     return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
@@ -96,7 +90,7 @@ def test_a_notice_with_an_extreme_date_is_refused_and_not_saved(
     response = admin.post(
         f"/school/{world.one.school.id}/notices",
         data={
-            "csrf_token": csrf_of(admin),
+            "csrf_token": diary_csrf(admin),
             "kind": "news",
             "title": "Каникулы",
             "starts_on": starts_on,
@@ -114,7 +108,7 @@ def test_a_holiday_in_year_9999_is_refused_and_not_saved(world: World, login):
     response = admin.post(
         f"/school/{world.one.school.id}/years/{world.one.year.id}/holidays",
         data={
-            "csrf_token": csrf_of(admin),
+            "csrf_token": diary_csrf(admin),
             "name": "Вечные каникулы",
             "starts_on": date(2026, 12, 28).isoformat(),
             "ends_on": "9999-12-31",

@@ -27,9 +27,10 @@ from diary_service.journal.models import (
     Mark,
     Remark,
 )
+from diary_service.journal.queries import current_policy
 from diary_service.school.models import Holiday, TimetableChange
 from diary_service.school.timetable import period_on
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import diary_csrf, forms_of, submit, text_of
 
 
 def weekday_on_or_before(day: date) -> date:
@@ -67,12 +68,6 @@ def lesson(world, day) -> Lesson:
 
 def staff(world, name: str):
     return world.one.staff[name]
-
-
-def csrf_of(client) -> str:
-    """A signed-in person's CSRF token, from the sign-out form every page has."""
-    html = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def rows(model, **where) -> list:
@@ -333,7 +328,7 @@ def test_teacher_of_another_subject_cannot_write_math(world, login, lesson):
     petr = world.one.students["petr"]
     client = login(world.people["teacher2"])
     assert client.get(f"/journal/lessons/{lesson.id}").status_code == 403
-    token = csrf_of(client)
+    token = diary_csrf(client)
     refused = client.post(marks_url(lesson), data={"csrf_token": token, f"s{petr.id}_value": "2"})
     assert refused.status_code == 403
     refused = client.post(
@@ -379,7 +374,7 @@ def test_substitute_writes_only_the_lesson_they_give(world, login, day, lesson):
     assert page.status_code == 200
     assert not any(f.action == marks_url(other) for f in forms_of(page.get_data(as_text=True)))
     refused = client.post(
-        marks_url(other), data={"csrf_token": csrf_of(client), f"s{petr.id}_value": "3"}
+        marks_url(other), data={"csrf_token": diary_csrf(client), f"s{petr.id}_value": "3"}
     )
     assert refused.status_code == 403
     assert len(rows(Mark)) == 1
@@ -416,7 +411,7 @@ def test_strangers_are_refused(world, login, lesson, name):
     assert client.get(f"/journal/{school_class.id}/{math.id}/final").status_code == 403
     assert client.get(f"/journal/lessons/{lesson.id}").status_code == 403
     refused = client.post(
-        marks_url(lesson), data={"csrf_token": csrf_of(client), f"s{petr.id}_value": "5"}
+        marks_url(lesson), data={"csrf_token": diary_csrf(client), f"s{petr.id}_value": "5"}
     )
     assert refused.status_code == 403
     assert rows(Mark) == []
@@ -441,7 +436,7 @@ def test_class_teacher_and_admin_read_but_do_not_write_russian(world, login, day
         assert client.get(f"/journal/{school_class.id}/{russian.id}").status_code == 200
         assert client.get(f"/journal/lessons/{lesson.id}").status_code == 200
         refused = client.post(
-            marks_url(lesson), data={"csrf_token": csrf_of(client), f"s{petr.id}_value": "5"}
+            marks_url(lesson), data={"csrf_token": diary_csrf(client), f"s{petr.id}_value": "5"}
         )
         assert refused.status_code == 403
 
@@ -580,7 +575,7 @@ def test_future_lessons_are_planned_but_get_no_marks(world, login):
     planned = submit(client, f"/journal/lessons/{lesson.id}", {"topic": "Контрольная работа"})
     assert planned.status_code == 302
     refused = client.post(
-        marks_url(lesson), data={"csrf_token": csrf_of(client), f"s{petr.id}_value": "5"}
+        marks_url(lesson), data={"csrf_token": diary_csrf(client), f"s{petr.id}_value": "5"}
     )
     assert refused.status_code == 400
     assert rows(Mark) == []
@@ -626,7 +621,7 @@ def test_attachments_upload_download_and_refusal(world, login, lesson):
     assert len(rows(HomeworkAttachment)) == 1
     assert rows(Homework)[0].text == "Решить задачи из листка"
 
-    removed = client.post(f"{url}/delete", data={"csrf_token": csrf_of(client)})
+    removed = client.post(f"{url}/delete", data={"csrf_token": diary_csrf(client)})
     assert removed.status_code == 302
     assert rows(HomeworkAttachment) == []
 
@@ -656,7 +651,7 @@ def test_final_marks_store_policy_average_and_suggestion(world, login, day, less
         period.id,
         "5",
     )
-    assert period_mark.policy_id == services.current_policy(world.one.school.id).id
+    assert period_mark.policy_id == current_policy(world.one.school.id).id
     assert period_mark.average == Decimal("4.71") and period_mark.suggested == "5"
     assert (year_mark.kind, year_mark.period_id, year_mark.value) == ("year", None, "5")
     assert year_mark.average == Decimal("5.00") and year_mark.suggested == "5"
@@ -694,6 +689,6 @@ def test_final_marks_store_policy_average_and_suggestion(world, login, day, less
     class_teacher = login(world.people["teacher"])
     assert class_teacher.get(russian_url).status_code == 200
     assert (
-        class_teacher.post(russian_url, data={"csrf_token": csrf_of(class_teacher)}).status_code
+        class_teacher.post(russian_url, data={"csrf_token": diary_csrf(class_teacher)}).status_code
         == 403
     )

@@ -11,14 +11,10 @@ import sqlalchemy as sa
 
 from diary_service.extensions import db
 from diary_service.journal import services
+from diary_service.journal.entries import EntryErrors, MarkInput, StudentEntry
+from diary_service.journal.finals import FinalMarkInput
+from diary_service.journal.homework import Upload
 from diary_service.journal.models import Attendance, FinalMark, Lesson, Mark, MarkPolicy
-from diary_service.journal.services import (
-    EntryErrors,
-    FinalMarkInput,
-    MarkInput,
-    StudentEntry,
-    Upload,
-)
 from diary_service.school.models import Enrolment, TimetableChange
 from diary_service.school.timetable import period_on
 from shared.errors import Forbidden, ValidationError

@@ -36,5 +36,5 @@ def test_the_diary_queue_depths_are_read_when_scraped(diary):
     assert samples.value("job_queue_depth", app="diary", queue="portal_message") == 1
     assert samples.value("job_queue_depth", app="diary", queue="notification") == 2
     assert "jobs" not in samples.label_values("job_queue_depth", "queue")  # no Redis here
-    # The mirror of the rule in diary_service/messages/services.py.
+    # The mirror of the rule in diary_service/messages/outbox.py.
     assert NOTIFICATION_MAX_ATTEMPTS == messages.MAX_ATTEMPTS

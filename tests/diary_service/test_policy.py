@@ -1,4 +1,4 @@
-"""How period marks are computed (diary_service/journal/policy.py): averages, the
+"""How period marks are computed (diary_service/school/policy.py): averages, the
 suggested mark under the school's thresholds, the forecast, and rule validation."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from diary_service.journal.policy import (
+from diary_service.school.policy import (
     DEFAULT_RULE,
     Forecast,
     Rule,

@@ -22,10 +22,11 @@ import sqlalchemy as sa
 
 from diary_service import create_app
 from diary_service.auth.services import PortalIdentity, record_sign_in, snils_index
+from diary_service.demo.calendar import Calendar
+from diary_service.demo.seed import seed_command
 from diary_service.extensions import db
 from diary_service.family.models import Guardian
 from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
-from diary_service.journal.policy import Rule, average, suggest
 from diary_service.school.models import (
     AcademicYear,
     Bell,
@@ -45,7 +46,7 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
-from diary_service.seed import Calendar, seed_command
+from diary_service.school.policy import Rule, average, suggest
 from portal.simulator.registries.population import FIXED_PEOPLE
 from shared.sessions import utcnow
 from tests.conftest import ROOT, SECRETS, IsolatedClient, migrate_app, wipe

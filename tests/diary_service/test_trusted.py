@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from diary_service import access
+from diary_service.access import viewer as access_viewer
 from diary_service.access import viewer_for
 from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import PortalIdentity, record_sign_in, snils_index
@@ -284,7 +284,7 @@ def test_not_yet_open_shows_nothing_until_the_clock_passes(world, trusted, login
 
     # Two days later (the portal's delay has passed): the same link opens by itself.
     later = utcnow() + timedelta(days=2)
-    monkeypatch.setattr(access, "utcnow", lambda: later)
+    monkeypatch.setattr(access_viewer, "utcnow", lambda: later)
     opened = client.get("/students/")
     assert opened.status_code == 302 and opened.headers["Location"].endswith(
         f"/students/{petr.id}/week"

@@ -1,6 +1,7 @@
 """The words for the journal's codes, one set for every page, e-mail and export: the
 kinds of work a mark is given for, mark values that are not digits, attendance codes
-and the kinds of remarks."""
+and the kinds of remarks. They stand in the school's room, below the journal, because
+the school's pages (the mark policy, the health worker's absences) name them too."""
 
 from flask_babel import lazy_gettext as _l
 

@@ -19,9 +19,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from diary_service.access import can_manage_school, require
+from diary_service.applications import arrival  # noqa: F401  (registers the portal's "application.submitted" handler)
+from diary_service.applications import services as applications
+from diary_service.applications.forms import ApproveForm, RefuseForm, TakeForm
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.family import applications, links
-from diary_service.family.application_forms import ApproveForm, RefuseForm, TakeForm
+from diary_service.family import links
 from diary_service.family.models import Application
 from diary_service.school.models import StaffMember
 from shared.errors import ValidationError

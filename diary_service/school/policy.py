@@ -1,4 +1,6 @@
-"""How period marks are computed: pure functions over marks and a school's policy.
+"""A school's mark policy and how period marks are computed from it: pure functions
+over marks and the policy. The school sets the policy (its settings page); the journal,
+the diary pages and the reports apply it.
 
 The average is Σ(mark × weight) / Σ(weight) over the five-point marks of the period
 (pass/fail marks are not averaged); an "arithmetic" policy weighs every mark 1. The

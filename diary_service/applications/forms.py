@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from diary_service.family.applications import COMMENT_LENGTH, REFUSAL_GROUNDS
+from diary_service.applications.services import COMMENT_LENGTH, REFUSAL_GROUNDS
 
 CHOOSE_STUDENT = _l("Choose the student the application is about.")
 CHOOSE_GROUND = _l("Choose the ground for refusal.")

@@ -1,0 +1,102 @@
+"""The student's diary pages, one module a page: whose diary (pages), the week, the
+acknowledgement, marks and their chart, attendance, news. The views reach them through
+this module."""
+
+from __future__ import annotations
+
+from diary_service.diary.acknowledgements import (
+    GuardianRead,
+    StudentReads,
+    acknowledge,
+    acknowledgements_of,
+    class_acknowledgements,
+)
+from diary_service.diary.attendance import AttendancePage, attendance_page
+from diary_service.diary.chart import (
+    CHART_HIGH,
+    CHART_LOW,
+    Chart,
+    ChartPoint,
+    chart_of,
+    formula_of,
+    running_averages,
+    weeks_of,
+)
+from diary_service.diary.marks import FinalRow, MarksPage, SubjectMarks, choose_period, marks_page
+from diary_service.diary.news import NewsPage, news_page
+from diary_service.diary.pages import (
+    ATTENDANCE_LABELS,
+    AVERAGE_LABELS,
+    FOR_MARK_KIND,
+    FORECASTS_SHOWN,
+    MARK_KIND_LABELS,
+    MARK_VALUE_WORDS,
+    NOTICE_KIND_LABELS,
+    PAGE_SECTIONS,
+    PAST_NEWS_SHOWN,
+    REMARK_KIND_LABELS,
+    WEEK_LENGTH,
+    Child,
+    children_of,
+    choose_year,
+    current_year,
+    get_class,
+    get_student,
+    monday_of,
+    reach_for,
+    sections_for,
+    years_of,
+)
+from diary_service.diary.week import Day, LessonRow, RemarkRow, Week, sees_notice, week_of
+
+__all__ = [
+    "ATTENDANCE_LABELS",
+    "AVERAGE_LABELS",
+    "CHART_HIGH",
+    "CHART_LOW",
+    "FORECASTS_SHOWN",
+    "FOR_MARK_KIND",
+    "MARK_KIND_LABELS",
+    "MARK_VALUE_WORDS",
+    "NOTICE_KIND_LABELS",
+    "PAGE_SECTIONS",
+    "PAST_NEWS_SHOWN",
+    "REMARK_KIND_LABELS",
+    "WEEK_LENGTH",
+    "AttendancePage",
+    "Chart",
+    "ChartPoint",
+    "Child",
+    "Day",
+    "FinalRow",
+    "GuardianRead",
+    "LessonRow",
+    "MarksPage",
+    "NewsPage",
+    "RemarkRow",
+    "StudentReads",
+    "SubjectMarks",
+    "Week",
+    "acknowledge",
+    "acknowledgements_of",
+    "attendance_page",
+    "chart_of",
+    "children_of",
+    "choose_period",
+    "choose_year",
+    "class_acknowledgements",
+    "current_year",
+    "formula_of",
+    "get_class",
+    "get_student",
+    "marks_page",
+    "monday_of",
+    "news_page",
+    "reach_for",
+    "running_averages",
+    "sections_for",
+    "sees_notice",
+    "week_of",
+    "weeks_of",
+    "years_of",
+]
