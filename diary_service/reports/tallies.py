@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from diary_service import clock
 from diary_service.extensions import db
 from diary_service.journal.models import (
     Attendance,
@@ -32,7 +33,7 @@ JUDGED = ("assessed", "successful", "quality", "cents_sum", "cents_count")
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 # --- computing a slice ------------------------------------------------------------------

@@ -277,7 +277,7 @@ def test_marks_page_shows_average_formula_policy_forecast_and_chart(world, login
     assert page.status_code == 200
     text = text_of(page)
     assert "2 четверть" in text
-    assert "(4×5 + 5×3) / (5+3) = 4.38" in text
+    assert "(4×5 + 5×3) / (5+3) = 4,38" in text
     assert "средний балл 4,38" in text
     assert "Предлагаемая отметка за период 4" in text
     assert "ещё одна пятёрка за контрольную работу даст 4,62 → 5" in text
