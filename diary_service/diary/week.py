@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from diary_service.access import Reach, class_of
 from diary_service.diary.acknowledgements import acknowledgements_of
@@ -277,7 +277,8 @@ def _due_homework(
         db.session.execute(
             sa.select(Homework)
             .join(Lesson, Lesson.id == Homework.lesson_id)
-            .options(selectinload(Homework.attachments))
+            # Each due homework names its lesson (subject, date): loaded by the same join.
+            .options(selectinload(Homework.attachments), contains_eager(Homework.lesson))
             .where(
                 Lesson.class_id.in_(list(classes)),
                 Homework.due_on >= monday,
