@@ -281,6 +281,10 @@ def server_times(log: Path) -> dict[str, list[float]]:
     return found
 
 
+class PageFailed(Exception):
+    """A page did not answer 200 (the server's log tail is shown)."""
+
+
 def measure(base: str, page: Page) -> list[float]:
     """Client milliseconds for each of the page's requests (after one warm-up)."""
     times = []
@@ -291,10 +295,13 @@ def measure(base: str, page: Page) -> list[float]:
             http = sessions[cookie] = requests.Session()
             http.cookies.set("diary_session", cookie, domain="127.0.0.1")
         started = time.perf_counter()
-        response = http.get(base + path, timeout=120, allow_redirects=False)
+        try:
+            response = http.get(base + path, timeout=120, allow_redirects=False)
+        except requests.RequestException as error:
+            raise PageFailed(f"{page.name}: {path}: {error}") from error
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
-            sys.exit(f"{page.name}: {path} answered {response.status_code}")
+            raise PageFailed(f"{page.name}: {path} answered {response.status_code}")
         if index:
             times.append(elapsed)
     return times
@@ -352,13 +359,19 @@ def main(argv: list[str] | None = None) -> int:
             chosen = pages(app, rng, args.samples, date.today())
         port = free_port()
         log = scratch / "gunicorn.log"
-        with gunicorn(env, port, args.workers, log):
-            client = {page.name: measure(f"http://127.0.0.1:{port}", page) for page in chosen}
+        try:
+            with gunicorn(env, port, args.workers, log):
+                client = {page.name: measure(f"http://127.0.0.1:{port}", page) for page in chosen}
+        except PageFailed as failed:
+            tail = [line for line in log.read_text(errors="replace").splitlines() if line][-5:]
+            print(f"{failed}\nthe server's last lines:\n" + "\n".join(tail), file=sys.stderr)
+            return 1
         server = server_times(log)
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        shutil.rmtree(scratch, ignore_errors=True)
     print()
     print(
         f"{'page':<26}{'runs':>5}{'server p50':>12}{'p95':>8}{'client p50':>12}{'p95':>8}"
@@ -379,7 +392,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{goal:>10.0f}{'' if p95 <= goal else '  missed'}"
         )
     print("(milliseconds; server: the diary's request log; client: to the last byte)")
-    shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
