@@ -337,8 +337,9 @@ def flush_pending(session: Session) -> None:
         if period is not None:
             refresh_classes(ids, period, on)
     for school_id, dates in days.items():
-        for day in dates:
-            refresh_days(school_id, day, day)
+        # One span per school: the first view of a period's grid creates its lessons,
+        # and a few grouped queries over the span beat the same queries per day.
+        refresh_days(school_id, min(dates), max(dates))
     for school_id, ranges in spans.items():
         for start, end in ranges:
             refresh_days(school_id, start, end)
