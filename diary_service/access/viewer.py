@@ -11,10 +11,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from diary_service import clock
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     StaffMember,

@@ -18,9 +18,9 @@ from diary_service import clock
 from diary_service.access import can_lead_class, require
 from diary_service.answers import services
 from diary_service.answers.forms import AnswerForm, RequestForm
-from diary_service.answers.models import AnswerRequest
 from diary_service.auth import oidc
 from diary_service.auth.current import current_viewer, login_required
+from diary_service.models.answers import AnswerRequest
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from shared.validators import is_ascii_number

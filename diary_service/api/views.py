@@ -29,7 +29,7 @@ from diary_service.auth.oidc import PortalUnavailable
 from diary_service.diary import services as family
 from diary_service.extensions import csrf
 from diary_service.messages import services as messages
-from diary_service.school.models import Student
+from diary_service.models.school import Student
 from shared.web import date_arg, int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -10,8 +10,8 @@ from decimal import Decimal
 from flask_babel import format_decimal
 
 from diary_service.diary.pages import monday_of
-from diary_service.journal.models import Mark
-from diary_service.school.models import Period
+from diary_service.models.journal import Mark
+from diary_service.models.school import Period
 from diary_service.school.policy import Rule, average
 
 CHART_LOW, CHART_HIGH = 2, 5

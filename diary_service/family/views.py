@@ -52,9 +52,9 @@ from diary_service.family.forms import (
     StudentCodeForm,
     WeekForm,
 )
-from diary_service.family.models import PARENT_SLOTS
-from diary_service.journal.models import ATTENDANCE_CODES
-from diary_service.school.models import SchoolClass, Student
+from diary_service.models.family import PARENT_SLOTS
+from diary_service.models.journal import ATTENDANCE_CODES
+from diary_service.models.school import SchoolClass, Student
 from shared.errors import ValidationError
 from shared.web import int_arg
 

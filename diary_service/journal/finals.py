@@ -23,11 +23,6 @@ from diary_service.journal.base import (
     parse_mark_value,
 )
 from diary_service.journal.entries import EntryErrors, Problem, retire
-from diary_service.journal.models import (
-    FINAL_KINDS,
-    FinalMark,
-    MarkPolicy,
-)
 from diary_service.journal.queries import (
     SubjectSummary,
     current_marks,
@@ -35,7 +30,12 @@ from diary_service.journal.queries import (
     rule_of,
     summarize,
 )
-from diary_service.school.models import (
+from diary_service.models.journal import (
+    FINAL_KINDS,
+    FinalMark,
+    MarkPolicy,
+)
+from diary_service.models.school import (
     AcademicYear,
     Period,
     SchoolClass,

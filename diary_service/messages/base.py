@@ -15,8 +15,8 @@ from diary_service.access import (
     link_sections,
 )
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     Enrolment,
     Student,
 )

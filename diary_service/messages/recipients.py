@@ -17,7 +17,7 @@ from diary_service.access import (
 )
 from diary_service.extensions import db
 from diary_service.messages.base import ALL_GUARDIANS, guardians_of, students_of_classes
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     StaffMember,

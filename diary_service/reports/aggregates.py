@@ -36,7 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -45,9 +45,9 @@ from diary_service.journal.models import (
     Mark,
     MarkPolicy,
 )
+from diary_service.models.school import AcademicYear, Enrolment, Period, SchoolClass
 from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.tallies import Row, class_rows, day_rows, today
-from diary_service.school.models import AcademicYear, Enrolment, Period, SchoolClass
 
 # Advisory lock namespaces (pg_advisory_xact_lock(namespace, id)).
 CLASS_LOCK, SCHOOL_LOCK = 140001, 140002

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from diary_service import clock
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -22,10 +22,10 @@ from diary_service.journal.models import (
     Lesson,
     Mark,
 )
+from diary_service.models.school import Enrolment, Period, SchoolClass
 from diary_service.reports import region
 from diary_service.reports.base import FAILING_MARKS, GOOD_MARKS, NUMERIC_MARKS, as_int
 from diary_service.reports.figures import ceil_cents
-from diary_service.school.models import Enrolment, Period, SchoolClass
 from diary_service.school.policy import Rule
 
 CODE_COLUMNS = {"н": "absent_n", "б": "absent_b", "у": "absent_u", "оп": "late"}

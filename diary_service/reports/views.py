@@ -21,9 +21,9 @@ from diary_service.access import (
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.extensions import db
+from diary_service.models.school import Period, School, SchoolClass, Student, Subject
 from diary_service.reports import exports, maintained, services
 from diary_service.reports.forms import PeriodForm, RegionPeriodForm
-from diary_service.school.models import Period, School, SchoolClass, Student, Subject
 from shared.errors import NotFound
 
 bp = Blueprint("reports", __name__)

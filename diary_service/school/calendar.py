@@ -10,7 +10,16 @@ from flask_babel import lazy_gettext as _l
 
 from diary_service import clock
 from diary_service.extensions import db
-from diary_service.journal.models import FinalMark
+from diary_service.models.journal import FinalMark
+from diary_service.models.school import (
+    PERIOD_KINDS,
+    AcademicYear,
+    Bell,
+    Holiday,
+    Period,
+    SchoolClass,
+    TimetableEntry,
+)
 from diary_service.school.base import (
     MAX_LESSONS,
     PERIODS_PER_YEAR,
@@ -19,15 +28,6 @@ from diary_service.school.base import (
     get,
     get_school,
     invalid,
-)
-from diary_service.school.models import (
-    PERIOD_KINDS,
-    AcademicYear,
-    Bell,
-    Holiday,
-    Period,
-    SchoolClass,
-    TimetableEntry,
 )
 
 

@@ -12,9 +12,7 @@ from sqlalchemy.orm import selectinload
 from diary_service import clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
-from diary_service.school.base import LETTER_CHARS, MAX_GRADE, clean_text, commit, get, invalid
-from diary_service.school.calendar import current_year
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     School,
@@ -26,6 +24,8 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableEntry,
 )
+from diary_service.school.base import LETTER_CHARS, MAX_GRADE, clean_text, commit, get, invalid
+from diary_service.school.calendar import current_year
 from diary_service.school.staff import teacher_of
 from shared.validators import ascii_digits
 

@@ -12,6 +12,12 @@ from flask_babel import lazy_gettext as _l
 from diary_service import clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
+from diary_service.models.school import (
+    Enrolment,
+    School,
+    SchoolClass,
+    Student,
+)
 from diary_service.school.base import (
     clean_text,
     commit,
@@ -22,12 +28,6 @@ from diary_service.school.base import (
 )
 from diary_service.school.calendar import current_year
 from diary_service.school.classes import class_by_name
-from diary_service.school.models import (
-    Enrolment,
-    School,
-    SchoolClass,
-    Student,
-)
 from diary_service.school.notices import class_of_school
 
 

@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service import clock
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.school import services
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     School,
@@ -31,6 +30,7 @@ from diary_service.school.models import (
     Student,
     full_name,
 )
+from diary_service.school import services
 
 # Re-exported: the views, the CLI and the tests read the file's shape through this module.
 from diary_service.school.roster_csv import COLUMNS as COLUMNS

@@ -10,7 +10,7 @@ view shows them.
 The school's administrators keep the weekly timetable (``save_timetable``: every cell
 at once, no teacher in two classes at the same lesson) and its dated changes
 (``add_change``, ``remove_change``, which tell the journal through
-``signals.timetable_changed``).
+``timetable_changed``).
 """
 
 from __future__ import annotations
@@ -25,12 +25,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from diary_service import signals
 from diary_service.extensions import db
-from diary_service.school.base import clean_text, commit, get, invalid
-from diary_service.school.calendar import lesson_numbers
-from diary_service.school.classes import class_assignments
-from diary_service.school.models import (
+from diary_service.models.school import (
     TIMETABLE_CHANGE_KINDS,
     WEEKDAYS,
     AcademicYear,
@@ -43,7 +39,11 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
+from diary_service.school.base import clean_text, commit, get, invalid
+from diary_service.school.calendar import lesson_numbers
+from diary_service.school.classes import class_assignments
 from diary_service.school.staff import teacher_of
+from diary_service.signals import timetable_changed
 from shared.errors import ValidationError
 
 
@@ -396,7 +396,7 @@ def remove_change(change_id: int) -> None:
 
 def _changed(school_class: SchoolClass, on: date, lesson_number: int) -> None:
     """Tell the listeners (the journal keeps an opened lesson in step) once committed."""
-    signals.timetable_changed.send(
+    timetable_changed.send(
         current_app._get_current_object(),
         school_class=school_class,
         on_date=on,

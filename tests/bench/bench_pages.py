@@ -46,12 +46,12 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from diary_service import create_app
-from diary_service.auth.models import DiaryPerson
 from diary_service.demo.seed import DEFAULT_SEED, seed_region
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import Lesson
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.journal import Lesson
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     StaffMember,

@@ -15,7 +15,7 @@ from diary_service.journal.entries import (
     StudentEntry,
     record_lesson_entries,
 )
-from diary_service.journal.models import Lesson
+from diary_service.models.journal import Lesson
 
 
 @pytest.mark.parametrize("zone", ["Asia/Yekaterinburg", "Pacific/Kiritimati", "Etc/GMT+12"])

@@ -13,8 +13,8 @@ from flask_babel import refresh
 from diary_service.access import viewer_for
 from diary_service.diary import services
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement
-from diary_service.journal.models import Mark
+from diary_service.models.family import Acknowledgement
+from diary_service.models.journal import Mark
 from diary_service.school.policy import DEFAULT_RULE, Rule
 from shared.errors import ValidationError
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from diary_service.auth.models import PortalSession
 from diary_service.extensions import db
-from diary_service.family.models import StudentAccess
-from diary_service.federation.models import PortalMessage
-from diary_service.messages.models import Notification
 from diary_service.models import diary_session
+from diary_service.models.auth import PortalSession
+from diary_service.models.family import StudentAccess
+from diary_service.models.federation import PortalMessage
+from diary_service.models.messages import Notification
 from shared.sessions import utcnow
 
 

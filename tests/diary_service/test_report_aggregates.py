@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from diary_service.extensions import db
 from diary_service.journal import services as journal
-from diary_service.journal.models import MarkPolicy
 from diary_service.journal.services import FinalMarkInput, MarkInput, StudentEntry
+from diary_service.models.journal import MarkPolicy
 from diary_service.reports import drift, maintained, services
 from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.school import services as school
