@@ -7,6 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from diary_service import clock
 from diary_service.access.reach import reach_of
 from diary_service.access.viewer import (
     Viewer,
@@ -255,7 +256,7 @@ def children_in_class(viewer: Viewer, class_id: int, on: date | None = None) -> 
             sa.select(Enrolment.student_id).where(
                 Enrolment.class_id == class_id,
                 Enrolment.student_id.in_(viewer.guardian_of),
-                enrolment_open_on(on or date.today()),
+                enrolment_open_on(on or clock.today()),
             )
         ).scalars()
     )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.extensions import db
 from diary_service.journal.base import (
     MAX_COMMENT,
@@ -162,7 +163,7 @@ def record_lesson_entries(
             needs_reason |= _mark_change(changes, lesson, row, item, current, rule, author, reason)
         needs_reason |= _attendance_change(changes, lesson, row, entry, author, reason)
         _reason_problem(changes, entry, row, reason, needs_reason)
-    _lesson_problems(changes, lesson, today or date.today())
+    _lesson_problems(changes, lesson, today or clock.today())
     if changes.problems:
         db.session.rollback()
         raise EntryErrors(changes.problems)

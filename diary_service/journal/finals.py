@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.extensions import db
 from diary_service.journal.base import (
     MAX_REASON,
@@ -219,7 +219,7 @@ def _finals_context(
 ) -> _FinalsContext:
     school_class = get_class(class_id)
     subject = get_subject(subject_id)
-    period = get_period(school_class, period_id, date.today())
+    period = get_period(school_class, period_id, clock.today())
     author = author_at(author, school_class.school_id)
     year: AcademicYear = school_class.year
     policy = current_policy(school_class.school_id)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
 from diary_service.journal.base import NEXT_LESSON_HORIZON
@@ -25,6 +26,8 @@ def lessons_between(
     return list(
         db.session.execute(
             sa.select(Lesson)
+            # The grid shows each lesson's homework: one query for all, not one a lesson.
+            .options(selectinload(Lesson.homework))
             .where(
                 Lesson.class_id == school_class.id,
                 Lesson.subject_id == subject_id,

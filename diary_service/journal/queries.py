@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from diary_service.extensions import db
 from diary_service.models.journal import (
@@ -62,6 +62,9 @@ def current_marks(
     query = (
         sa.select(Mark)
         .join(Lesson, Lesson.id == Mark.lesson_id)
+        # Every page shows each mark's lesson (its date): loaded by the same join, not
+        # one statement per mark.
+        .options(contains_eager(Mark.lesson))
         .where(
             Mark.student_id.in_(ids),
             Mark.is_current.is_(True),

@@ -11,7 +11,6 @@ files are open to the student's family as well (``access.can_view_lesson_record`
 
 from __future__ import annotations
 
-from datetime import date
 from io import BytesIO
 from typing import Any
 
@@ -27,6 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from diary_service import clock
 from diary_service.access import (
     Viewer,
     can_download_attachment,
@@ -73,7 +73,7 @@ def _author(viewer: Viewer, school_id: int) -> StaffMember | None:
 def index():
     viewer = current_viewer()
     require(viewer.is_staff)
-    today = date.today()
+    today = clock.today()
     overview = services.journal_overview(viewer, today)
     return render_template("journal/index.html", overview=overview, today=today)
 
@@ -85,7 +85,7 @@ def grid(class_id: int, subject_id: int):
     subject = services.get_subject(subject_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
-    today = date.today()
+    today = clock.today()
     period = services.get_period(school_class, int_arg("period"), today)
     found = services.journal_grid(school_class, subject, period, today)
     student_ids = [row.member.student.id for row in found.rows]
@@ -213,7 +213,7 @@ def _lesson_page(
         lesson=lesson,
         sheet=sheet,
         may_write=may_write,
-        taken_place=lesson.on_date <= date.today(),
+        taken_place=lesson.on_date <= clock.today(),
         lesson_form=lesson_form,
         marks_form=marks_form,
         remark_form=remark_form,
@@ -392,7 +392,7 @@ def final_marks(class_id: int, subject_id: int):
     subject = services.get_subject(subject_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
-    period = services.get_period(school_class, int_arg("period"), date.today())
+    period = services.get_period(school_class, int_arg("period"), clock.today())
     may_set = can_set_final_marks(viewer, school_class, subject.id)
     if request.method == "POST":
         require(may_set)

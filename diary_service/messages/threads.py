@@ -5,13 +5,14 @@ moderation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from diary_service import clock
 from diary_service.access import (
     Viewer,
     can_lead_class,
@@ -294,7 +295,7 @@ def _classes_of_children(viewer: Viewer) -> set[int]:
     return set(
         db.session.execute(
             sa.select(Enrolment.class_id).where(
-                Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
+                Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(clock.today())
             )
         ).scalars()
     )

@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.extensions import db
 from diary_service.models.journal import FinalMark
 from diary_service.models.school import (
@@ -43,7 +44,7 @@ def years_of(school_id: int) -> list[AcademicYear]:
 def current_year(school_id: int, on: date | None = None) -> AcademicYear | None:
     """The school's year containing ``on`` (today), else the next to begin, else the
     last one."""
-    on = on or date.today()
+    on = on or clock.today()
     years = sorted(years_of(school_id), key=lambda year: year.starts_on)
     for year in years:
         if year.starts_on <= on <= year.ends_on:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from diary_service import clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
 from diary_service.models.school import (
@@ -109,7 +110,7 @@ def set_class_teacher(class_id: int, staff_id: int | None) -> SchoolClass:
 
 def class_students(class_id: int, on: date | None = None) -> list[tuple[Student, Enrolment]]:
     """The students enrolled in the class on a day (today), by name."""
-    on = on or date.today()
+    on = on or clock.today()
     return [
         (row.Student, row.Enrolment)
         for row in db.session.execute(

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.extensions import db
 from diary_service.models.auth import DiaryPerson
 from diary_service.models.school import (
@@ -262,7 +263,7 @@ def _staff_writer(
 def _check_students(
     school: School, year: AcademicYear, lines: list[Line], tick: Progress
 ) -> list[Callable[[], None]]:
-    today = date.today()
+    today = clock.today()
     default_start = min(max(today, year.starts_on), year.ends_on)
     seen: dict[Any, int] = {}
     checked = []

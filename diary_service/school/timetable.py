@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
 from diary_service.models.school import (
@@ -95,7 +96,10 @@ def slots(school_class: SchoolClass, start: date, end: date) -> list[Slot]:
     year = school_class.year
     entries = list(
         db.session.execute(
-            sa.select(TimetableEntry).where(TimetableEntry.class_id == school_class.id)
+            sa.select(TimetableEntry)
+            # Every slot shows its subject and teacher: one query each, not one a slot.
+            .options(selectinload(TimetableEntry.subject), selectinload(TimetableEntry.teacher))
+            .where(TimetableEntry.class_id == school_class.id)
         ).scalars()
     )
     by_weekday: dict[int, list[TimetableEntry]] = {}
@@ -104,7 +108,9 @@ def slots(school_class: SchoolClass, start: date, end: date) -> list[Slot]:
     changes = {
         (change.on_date, change.lesson_number): change
         for change in db.session.execute(
-            sa.select(TimetableChange).where(
+            sa.select(TimetableChange)
+            .options(selectinload(TimetableChange.substitute))
+            .where(
                 TimetableChange.class_id == school_class.id,
                 TimetableChange.on_date >= start,
                 TimetableChange.on_date <= end,

@@ -4,12 +4,12 @@ the school blueprint (school.views), whose helpers they use."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import abort, flash, request
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.access import (
     reach_of,
 )
@@ -256,7 +256,7 @@ def students(school_id: int):
     if done:
         return done
     if request.method == "GET":
-        form.starts_on.data = date.today()
+        form.starts_on.data = clock.today()
     return _page("students", school, _status(form), rows=services.students_of(school.id), form=form)
 
 

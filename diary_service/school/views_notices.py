@@ -4,12 +4,13 @@ absences. The pages join the school blueprint (school.views), whose helpers they
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 
+from diary_service import clock
 from diary_service.access import (
     can_manage_school,
     can_view_school_attendance,
@@ -48,7 +49,7 @@ from shared.web import date_arg
 @login_required
 def changes(school_id: int):
     school = _school(school_id)
-    on = date_arg("on", date.today())
+    on = date_arg("on", clock.today())
     form = forms.ChangeForm(on_date=on)
     form.class_id.choices = _class_choices(school.id)
     form.lesson_number.choices = forms.pairs(
@@ -117,7 +118,7 @@ def notices(school_id: int):
     if done:
         return done
     if request.method == "GET":
-        form.starts_on.data = date.today()
+        form.starts_on.data = clock.today()
     return _page(
         "notices",
         school,
@@ -262,7 +263,7 @@ def roster_template(school_id: int, kind: str):
 def attendance(school_id: int):
     school = services.get_school(school_id)
     require(can_view_school_attendance(current_viewer(), school.id))
-    end = date_arg("to", date.today())
+    end = date_arg("to", clock.today())
     start = date_arg("from", end - timedelta(days=13))
     start = max(start, end - timedelta(days=MAX_ATTENDANCE_DAYS))
     return _page(
