@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access.reach import reach_of
 from diary_service.access.viewer import (
     Viewer,

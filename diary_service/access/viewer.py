@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.models.auth import DiaryPerson
 from diary_service.models.family import Guardian

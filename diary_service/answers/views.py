@@ -14,7 +14,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import can_lead_class, require
 from diary_service.answers import services
 from diary_service.answers.forms import AnswerForm, RequestForm

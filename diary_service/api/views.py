@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.wrappers import Response
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import Reach, Viewer, require, viewer_for
 from diary_service.access.log import record_access
 from diary_service.api import services

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     Reach,
     can_acknowledge,

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.journal.base import (
     MAX_REASON,

@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     can_download_attachment,

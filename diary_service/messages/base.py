@@ -8,7 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     enrolment_open_on,

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     can_lead_class,

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.models.journal import (
     Attendance,

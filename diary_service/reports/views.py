@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     can_view_class_reports,
     can_view_region,

@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.models.journal import FinalMark
 from diary_service.models.school import (

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
 from diary_service.models.school import (

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, flash, request
 from flask_babel import lazy_gettext as _l
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     reach_of,
 )

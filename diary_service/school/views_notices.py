@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.access import (
     can_manage_school,
     can_view_school_attendance,

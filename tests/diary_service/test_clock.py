@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from diary_service import clock
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.journal.entries import (
     EntryErrors,
