@@ -10,6 +10,7 @@ from diary_service.models import (  # noqa: F401  (registered on the metadata)
     federation,
     journal,
     messages,
+    reports,
     school,
 )
 from shared.sessions import make_session_table

@@ -45,8 +45,8 @@ from diary_service.models.journal import (
     Mark,
     MarkPolicy,
 )
+from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.models.school import AcademicYear, Enrolment, Period, SchoolClass
-from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.tallies import Row, class_rows, day_rows, today
 
 # Advisory lock namespaces (pg_advisory_xact_lock(namespace, id)).

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from diary_service.extensions import db
+from diary_service.models.reports import ClassTally
 from diary_service.reports import aggregates, drift
-from diary_service.reports.models import ClassTally
 
 BATCH = 25  # schools per transaction
 

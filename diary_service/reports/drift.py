@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from diary_service.extensions import db
+from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.aggregates import classes_of, school_years
-from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.tallies import (
     DAY_COUNTS,
     JUDGED,

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
+from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.models.school import (
     Municipality,
     Period,
@@ -31,7 +32,6 @@ from diary_service.models.school import (
 from diary_service.reports import region
 from diary_service.reports.base import Figures, as_int
 from diary_service.reports.figures import attendance_counts, completeness_of, span_for
-from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports.region import MunicipalityBlock, RegionReport, SchoolLine
 from diary_service.reports.school_report import SchoolReport
 from diary_service.reports.tallies import CODE_COLUMNS, JUDGED

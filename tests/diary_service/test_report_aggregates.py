@@ -14,8 +14,8 @@ from diary_service.extensions import db
 from diary_service.journal import services as journal
 from diary_service.journal.services import FinalMarkInput, MarkInput, StudentEntry
 from diary_service.models.journal import MarkPolicy
+from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.reports import drift, maintained, services
-from diary_service.reports.models import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.school import services as school
 from diary_service.school.timetable import period_on
 from tests.diary_service.test_journal import weekday_before, weekday_on_or_before
