@@ -55,6 +55,8 @@ seed: migrate
 	$(FLASK) --app portal seed
 	$(FLASK) --app diary_service seed --scale small --region 1
 	$(PY) -m shared.devstack region2 seed --scale small --region 2
+	$(FLASK) --app diary_service reports recompute --if-empty
+	$(PY) -m shared.devstack region2 reports recompute --if-empty
 
 run: seed
 	$(PY) -m shared.devstack
@@ -81,12 +83,14 @@ screenshots: install-test translations browser
 ## The portal under gunicorn: SSO, password sign-ins and refresh grants over HTTP (a
 ## throwaway SQLite database, or PORTAL_DATABASE_URL); then a region of BENCH_SCHOOLS
 ## schools seeded into a throwaway SQLite database (or DIARY_DATABASE_URL) and the
-## diary's heaviest queries timed.
+## diary's heaviest queries timed; then the diary's pages under gunicorn, signed in, on
+## a region of BENCH_SCHOOLS schools (tests/bench/bench_pages.py).
 BENCH_SCHOOLS ?= 20
 BENCH_SECONDS ?= 10
 bench: install-test translations
 	$(PY) -m tests.bench.bench_portal --seconds $(BENCH_SECONDS)
 	$(PY) -m tests.bench.bench_diary --schools $(BENCH_SCHOOLS)
+	$(PY) -m tests.bench.bench_pages --schools $(BENCH_SCHOOLS)
 
 ## The September 1 drill (issue 15, tests/drill/run.py): the production shape on
 ## 127.0.0.1 with its OWN PostgreSQL cluster and Redis (temporary, free ports: faults never

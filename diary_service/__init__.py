@@ -23,6 +23,7 @@ from diary_service.family.views import bp as family_bp
 from diary_service.federation.services import federation_cli
 from diary_service.federation.services import register_tasks as register_federation_tasks
 from diary_service.federation.views import bp as federation_bp
+from diary_service.housekeeping import prune_command
 from diary_service.journal.lessons import init_lessons
 from diary_service.journal.views import bp as journal_bp
 from diary_service.messages.cli import notifications_cli
@@ -30,6 +31,8 @@ from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
 from diary_service.metrics import queue_depths
 from diary_service.models import diary_session
+from diary_service.reports.aggregates import init_aggregates
+from diary_service.reports.cli import reports_cli
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school import views_classes, views_notices  # noqa: F401  (their pages join school_bp)
 from diary_service.school.cli import roster_cli
@@ -66,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_federation_tasks(init_celery(app))
     init_notifications(app)
     init_lessons(app)
+    init_aggregates(app)
     init_sign_in(app)
     init_web(app)
     init_sessions(app, diary_session, lambda: db.engine)
@@ -89,5 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(federation_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(reports_cli)
+    app.cli.add_command(prune_command)
     app.cli.add_command(seed_command)
     return app

@@ -14,8 +14,7 @@ from portal.demo import seed_command
 from portal.extensions import csrf, db, limiter, migrate
 from portal.family.trusted_views import bp as trusted_bp
 from portal.family.views import bp as family_bp
-from portal.federation.services import federation_cli
-from portal.federation.services import register_tasks as register_federation_tasks
+from portal.federation.services import federation_cli, init_federation
 from portal.federation.views import bp as federation_bp
 from portal.identity.cabinet import bp as cabinet_bp
 from portal.identity.cli import citizen_cli
@@ -94,7 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(federation_bp)
     app.cli.add_command(federation_cli)
-    register_federation_tasks(celery)
+    init_federation(app, celery)
     init_oidc_server(app)
     app.register_blueprint(health_blueprint([database_check(lambda: db.engine), redis_check()]))
     register_error_handlers(app)

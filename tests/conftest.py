@@ -29,8 +29,8 @@ from portal.extensions import db as portal_db
 from portal.extensions import limiter
 from portal.identity import services as identity
 from portal.simulator import create_app as create_simulator
-from portal.simulator.extensions import db as simulator_db
 from portal.simulator.inbox import start_smtp
+from portal.simulator.models import db as simulator_db
 from portal.simulator.registries.dispatcher import start_dispatcher
 from portal.simulator.registries.population import generate_population
 from shared.cache import clear_all

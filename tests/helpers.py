@@ -248,3 +248,36 @@ def diary_csrf(client, path: str = "/") -> str:
     (``path``: a page the client may open)."""
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# --- the portal's pages, for tests/portal and tests/e2e -------------------------------
+
+CITIZEN_PASSWORD = "violet-harbour-lamp"  # make_citizen's default (tests/conftest.py)
+
+
+def portal_sign_in(
+    client, login: str, password: str = CITIZEN_PASSWORD, *, expect: int | None = None, **kw
+):
+    """Send the portal's sign-in form as a person does; the response (302 when it
+    worked). ``expect``: the status code it must answer."""
+    response = submit(client, "/login", {"login": login, "password": password}, **kw)
+    assert expect is None or response.status_code == expect, text_of(response)
+    return response
+
+
+def portal_client_signed_in(app, login: str, password: str = CITIZEN_PASSWORD):
+    """A test client of the portal, signed in as ``login``."""
+    client = app.test_client()
+    portal_sign_in(client, login, password, expect=302)
+    return client
+
+
+def csrf_on(client, url: str) -> str:
+    """The CSRF token of the first POST form on the page at ``url``."""
+    html = client.get(url).get_data(as_text=True)
+    return next(f for f in forms_of(html) if f.method == "post").fields["csrf_token"]
+
+
+def path_is(path: str) -> re.Pattern[str]:
+    """A URL on any host whose path (and query, if given) is exactly ``path``."""
+    return re.compile(r"^https?://[^/]+" + re.escape(path) + r"$")

@@ -74,12 +74,14 @@ def imports(app: str, root: Path = ROOT, skip: Iterable[str] = ("migrations",)) 
                     anchor = anchor if is_package else anchor[:-1]
                     anchor = anchor[: len(anchor) - (node.level - 1)]
                     base = ".".join([*anchor, base] if base else anchor)
-                # ``from pkg import module`` imports a module; ``from module import name``
-                # the module itself.
+                # ``from module import name`` imports the module; ``from pkg import module``
+                # the module and the package too (its ``__init__`` runs: for the app's
+                # own package, that is the factory).
+                targets.append(base)
                 for alias in node.names:
                     candidate = f"{base}.{alias.name}"
-                    resolved = candidate if _exists(candidate, root) else base
-                    targets.append(resolved)
+                    if _exists(candidate, root):
+                        targets.append(candidate)
             for target in targets:
                 if target == app or target.startswith(app + "."):
                     edges.append(Edge(source_module, target, node.lineno))

@@ -22,8 +22,8 @@ from diary_service.access.reach import roles_toward
 from diary_service.access.rules import parent_links
 from diary_service.access.viewer import Viewer
 from diary_service.extensions import db
-from diary_service.family.models import StudentAccess
-from diary_service.school.models import Student
+from diary_service.models.family import StudentAccess
+from diary_service.models.school import Student
 from shared.sessions import utcnow
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from diary_service.access.viewer import (
     class_of,
 )
 from diary_service.extensions import db
-from diary_service.journal.models import FinalMark
-from diary_service.school.models import (
+from diary_service.models.journal import FinalMark
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     Student,

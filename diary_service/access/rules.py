@@ -7,6 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+import diary_service.clock as clock
 from diary_service.access.reach import reach_of
 from diary_service.access.viewer import (
     Viewer,
@@ -14,10 +15,11 @@ from diary_service.access.viewer import (
     enrolment_open_on,
 )
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import FinalMark, HomeworkAttachment, Lesson
-from diary_service.messages.models import CLASS_KINDS, Thread, ThreadParticipant
-from diary_service.school.models import (
+from diary_service.models.answers import AnswerRequest
+from diary_service.models.family import Guardian
+from diary_service.models.journal import FinalMark, HomeworkAttachment, Lesson
+from diary_service.models.messages import CLASS_KINDS, Thread, ThreadParticipant
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     Student,
@@ -254,7 +256,7 @@ def children_in_class(viewer: Viewer, class_id: int, on: date | None = None) -> 
             sa.select(Enrolment.student_id).where(
                 Enrolment.class_id == class_id,
                 Enrolment.student_id.in_(viewer.guardian_of),
-                enrolment_open_on(on or date.today()),
+                enrolment_open_on(on or clock.today()),
             )
         ).scalars()
     )
@@ -343,4 +345,15 @@ def can_moderate(viewer: Viewer, thread: Thread) -> bool:
         thread.kind == "class_parents"
         and thread.school_class is not None
         and can_lead_class(viewer, thread.school_class)
+    )
+
+
+# --- signed answers ------------------------------------------------------------------------
+
+
+def can_view_request(viewer: Viewer, request: AnswerRequest, today: date) -> bool:
+    """A request for signed answers: the parents of the class's students today and
+    whoever leads the class."""
+    return bool(children_in_class(viewer, request.class_id, today)) or can_lead_class(
+        viewer, request.school_class
     )

@@ -10,10 +10,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from diary_service.auth.models import DiaryPerson
+import diary_service.clock as clock
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     StaffMember,
@@ -139,7 +140,7 @@ def link_sections(
     if link.kind != "trusted":
         return frozenset(SECTIONS)
     now = now or utcnow()
-    today = today or date.today()
+    today = today or clock.today()
     if link.opens_at is None or link.opens_at > now:
         return frozenset()
     if link.valid_until is not None and link.valid_until < today:
@@ -194,7 +195,7 @@ def viewer_for(
             ).all()
         }
     viewer.guardian_of = children_of_parent(person.id)
-    _load_trusted(viewer, person, now or utcnow(), today or date.today())
+    _load_trusted(viewer, person, now or utcnow(), today or clock.today())
     viewer.own_student_ids = set(
         db.session.execute(sa.select(Student.id).where(Student.person_id == person.id)).scalars()
     )
@@ -242,7 +243,7 @@ def require(allowed: bool) -> None:
 
 def class_of(student: Student, on: date | None = None) -> SchoolClass | None:
     """The class a student is enrolled in on a day (today by default)."""
-    on = on or date.today()
+    on = on or clock.today()
     return db.session.execute(
         sa.select(SchoolClass)
         .join(Enrolment, Enrolment.class_id == SchoolClass.id)

@@ -10,18 +10,17 @@ way back, with the new sign-in's ``acr`` and ``auth_time``.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
+import diary_service.clock as clock
 from diary_service.access import can_lead_class, require
 from diary_service.answers import services
 from diary_service.answers.forms import AnswerForm, RequestForm
-from diary_service.answers.models import AnswerRequest
 from diary_service.auth import oidc
 from diary_service.auth.current import current_viewer, login_required
+from diary_service.models.answers import AnswerRequest
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from shared.validators import is_ascii_number
@@ -35,7 +34,7 @@ CARRY_PURPOSE = "answer"
 @login_required
 def index():
     viewer = current_viewer()
-    today = date.today()
+    today = clock.today()
     classes = services.led_classes(viewer)
     return render_template(
         "answers/index.html",
@@ -62,7 +61,7 @@ def new_request(class_id: int):
                 text=form.text.data or "",
                 options=form.option_list(),
                 deadline=form.deadline.data,
-                today=date.today(),
+                today=clock.today(),
             )
         except ValidationError as error:
             form.options.errors.append(error.message)
@@ -81,7 +80,7 @@ def results(request_id: int):
     return render_template(
         "answers/results.html",
         ask=request,
-        rows=services.results(request, date.today()),
+        rows=services.results(request, clock.today()),
         when=_when,
     )
 
@@ -90,7 +89,7 @@ def results(request_id: int):
 @login_required
 def show(request_id: int):
     request = services.get_request(request_id)
-    require(services.can_view_request(current_viewer(), request, date.today()))
+    require(services.can_view_request(current_viewer(), request, clock.today()))
     return _request_page(request, AnswerForm(request.options))
 
 
@@ -99,7 +98,7 @@ def show(request_id: int):
 def answer(request_id: int):
     request = services.get_request(request_id)
     viewer = current_viewer()
-    require(services.can_view_request(viewer, request, date.today()))
+    require(services.can_view_request(viewer, request, clock.today()))
     form = AnswerForm(request.options)
     if not form.validate_on_submit() or not is_ascii_number(form.student.data):
         return _request_page(request, form, status=400)
@@ -134,7 +133,7 @@ def answer(request_id: int):
 def signed(request_id: int):
     """Back from the step-up sign-in: record the answer carried through it."""
     request = services.get_request(request_id)
-    require(services.can_view_request(current_viewer(), request, date.today()))
+    require(services.can_view_request(current_viewer(), request, clock.today()))
     pending = session.pop(oidc.STEP_UP_CARRY, None)
     if (
         not isinstance(pending, dict)
@@ -166,7 +165,7 @@ def _record(viewer, request: AnswerRequest, pending: dict):
         acr=session.get("acr"),
         auth_time=session.get("auth_time"),
         now=utcnow(),
-        today=date.today(),
+        today=clock.today(),
     )
 
 
@@ -183,7 +182,7 @@ def _tell_recorded(recorded) -> None:
 
 def _request_page(request: AnswerRequest, form: AnswerForm, status: int = 200):
     viewer = current_viewer()
-    today = date.today()
+    today = clock.today()
     children = services.children_asked(viewer, request, today)
     answers = services.answers_by(request, viewer.person.id) if children else {}
     return render_template(

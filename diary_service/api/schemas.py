@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from diary_service.access import SECTIONS
-from diary_service.journal.models import ATTENDANCE_CODES, MARK_KINDS, MARK_VALUES, REMARK_KINDS
-from diary_service.messages.models import THREAD_KINDS
-from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
+from diary_service.models.journal import ATTENDANCE_CODES, MARK_KINDS, MARK_VALUES, REMARK_KINDS
+from diary_service.models.messages import THREAD_KINDS
+from diary_service.models.school import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.policy import AVERAGES
 
 Schema = dict[str, Any]

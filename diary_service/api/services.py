@@ -27,10 +27,10 @@ from diary_service.diary.marks import MarksPage
 from diary_service.diary.pages import Child
 from diary_service.diary.week import LessonRow, RemarkRow, Week
 from diary_service.extensions import db
-from diary_service.journal.models import Attendance, FinalMark, Homework, Lesson, Mark
-from diary_service.messages.models import Message, Thread
 from diary_service.messages.threads import ThreadPage, ThreadRow
-from diary_service.school.models import (
+from diary_service.models.journal import Attendance, FinalMark, Homework, Lesson, Mark
+from diary_service.models.messages import Message, Thread
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     Notice,

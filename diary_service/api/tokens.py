@@ -43,9 +43,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from joserfc.jwk import KeySet
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.oidc import issuer, portal_keys, portal_metadata
 from diary_service.extensions import db
+from diary_service.models.auth import DiaryPerson
 from shared.errors import DomainError, Forbidden
 from shared.tokens import (
     EXPIRED,

@@ -12,13 +12,14 @@ prefix). No cookie or session is read or set, so there is no CSRF to guard again
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.wrappers import Response
 
+import diary_service.clock as clock
 from diary_service.access import Reach, Viewer, require, viewer_for
 from diary_service.access.log import record_access
 from diary_service.api import services
@@ -28,7 +29,7 @@ from diary_service.auth.oidc import PortalUnavailable
 from diary_service.diary import services as family
 from diary_service.extensions import csrf
 from diary_service.messages import services as messages
-from diary_service.school.models import Student
+from diary_service.models.school import Student
 from shared.web import date_arg, int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -106,7 +107,7 @@ def children():
 @token_required
 def week(student_id: int):
     student, reach = _student(student_id, "schedule", "api:week")
-    day = date_arg("date") or reach.day_shown("schedule", date.today())
+    day = date_arg("date") or reach.day_shown("schedule", clock.today())
     return jsonify(services.week_json(family.week_of(student, day, reach)))
 
 
@@ -114,7 +115,7 @@ def week(student_id: int):
 @token_required
 def marks(student_id: int):
     student, reach = _student(student_id, "marks", "api:marks")
-    today = date.today()
+    today = clock.today()
     period = family.choose_period(student, int_arg("period"), today, reach)
     return jsonify(services.marks_json(family.marks_page(student, period, today, reach)))
 
@@ -123,7 +124,7 @@ def marks(student_id: int):
 @token_required
 def homework(student_id: int):
     student, reach = _student(student_id, "homework", "api:homework")
-    start = date_arg("from") or reach.day_shown("homework", date.today())
+    start = date_arg("from") or reach.day_shown("homework", clock.today())
     end = date_arg("to") or start + timedelta(days=services.DEFAULT_HOMEWORK_DAYS - 1)
     items = services.homework_between(student, start, end, reach)
     return jsonify(services.homework_list_json(student, start, end, items))
@@ -133,7 +134,7 @@ def homework(student_id: int):
 @token_required
 def attendance(student_id: int):
     student, reach = _student(student_id, "attendance", "api:attendance")
-    period = family.choose_period(student, int_arg("period"), date.today(), reach, "attendance")
+    period = family.choose_period(student, int_arg("period"), clock.today(), reach, "attendance")
     found = services.period_attendance(student, period, reach)
     return jsonify(services.attendance_json(student, found))
 

@@ -24,11 +24,11 @@ from diary_service.applications.services import (
 )
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db
-from diary_service.family.models import (
+from diary_service.federation.services import handles
+from diary_service.models.family import (
     Application,
 )
-from diary_service.federation.services import handles
-from diary_service.school.models import School, Student
+from diary_service.models.school import School, Student
 from shared.errors import ValidationError
 from shared.federation import utc_text
 from shared.sessions import utcnow

@@ -37,15 +37,15 @@ from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
 from diary_service.access import class_of
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import (
+from diary_service.federation.services import send_to_portal
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import (
     OPEN_APPLICATION_STATUSES,
     Application,
     Guardian,
 )
-from diary_service.federation.services import send_to_portal
-from diary_service.school.models import SchoolClass, StaffMember, Student
+from diary_service.models.school import SchoolClass, StaffMember, Student
 from shared.errors import NotFound, ValidationError
 from shared.federation import utc_text
 from shared.i18n import DEFAULT_LANGUAGE

@@ -24,8 +24,8 @@ from diary_service.applications import services as applications
 from diary_service.applications.forms import ApproveForm, RefuseForm, TakeForm
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.family import links
-from diary_service.family.models import Application
-from diary_service.school.models import StaffMember
+from diary_service.models.family import Application
+from diary_service.models.school import StaffMember
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from shared.workdays import local_day

@@ -13,8 +13,8 @@ from flask import g, redirect, request, session, url_for
 
 from diary_service.access import Viewer, viewer_for
 from diary_service.auth import services
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.oidc import SignIn
+from diary_service.models.auth import DiaryPerson
 
 
 def current_person() -> DiaryPerson | None:

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from diary_service import signals
-from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
 from diary_service.models import diary_session
-from diary_service.school.models import StaffMember, Student
+from diary_service.models.auth import DiaryPerson, PortalChild, PortalSession
+from diary_service.models.family import Guardian
+from diary_service.models.school import StaffMember, Student
+from diary_service.signals import person_signed_in
 from shared.federation import parse_day
 from shared.sessions import utcnow
 from shared.validators import normalize_snils
@@ -185,7 +185,7 @@ def _record_sign_in(
     link_records(person)
     # The family's links follow the claims in this transaction: the verified children
     # found in the student register, then the trusted grants (diary_service.family.signin).
-    signals.person_signed_in.send(
+    person_signed_in.send(
         current_app._get_current_object(),
         person=person,
         claims=claims,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from diary_service.access import Viewer
 from diary_service.auth import oidc, services
 from diary_service.auth.current import (
     current_level,
@@ -39,6 +40,8 @@ def inject_current_person() -> dict:
         "current_person": current_person,
         "current_level": current_level,
         "current_viewer": current_viewer,
+        "start_page": lambda: start_page(current_viewer()),
+        "current_date": date.today,  # the pages mark today (the week's day, the grid's column)
     }
 
 
@@ -65,7 +68,23 @@ def callback():
         # A step-up sign-in's pending work, kept only when the same person came back:
         # someone else signing in at the portal must not finish what they did not start.
         session[oidc.STEP_UP_CARRY] = result.carry
-    return redirect(result.next_url)
+    next_url = result.next_url
+    if next_url in ("/", url_for("home.index")):
+        next_url = start_page(current_viewer()) or next_url
+    return redirect(next_url)
+
+
+def start_page(viewer: Viewer) -> str | None:
+    """Where a person lands after signing in: staff at their work (the teacher's lessons
+    of today, the school's page, the region's), a family at their children's diary;
+    None for a person with no role here yet (the front page says what to do)."""
+    if viewer.teaches or viewer.class_teacher_of or viewer.teacher_at:
+        return url_for("journal.index")
+    if viewer.school_admin_of or viewer.health_worker_of or viewer.department:
+        return url_for("school.index")
+    if viewer.is_family:
+        return url_for("family.index")
+    return None
 
 
 @bp.post("/logout")

@@ -3,17 +3,19 @@ remarks, written as the teachers would have, from the seed's random generator.""
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from diary_service.demo.calendar import utc
+from diary_service.demo.calendar import Calendar, utc
 from diary_service.demo.curriculum import (
     CURRICULUM,
     ORDINARY_KINDS,
     PRACTICAL,
     PRACTICAL_KINDS,
 )
+from diary_service.demo.people import DemoRegion
 from diary_service.demo.plans import (
     MARKS_PER_MONTH,
     TAUGHT_DAYS_PER_MONTH,
@@ -32,9 +34,7 @@ from diary_service.demo.texts import (
     REMARKS,
 )
 from diary_service.demo.topics import topics_for
-
-if TYPE_CHECKING:  # the seed hands itself to each class's journal
-    from diary_service.demo.region import RegionSeed
+from diary_service.demo.writer import Writer
 
 ORDINARY_POOL = tuple(kind for kind, n in ORDINARY_KINDS.items() for _ in range(n))
 
@@ -46,10 +46,20 @@ PRACTICAL_POOL = tuple(kind for kind, n in PRACTICAL_KINDS.items() for _ in rang
 KIND_SHIFT = {"control": -0.25, "dictation": -0.3, "homework": 0.2, "project": 0.3}
 
 
+class SeedRun(Protocol):
+    """What a class's journal reads of the region's run (``demo.region.RegionSeed``)."""
+
+    w: Writer
+    rng: random.Random
+    calendar: Calendar
+    region: DemoRegion
+    subjects: dict[str, int]
+
+
 class ClassJournal:
     """One class's journal from 1 September to today."""
 
-    def __init__(self, seed: RegionSeed, plan: SchoolPlan, cls: ClassPlan) -> None:
+    def __init__(self, seed: SeedRun, plan: SchoolPlan, cls: ClassPlan) -> None:
         self.seed, self.plan, self.cls = seed, plan, cls
         self.w, self.rng, self.calendar = seed.w, seed.rng, seed.calendar
         self.taught = self.calendar.school_days[: self.calendar.taught]

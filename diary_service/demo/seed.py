@@ -39,11 +39,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from diary_service.demo.calendar import Calendar
 from diary_service.demo.people import REGIONS
 from diary_service.demo.plans import SeedReport
 from diary_service.demo.region import RegionSeed
 from diary_service.demo.writer import Writer
 from diary_service.extensions import db
+from diary_service.reports.aggregates import refresh_all
 
 SCALES = ("small", "region")
 DEFAULT_SEED = 20261123
@@ -79,6 +81,7 @@ def seed_region(
     today: date | None = None,
     region: int = 1,
     progress: bool = True,
+    full_year: bool = False,
 ) -> SeedReport | None:
     """Build demo region ``region`` (``REGIONS``) into the diary's database in one
     transaction. Returns what was written, or None (nothing done) when the database
@@ -89,6 +92,11 @@ def seed_region(
         raise ValueError(region)
     if school_count():
         return None
+    today = today or date.today()
+    if full_year:
+        # The whole academic year's lessons and marks, four quarters, as a region holds
+        # them in late May (the pages still ask about the real today).
+        today = Calendar.of(today).ends
     started = clock.perf_counter()
     try:
         writer = Writer(db.session.connection())
@@ -98,11 +106,13 @@ def seed_region(
             scale=scale,
             schools=schools or DEFAULT_SCHOOLS[scale],
             seed=seed,
-            today=today or date.today(),
+            today=today,
             key=key,
             region=region,
             progress=progress,
         ).run()
+        # The seed writes around the session: fill the reports' figures in its transaction.
+        refresh_all(date.today())
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -155,9 +165,20 @@ def analyze() -> None:
     help="Which demo region: 1 «Демонстрационная область» (Пётр and the demo staff), "
     "2 «Заречная область» (Алиса).",
 )
+@click.option(
+    "--full-year/--to-today",
+    default=None,
+    help="Lessons and marks for the whole academic year (default for --scale region), "
+    "or up to today (default for small).",
+)
 @with_appcontext
 def seed_command(
-    scale: str, schools: int | None, seed_value: int, today: datetime | None, region: int
+    scale: str,
+    schools: int | None,
+    seed_value: int,
+    today: datetime | None,
+    region: int,
+    full_year: bool | None,
 ) -> None:
     """Load a deterministic demo region: schools, staff, students with Russian names,
     timetables, lessons, homework, marks and attendance (refused in production)."""
@@ -170,6 +191,7 @@ def seed_command(
         seed=seed_value,
         today=today.date() if today else None,
         region=region,
+        full_year=scale == "region" if full_year is None else full_year,
     )
     if report is None:
         click.echo(f"the region already has {school_count()} schools: nothing seeded")

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement, Guardian
-from diary_service.school.models import (
+from diary_service.models.family import Acknowledgement, Guardian
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     Student,

@@ -6,17 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
-
 from diary_service.access import Reach
 from diary_service.diary.pages import years_of
-from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.journal.queries import attendance_between
+from diary_service.models.journal import (
     Attendance,
     Lesson,
 )
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Period,
     Student,
@@ -39,21 +36,11 @@ class AttendancePage:
 def attendance_page(student: Student, year: AcademicYear, reach: Reach) -> AttendancePage:
     """The student's absences and latenesses of the year (as far as the ``reach``
     goes): counts by code per period and per subject, and every dated entry."""
-    entries = list(
-        db.session.execute(
-            sa.select(Attendance)
-            .join(Lesson, Lesson.id == Attendance.lesson_id)
-            .options(selectinload(Attendance.lesson).selectinload(Lesson.subject))
-            .where(
-                Attendance.student_id == student.id,
-                Attendance.is_current.is_(True),
-                Attendance.deleted.is_(False),
-                Lesson.on_date >= year.starts_on,
-                Lesson.on_date <= year.ends_on,
-                reach.where("attendance", Lesson.class_id, Lesson.on_date),
-            )
-            .order_by(Lesson.on_date, Lesson.lesson_number)
-        ).scalars()
+    entries = attendance_between(
+        student.id,
+        year.starts_on,
+        year.ends_on,
+        reach.where("attendance", Lesson.class_id, Lesson.on_date),
     )
     by_period = [(period, Counter[str]()) for period in year.periods]
     subjects: dict[int, tuple[Subject, Counter[str]]] = {}

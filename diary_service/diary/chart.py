@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import format_decimal
+
 from diary_service.diary.pages import monday_of
-from diary_service.journal.models import Mark
-from diary_service.school.models import Period
+from diary_service.models.journal import Mark
+from diary_service.models.school import Period
 from diary_service.school.policy import Rule, average
 
 CHART_LOW, CHART_HIGH = 2, 5
@@ -114,7 +116,8 @@ def running_averages(
 def formula_of(marks: list[Mark], rule: Rule) -> str | None:
     """The average spelled out with the actual numbers:
     ``(5×5 + 4×1) / (5+1) = 4.83``; an arithmetic rule weighs every mark 1:
-    ``(5 + 4) / 2 = 4.50``. Pass/fail marks are not averaged."""
+    ``(5 + 4) / 2 = 4.50``, the average with the reader's decimal separator (``4,50`` in
+    Russian). Pass/fail marks are not averaged."""
     pairs = [(m.numeric, m.weight) for m in marks if m.numeric is not None]
     avg = average(pairs, rule)
     if avg is None:
@@ -122,6 +125,6 @@ def formula_of(marks: list[Mark], rule: Rule) -> str | None:
     if rule.average == "weighted":
         top = " + ".join(f"{value}×{weight}" for value, weight in pairs)
         bottom = "+".join(str(weight) for _value, weight in pairs)
-        return f"({top}) / ({bottom}) = {avg}"
+        return f"({top}) / ({bottom}) = {format_decimal(avg, format='0.00')}"
     top = " + ".join(str(value) for value, _weight in pairs)
-    return f"({top}) / {len(pairs)} = {avg}"
+    return f"({top}) / {len(pairs)} = {format_decimal(avg, format='0.00')}"

@@ -13,11 +13,6 @@ from diary_service.access import Reach
 from diary_service.diary.chart import Chart, chart_of, formula_of, running_averages, weeks_of
 from diary_service.diary.pages import FORECASTS_SHOWN, choose_year, years_of
 from diary_service.extensions import db
-from diary_service.journal.models import (
-    FinalMark,
-    Lesson,
-    MarkPolicy,
-)
 from diary_service.journal.queries import (
     SubjectSummary,
     current_final_marks,
@@ -25,7 +20,12 @@ from diary_service.journal.queries import (
     rule_of,
     student_summaries,
 )
-from diary_service.school.models import (
+from diary_service.models.journal import (
+    FinalMark,
+    Lesson,
+    MarkPolicy,
+)
+from diary_service.models.school import (
     AcademicYear,
     Period,
     Student,

@@ -13,7 +13,7 @@ from diary_service.access import Reach, class_of
 from diary_service.diary.pages import PAST_NEWS_SHOWN, current_year
 from diary_service.diary.week import sees_notice
 from diary_service.extensions import db
-from diary_service.school.models import (
+from diary_service.models.school import (
     Notice,
     ParentMeeting,
     Student,

@@ -20,18 +20,18 @@ from flask_babel import lazy_gettext as _l
 
 from diary_service.access import Reach, Viewer, class_of, reach_of
 from diary_service.extensions import db
+from diary_service.models.school import (
+    AcademicYear,
+    Enrolment,
+    SchoolClass,
+    Student,
+)
 
 # Re-exported for the family's templates: the journal's words for its codes.
 from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
 from diary_service.school.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
 from diary_service.school.labels import MARK_VALUE_WORDS as MARK_VALUE_WORDS
 from diary_service.school.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
-from diary_service.school.models import (
-    AcademicYear,
-    Enrolment,
-    SchoolClass,
-    Student,
-)
 from shared.errors import NotFound
 
 # The diary week runs Monday to Saturday (a six-day school has Saturday lessons).

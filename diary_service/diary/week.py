@@ -5,24 +5,30 @@ viewer's ``Reach`` covers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from diary_service.access import Reach, class_of
 from diary_service.diary.acknowledgements import acknowledgements_of
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement
-from diary_service.journal.models import (
+from diary_service.journal.queries import (
+    attendance_at_lessons,
+    homework_due,
+    lessons_of_classes,
+    marks_at_lessons,
+    remarks_between,
+)
+from diary_service.models.family import Acknowledgement
+from diary_service.models.journal import (
     Attendance,
     Homework,
     Lesson,
     Mark,
     Remark,
 )
-from diary_service.school.models import (
+from diary_service.models.school import (
     Holiday,
     Notice,
     SchoolClass,
@@ -166,15 +172,7 @@ def week_of(student: Student, day: date, reach: Reach) -> Week:
 
     lessons = {
         (lesson.class_id, lesson.on_date, lesson.lesson_number): lesson
-        for lesson in db.session.execute(
-            sa.select(Lesson)
-            .options(selectinload(Lesson.homework).selectinload(Homework.attachments))
-            .where(
-                Lesson.class_id.in_(list(classes)),
-                Lesson.on_date >= monday,
-                Lesson.on_date <= saturday,
-            )
-        ).scalars()
+        for lesson in lessons_of_classes(classes, monday, saturday)
     }
     marks_by_lesson = _by_lesson(_week_marks(student, lessons.values(), reach))
     attendance_by_lesson = {
@@ -233,38 +231,15 @@ def _week_marks(student: Student, lessons, reach: Reach) -> list[Mark]:
     ids = [lesson.id for lesson in lessons]
     if "marks" not in reach.sections or not ids:
         return []
-    return list(
-        db.session.execute(
-            sa.select(Mark)
-            .join(Lesson, Lesson.id == Mark.lesson_id)
-            .where(
-                Mark.student_id == student.id,
-                Mark.lesson_id.in_(ids),
-                Mark.is_current.is_(True),
-                Mark.deleted.is_(False),
-                reach.where("marks", Lesson.class_id, Lesson.on_date),
-            )
-            .order_by(Mark.id)
-        ).scalars()
-    )
+    return marks_at_lessons(student.id, ids, reach.where("marks", Lesson.class_id, Lesson.on_date))
 
 
 def _week_attendance(student: Student, lessons, reach: Reach) -> list[Attendance]:
     ids = [lesson.id for lesson in lessons]
     if "attendance" not in reach.sections or not ids:
         return []
-    return list(
-        db.session.execute(
-            sa.select(Attendance)
-            .join(Lesson, Lesson.id == Attendance.lesson_id)
-            .where(
-                Attendance.student_id == student.id,
-                Attendance.lesson_id.in_(ids),
-                Attendance.is_current.is_(True),
-                Attendance.deleted.is_(False),
-                reach.where("attendance", Lesson.class_id, Lesson.on_date),
-            )
-        ).scalars()
+    return attendance_at_lessons(
+        student.id, ids, reach.where("attendance", Lesson.class_id, Lesson.on_date)
     )
 
 
@@ -273,19 +248,8 @@ def _due_homework(
 ) -> list[Homework]:
     if "homework" not in reach.sections or not classes:
         return []
-    return list(
-        db.session.execute(
-            sa.select(Homework)
-            .join(Lesson, Lesson.id == Homework.lesson_id)
-            .options(selectinload(Homework.attachments))
-            .where(
-                Lesson.class_id.in_(list(classes)),
-                Homework.due_on >= monday,
-                Homework.due_on <= saturday,
-                reach.where("homework", Lesson.class_id, Lesson.on_date),
-            )
-            .order_by(Homework.due_on, Lesson.lesson_number, Homework.id)
-        ).scalars()
+    return homework_due(
+        classes, monday, saturday, reach.where("homework", Lesson.class_id, Lesson.on_date)
     )
 
 
@@ -336,25 +300,7 @@ def _week_remarks(student: Student, monday: date, saturday: date, reach: Reach) 
     at their span's school)."""
     if "remarks" not in reach.sections:
         return []
-    start = datetime.combine(monday, time.min)
-    end = datetime.combine(saturday + timedelta(days=1), time.min)
-    rows = db.session.execute(
-        sa.select(Remark, Lesson.on_date, Lesson.class_id, StaffMember.school_id)
-        .outerjoin(Lesson, Lesson.id == Remark.lesson_id)
-        .join(StaffMember, StaffMember.id == Remark.author_id)
-        .where(
-            Remark.student_id == student.id,
-            sa.or_(
-                sa.and_(Lesson.on_date >= monday, Lesson.on_date <= saturday),
-                sa.and_(
-                    Remark.lesson_id.is_(None),
-                    Remark.created_at >= start,
-                    Remark.created_at < end,
-                ),
-            ),
-        )
-        .order_by(Remark.created_at, Remark.id)
-    ).all()
+    rows = remarks_between(student.id, monday, saturday)
     return sorted(
         (
             RemarkRow(remark=remark, on_date=on or remark.created_at.date())

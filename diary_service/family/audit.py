@@ -22,8 +22,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from diary_service.extensions import db
-from diary_service.family.models import StudentAccess
-from diary_service.school.models import Student
+from diary_service.models.family import StudentAccess
+from diary_service.models.school import Student
 
 PAGE_SIZE = 50
 

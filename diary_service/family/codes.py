@@ -21,8 +21,8 @@ from flask_babel import lazy_gettext as _l
 
 from diary_service.access import Viewer, class_of, enrolment_open_on
 from diary_service.extensions import db
-from diary_service.family.models import PARENT_SLOTS, AccessCode, Guardian
-from diary_service.school.models import Enrolment, School, SchoolClass, StaffMember, Student
+from diary_service.models.family import PARENT_SLOTS, AccessCode, Guardian
+from diary_service.models.school import Enrolment, School, SchoolClass, StaffMember, Student
 from shared.errors import NotFound, ValidationError
 from shared.i18n import DEFAULT_LANGUAGE
 from shared.sessions import utcnow

@@ -17,8 +17,8 @@ from diary_service.family.codes import (
     format_code,
     new_code,
 )
-from diary_service.family.models import StaffInvitation
-from diary_service.school.models import StaffMember
+from diary_service.models.family import StaffInvitation
+from diary_service.models.school import StaffMember
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.access import Viewer
-from diary_service.auth.models import DiaryPerson, PortalChild
 from diary_service.extensions import db
 from diary_service.family.codes import link_reason
-from diary_service.family.models import Guardian
-from diary_service.school.models import Student
+from diary_service.models.auth import DiaryPerson, PortalChild
+from diary_service.models.family import Guardian
+from diary_service.models.school import Student
 
 
 def follow_portal_children(person: DiaryPerson, now: datetime) -> None:

@@ -10,7 +10,6 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.family.codes import (
     ACCESS_CODE,
@@ -20,8 +19,9 @@ from diary_service.family.codes import (
     link_reason,
     normalize_code,
 )
-from diary_service.family.models import AccessCode, Guardian, StaffInvitation
-from diary_service.school.models import StaffMember, Student
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import AccessCode, Guardian, StaffInvitation
+from diary_service.models.school import StaffMember, Student
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 

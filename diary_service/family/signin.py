@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.family.portal_links import follow_portal_children
 from diary_service.family.trusted import follow_trusted_grants, trusted_grants
+from diary_service.models.auth import DiaryPerson
 from diary_service.signals import person_signed_in
 
 

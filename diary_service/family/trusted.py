@@ -29,11 +29,11 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from diary_service.access import SECTIONS, children_of_parent
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import claim_text, snils_index_of
 from diary_service.extensions import db
-from diary_service.family.models import Application, Guardian
-from diary_service.school.models import Student
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Application, Guardian
+from diary_service.models.school import Student
 from shared.errors import ValidationError
 from shared.federation import parse_day, parse_utc
 from shared.i18n import DEFAULT_LANGUAGE

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+import diary_service.clock as clock
 from diary_service.access import (
     Reach,
     can_acknowledge,
@@ -51,9 +52,9 @@ from diary_service.family.forms import (
     StudentCodeForm,
     WeekForm,
 )
-from diary_service.family.models import PARENT_SLOTS
-from diary_service.journal.models import ATTENDANCE_CODES
-from diary_service.school.models import SchoolClass, Student
+from diary_service.models.family import PARENT_SLOTS
+from diary_service.models.journal import ATTENDANCE_CODES
+from diary_service.models.school import SchoolClass, Student
 from shared.errors import ValidationError
 from shared.web import int_arg
 
@@ -68,7 +69,7 @@ def _page(template: str, student: Student, reach: Reach, **context):
         template,
         student=student,
         sections=reach.sections,
-        school_class=class_shown(student, reach, date.today()),
+        school_class=class_shown(student, reach, clock.today()),
         children=services.children_of(viewer),
         labels=_labels(),
         **context,
@@ -128,14 +129,14 @@ def week(student_id: int):
     status = 200
     if not form.validate():
         status = 400
-    day = form.date.data or reach.day_shown("schedule", date.today())
+    day = form.date.data or reach.day_shown("schedule", clock.today())
     return _week_page(student, reach, day, form), status
 
 
 def _week_page(student: Student, reach: Reach, day: date, form, ack_form=None):
     week = services.week_of(student, day, reach)
     viewer = current_viewer()
-    can_ack = can_acknowledge(viewer, student) and week.monday <= date.today()
+    can_ack = can_acknowledge(viewer, student) and week.monday <= clock.today()
     ack_form = ack_form or AcknowledgeForm(formdata=None, week=week.monday)
     return _page(
         "family/week.html",
@@ -154,7 +155,7 @@ def week_print(student_id: int):
     student, reach = _student_for(student_id, "schedule", "week_print")
     form = WeekForm(request.args)
     valid = form.validate() and form.date.data
-    day = form.date.data if valid else reach.day_shown("schedule", date.today())
+    day = form.date.data if valid else reach.day_shown("schedule", clock.today())
     return render_template(
         "family/week_print.html",
         student=student,
@@ -173,14 +174,14 @@ def acknowledge(student_id: int):
     form = AcknowledgeForm()
     if form.validate():
         try:
-            services.acknowledge(viewer.person.id, student, form.week.data, date.today())
+            services.acknowledge(viewer.person.id, student, form.week.data, clock.today())
         except ValidationError as error:
             flash(error.message, "error")
         else:
             flash(_("Thank you: the class teacher will see that you have read the week."), "info")
         return redirect(url_for("family.week", student_id=student.id, date=form.week.data))
     reach = services.reach_for(viewer, student)
-    page = _week_page(student, reach, date.today(), WeekForm(formdata=None), form)
+    page = _week_page(student, reach, clock.today(), WeekForm(formdata=None), form)
     return page, 400
 
 
@@ -188,7 +189,7 @@ def acknowledge(student_id: int):
 @login_required
 def marks(student_id: int):
     student, reach = _student_for(student_id, "marks", "marks")
-    today = date.today()
+    today = clock.today()
     period = services.choose_period(student, int_arg("period"), today, reach)
     return _page(
         "family/marks.html",
@@ -202,7 +203,7 @@ def marks(student_id: int):
 @login_required
 def attendance(student_id: int):
     student, reach = _student_for(student_id, "attendance", "attendance")
-    year = services.choose_year(student, int_arg("year"), date.today(), reach, "attendance")
+    year = services.choose_year(student, int_arg("year"), clock.today(), reach, "attendance")
     return _page(
         "family/attendance.html",
         student,
@@ -216,7 +217,7 @@ def attendance(student_id: int):
 def news(student_id: int):
     student, reach = _student_for(student_id, "schedule", "news")
     return _page(
-        "family/news.html", student, reach, page=services.news_page(student, date.today(), reach)
+        "family/news.html", student, reach, page=services.news_page(student, clock.today(), reach)
     )
 
 
@@ -242,7 +243,7 @@ def acknowledgements(class_id: int):
     require(can_lead_class(current_viewer(), school_class))
     form = ClassWeekForm(request.args)
     status = 200 if form.validate() else 400
-    monday = services.monday_of(form.week.data or date.today())
+    monday = services.monday_of(form.week.data or clock.today())
     rows = services.class_acknowledgements(school_class, monday)
     return render_template(
         "family/acknowledgements.html",
@@ -284,7 +285,7 @@ def _staff_id(school_id: int | None) -> int | None:
 
 
 def _default_until() -> date:
-    return date.today() + links.DEFAULT_VALIDITY
+    return clock.today() + links.DEFAULT_VALIDITY
 
 
 def _slips(**context):
@@ -310,7 +311,7 @@ def _first_error(form) -> str:
 @login_required
 def codes():
     viewer = current_viewer()
-    classes = links.issuing_classes(viewer, date.today())
+    classes = links.issuing_classes(viewer, clock.today())
     schools = links.administered_schools(viewer)
     require(bool(classes or schools))
     return render_template("family/codes.html", classes=classes, schools=schools)
@@ -323,7 +324,7 @@ def _class_for_codes(class_id: int) -> SchoolClass:
 
 
 def _class_codes_page(school_class: SchoolClass, form: ClassCodesForm, status: int = 200):
-    today = date.today()
+    today = clock.today()
     return render_template(
         "family/class_codes.html",
         school_class=school_class,
@@ -355,7 +356,7 @@ def issue_class_codes(class_id: int):
                 form.valid_until.data,
                 _staff_id(school_class.school_id),
                 _code_key(),
-                date.today(),
+                clock.today(),
                 only_unlinked=form.only_unlinked.data,
             )
         except ValidationError as error:
@@ -373,7 +374,7 @@ def _student_for_codes(student_id: int) -> tuple[Student, str]:
     """The student (404 if none) if the viewer issues their codes, and the page to go
     back to."""
     student = services.get_student(student_id)
-    require(can_issue_codes(current_viewer(), student, date.today()))
+    require(can_issue_codes(current_viewer(), student, clock.today()))
     school_class = class_of(student)
     if school_class is not None and can_lead_class(current_viewer(), school_class):
         return student, url_for("family.class_codes", class_id=school_class.id)
@@ -395,7 +396,7 @@ def issue_student_code(student_id: int):
             form.valid_until.data or _default_until(),
             _staff_id(student.school_id),
             _code_key(),
-            date.today(),
+            clock.today(),
         )
     except ValidationError as error:
         flash(error.message, "error")
@@ -426,7 +427,7 @@ def staff_codes(school_id: int):
         "family/staff_codes.html",
         school=school,
         rows=links.staff_invitations(school.id),
-        today=date.today(),
+        today=clock.today(),
     )
 
 
@@ -446,7 +447,7 @@ def invite_staff(staff_id: int):
             form.valid_until.data or _default_until(),
             _staff_id(member.school_id),
             _code_key(),
-            date.today(),
+            clock.today(),
         )
     except ValidationError as error:
         flash(error.message, "error")
@@ -463,7 +464,7 @@ def enter_code():
     if form.validate_on_submit():
         try:
             redeemed = links.redeem_code(
-                form.code.data, current_person(), _code_key(), date.today()
+                form.code.data, current_person(), _code_key(), clock.today()
             )
         except ValidationError as error:
             form.code.errors.append(error.message)

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from diary_service.auth import oidc
 from diary_service.extensions import db
-from diary_service.federation.models import PortalMessage
-from diary_service.school.models import School
+from diary_service.models.federation import PortalMessage
+from diary_service.models.school import School
 from shared import federation
 from shared.errors import DomainError
 from shared.jobs import enqueue

@@ -11,17 +11,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     HomeworkAttachment,
     Lesson,
 )
-
-# Re-exported: the journal's pages and forms name its codes with these words.
-from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
-from diary_service.school.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
-from diary_service.school.labels import MARK_VALUE_LABELS as MARK_VALUE_LABELS
-from diary_service.school.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     Period,
     SchoolClass,
@@ -29,6 +23,12 @@ from diary_service.school.models import (
     Student,
     Subject,
 )
+
+# Re-exported: the journal's pages and forms name its codes with these words.
+from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
+from diary_service.school.labels import MARK_KIND_LABELS as MARK_KIND_LABELS
+from diary_service.school.labels import MARK_VALUE_LABELS as MARK_VALUE_LABELS
+from diary_service.school.labels import REMARK_KIND_LABELS as REMARK_KIND_LABELS
 from diary_service.school.timetable import period_on
 from shared.errors import Forbidden, NotFound, ValidationError
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from diary_service import signals
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.journal.base import (
     MAX_COMMENT,
@@ -23,19 +23,20 @@ from diary_service.journal.base import (
     parse_mark_value,
 )
 from diary_service.journal.grid import SheetRow, lesson_sheet
-from diary_service.journal.models import (
+from diary_service.journal.queries import (
+    current_policy,
+    rule_of,
+)
+from diary_service.models.journal import (
     ATTENDANCE_CODES,
     MARK_KINDS,
     Attendance,
     Lesson,
     Mark,
 )
-from diary_service.journal.queries import (
-    current_policy,
-    rule_of,
-)
-from diary_service.school.models import StaffMember
+from diary_service.models.school import StaffMember
 from diary_service.school.policy import Rule
+from diary_service.signals import absence_recorded, mark_recorded
 from shared.errors import ValidationError
 
 
@@ -162,7 +163,7 @@ def record_lesson_entries(
             needs_reason |= _mark_change(changes, lesson, row, item, current, rule, author, reason)
         needs_reason |= _attendance_change(changes, lesson, row, entry, author, reason)
         _reason_problem(changes, entry, row, reason, needs_reason)
-    _lesson_problems(changes, lesson, today or date.today())
+    _lesson_problems(changes, lesson, today or clock.today())
     if changes.problems:
         db.session.rollback()
         raise EntryErrors(changes.problems)
@@ -345,10 +346,10 @@ def _write(changes: _Changes) -> Recorded:
 def _announce(recorded: Recorded) -> None:
     """Tell the notifications, after the commit: each mark given, each absence."""
     for mark in recorded.marks:
-        send_signal(signals.mark_recorded, mark=mark)
+        send_signal(mark_recorded, mark=mark)
     for row in recorded.attendance:
         if not row.deleted:
-            send_signal(signals.absence_recorded, attendance=row)
+            send_signal(absence_recorded, attendance=row)
 
 
 def send_signal(signal: Any, **fields: Any) -> None:

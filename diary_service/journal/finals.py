@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.journal.base import (
     MAX_REASON,
@@ -23,11 +23,6 @@ from diary_service.journal.base import (
     parse_mark_value,
 )
 from diary_service.journal.entries import EntryErrors, Problem, retire
-from diary_service.journal.models import (
-    FINAL_KINDS,
-    FinalMark,
-    MarkPolicy,
-)
 from diary_service.journal.queries import (
     SubjectSummary,
     current_marks,
@@ -35,7 +30,12 @@ from diary_service.journal.queries import (
     rule_of,
     summarize,
 )
-from diary_service.school.models import (
+from diary_service.models.journal import (
+    FINAL_KINDS,
+    FinalMark,
+    MarkPolicy,
+)
+from diary_service.models.school import (
     AcademicYear,
     Period,
     SchoolClass,
@@ -219,7 +219,7 @@ def _finals_context(
 ) -> _FinalsContext:
     school_class = get_class(class_id)
     subject = get_subject(subject_id)
-    period = get_period(school_class, period_id, date.today())
+    period = get_period(school_class, period_id, clock.today())
     author = author_at(author, school_class.school_id)
     year: AcademicYear = school_class.year
     policy = current_policy(school_class.school_id)

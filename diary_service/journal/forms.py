@@ -30,7 +30,7 @@ from diary_service.journal.entries import MarkInput, Problem, Seen, StudentEntry
 from diary_service.journal.finals import FinalMarkInput, FinalSheet
 from diary_service.journal.grid import LessonSheet
 from diary_service.journal.homework import Upload
-from diary_service.journal.models import ATTENDANCE_CODES, MARK_KINDS, REMARK_KINDS
+from diary_service.models.journal import ATTENDANCE_CODES, MARK_KINDS, REMARK_KINDS
 from diary_service.school.policy import Rule
 from shared.errors import ValidationError
 from shared.forms import DateField, coerce_id

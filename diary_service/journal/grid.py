@@ -11,12 +11,6 @@ import sqlalchemy as sa
 from diary_service.extensions import db
 from diary_service.journal.base import ClassMember, class_members, students_on
 from diary_service.journal.lessons import lessons_between
-from diary_service.journal.models import (
-    Attendance,
-    Lesson,
-    Mark,
-    Remark,
-)
 from diary_service.journal.queries import (
     SubjectSummary,
     current_marks,
@@ -24,7 +18,13 @@ from diary_service.journal.queries import (
     rule_of,
     summarize,
 )
-from diary_service.school.models import (
+from diary_service.models.journal import (
+    Attendance,
+    Lesson,
+    Mark,
+    Remark,
+)
+from diary_service.models.school import (
     Period,
     SchoolClass,
     Student,

@@ -11,14 +11,14 @@ from flask_babel import lazy_gettext as _l
 from diary_service.extensions import db
 from diary_service.journal.base import MAX_REMARK, author_at, get_lesson
 from diary_service.journal.grid import lesson_sheet
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     REMARK_KINDS,
     Attendance,
     FinalMark,
     Mark,
     Remark,
 )
-from diary_service.school.models import StaffMember
+from diary_service.models.school import StaffMember
 from shared.errors import NotFound, ValidationError
 
 

@@ -8,7 +8,6 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from diary_service import signals
 from diary_service.extensions import db
 from diary_service.journal.base import (
     ATTACHMENT_TYPES,
@@ -21,12 +20,13 @@ from diary_service.journal.base import (
 )
 from diary_service.journal.entries import send_signal
 from diary_service.journal.lessons import next_lesson_date
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Homework,
     HomeworkAttachment,
     Lesson,
 )
-from diary_service.school.models import StaffMember
+from diary_service.models.school import StaffMember
+from diary_service.signals import homework_set
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 
@@ -135,7 +135,7 @@ def save_lesson_plan(
         record.attachments.extend(attachments)
     db.session.commit()
     if homework_changed and record is not None and record.text:
-        send_signal(signals.homework_set, homework=record)
+        send_signal(homework_set, homework=record)
     return lesson
 
 

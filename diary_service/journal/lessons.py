@@ -1,6 +1,6 @@
 """A class's lessons: the rows the journal keeps for the timetable's slots, made when
 first needed and brought in line when the timetable changes
-(signals.timetable_changed)."""
+(timetable_changed)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from diary_service import signals
 from diary_service.extensions import db
 from diary_service.journal.base import NEXT_LESSON_HORIZON
-from diary_service.journal.models import Lesson
-from diary_service.school.models import SchoolClass
+from diary_service.models.journal import Lesson
+from diary_service.models.school import SchoolClass
 from diary_service.school.timetable import Slot, slots
+from diary_service.signals import timetable_changed
 from shared.errors import NotFound
 
 
@@ -25,6 +26,8 @@ def lessons_between(
     return list(
         db.session.execute(
             sa.select(Lesson)
+            # The grid shows each lesson's homework: one query for all, not one a lesson.
+            .options(selectinload(Lesson.homework))
             .where(
                 Lesson.class_id == school_class.id,
                 Lesson.subject_id == subject_id,
@@ -160,7 +163,7 @@ def lesson_for_slot(
 
 def init_lessons(app: Flask) -> None:
     """Subscribe the journal to the school's timetable changes."""
-    signals.timetable_changed.connect(_on_timetable_change, sender=app)
+    timetable_changed.connect(_on_timetable_change, sender=app)
 
 
 def _on_timetable_change(
@@ -172,7 +175,7 @@ def _on_timetable_change(
 def follow_timetable_change(school_class: SchoolClass, on: date, lesson_number: int) -> None:
     """Keep an opened lesson in step with a change of its slot made since (who gives
     it, whether it is cancelled): the school's timetable changes call this, through
-    ``signals.timetable_changed``."""
+    ``timetable_changed``."""
     lesson = db.session.execute(
         sa.select(Lesson).where(
             Lesson.class_id == school_class.id,

@@ -12,8 +12,8 @@ from diary_service.access import Viewer
 from diary_service.extensions import db
 from diary_service.journal.base import get_class
 from diary_service.journal.lessons import lesson_at
-from diary_service.journal.models import Lesson
-from diary_service.school.models import (
+from diary_service.models.journal import Lesson
+from diary_service.models.school import (
     AcademicYear,
     SchoolClass,
     Subject,

@@ -1,20 +1,31 @@
 """Reading the journal: current marks, the school's policy in force, and per-subject
 summaries (marks, average, suggested mark, forecast, final mark) of a student for a
-period — what the family's pages, the teacher's period-mark page and the reports show.
-Writes live in ``journal.services``."""
+period — what the family's pages, the teacher's period-mark page and the reports show;
+and the rows the student's diary pages read (a week's lessons, marks, attendance,
+homework due and remarks; a year's attendance), each limited ``within`` a condition on
+the ``Lesson`` (what the viewer's reach covers). Writes live in ``journal.services``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, selectinload
 
 from diary_service.extensions import db
-from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy
-from diary_service.school.models import Period, Student, Subject
+from diary_service.models.journal import (
+    Attendance,
+    FinalMark,
+    Homework,
+    Lesson,
+    Mark,
+    MarkPolicy,
+    Remark,
+)
+from diary_service.models.school import Period, StaffMember, Student, Subject
 from diary_service.school.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
 
 
@@ -51,6 +62,9 @@ def current_marks(
     query = (
         sa.select(Mark)
         .join(Lesson, Lesson.id == Mark.lesson_id)
+        # Every page shows each mark's lesson (its date): loaded by the same join, not
+        # one statement per mark.
+        .options(contains_eager(Mark.lesson))
         .where(
             Mark.student_id.in_(ids),
             Mark.is_current.is_(True),
@@ -148,3 +162,127 @@ def student_summaries(
         summary.final = finals.get(subject_id)
         result.append(summary)
     return result
+
+
+# --- what the student's diary pages read ------------------------------------------------
+
+
+def lessons_of_classes(class_ids: Iterable[int], start: date, end: date) -> list[Lesson]:
+    """The lessons of these classes from ``start`` to ``end`` inclusive, with their
+    homework and its files."""
+    return list(
+        db.session.execute(
+            sa.select(Lesson)
+            .options(selectinload(Lesson.homework).selectinload(Homework.attachments))
+            .where(
+                Lesson.class_id.in_(list(class_ids)),
+                Lesson.on_date >= start,
+                Lesson.on_date <= end,
+            )
+        ).scalars()
+    )
+
+
+def _current_at_lessons(entry, student_id: int, lesson_ids: list[int], within):
+    """The student's current, not deleted entries (marks or attendance marks) at these
+    lessons, oldest first, inside what ``within`` lets the viewer reach."""
+    return list(
+        db.session.execute(
+            sa.select(entry)
+            .join(Lesson, Lesson.id == entry.lesson_id)
+            .where(
+                entry.student_id == student_id,
+                entry.lesson_id.in_(lesson_ids),
+                entry.is_current.is_(True),
+                entry.deleted.is_(False),
+                within,
+            )
+            .order_by(entry.id)
+        ).scalars()
+    )
+
+
+def marks_at_lessons(
+    student_id: int, lesson_ids: list[int], within: sa.ColumnElement[bool]
+) -> list[Mark]:
+    """The student's current, not deleted marks at these lessons, oldest first."""
+    return _current_at_lessons(Mark, student_id, lesson_ids, within)
+
+
+def attendance_at_lessons(
+    student_id: int, lesson_ids: list[int], within: sa.ColumnElement[bool]
+) -> list[Attendance]:
+    """The student's current, not deleted attendance marks at these lessons."""
+    return _current_at_lessons(Attendance, student_id, lesson_ids, within)
+
+
+def homework_due(
+    class_ids: Iterable[int], start: date, end: date, within: sa.ColumnElement[bool]
+) -> list[Homework]:
+    """The homework of these classes due from ``start`` to ``end`` inclusive, with its
+    files, by due day and lesson."""
+    return list(
+        db.session.execute(
+            sa.select(Homework)
+            .join(Lesson, Lesson.id == Homework.lesson_id)
+            .options(selectinload(Homework.attachments))
+            .where(
+                Lesson.class_id.in_(list(class_ids)),
+                Homework.due_on >= start,
+                Homework.due_on <= end,
+                within,
+            )
+            .order_by(Homework.due_on, Lesson.lesson_number, Homework.id)
+        ).scalars()
+    )
+
+
+def remarks_between(
+    student_id: int, start: date, end: date
+) -> list[tuple[Remark, date | None, int | None, int | None]]:
+    """The remarks about a student on lessons from ``start`` to ``end`` inclusive, or
+    written then when tied to no lesson: each with its lesson's date and class (None
+    without a lesson) and its author's school, in the order written."""
+    since = datetime.combine(start, datetime.min.time())
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    rows = db.session.execute(
+        sa.select(Remark, Lesson.on_date, Lesson.class_id, StaffMember.school_id)
+        .outerjoin(Lesson, Lesson.id == Remark.lesson_id)
+        .join(StaffMember, StaffMember.id == Remark.author_id)
+        .where(
+            Remark.student_id == student_id,
+            sa.or_(
+                sa.and_(Lesson.on_date >= start, Lesson.on_date <= end),
+                sa.and_(
+                    Remark.lesson_id.is_(None),
+                    Remark.created_at >= since,
+                    Remark.created_at < until,
+                ),
+            ),
+        )
+        .order_by(Remark.created_at, Remark.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def attendance_between(
+    student_id: int, start: date, end: date, within: sa.ColumnElement[bool]
+) -> list[Attendance]:
+    """The student's current, not deleted attendance marks at lessons from ``start`` to
+    ``end`` inclusive, with each lesson and its subject, in lesson order."""
+    return list(
+        db.session.execute(
+            sa.select(Attendance)
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .options(selectinload(Attendance.lesson).selectinload(Lesson.subject))
+            .where(
+                Attendance.student_id == student_id,
+                Attendance.is_current.is_(True),
+                Attendance.deleted.is_(False),
+                Lesson.on_date >= start,
+                Lesson.on_date <= end,
+                within,
+            )
+            .order_by(Lesson.on_date, Lesson.lesson_number)
+        ).scalars()
+    )

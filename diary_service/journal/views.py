@@ -11,7 +11,6 @@ files are open to the student's family as well (``access.can_view_lesson_record`
 
 from __future__ import annotations
 
-from datetime import date
 from io import BytesIO
 from typing import Any
 
@@ -27,6 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     can_download_attachment,
@@ -40,9 +40,9 @@ from diary_service.access import (
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.journal import forms, services
-from diary_service.journal.models import ATTENDANCE_CODES, Lesson
 from diary_service.journal.queries import current_policy, rule_of
-from diary_service.school.models import StaffMember
+from diary_service.models.journal import ATTENDANCE_CODES, Lesson
+from diary_service.models.school import StaffMember
 from shared.errors import NotFound, ValidationError
 from shared.validators import parse_iso_date
 from shared.web import int_arg
@@ -73,7 +73,7 @@ def _author(viewer: Viewer, school_id: int) -> StaffMember | None:
 def index():
     viewer = current_viewer()
     require(viewer.is_staff)
-    today = date.today()
+    today = clock.today()
     overview = services.journal_overview(viewer, today)
     return render_template("journal/index.html", overview=overview, today=today)
 
@@ -85,11 +85,31 @@ def grid(class_id: int, subject_id: int):
     subject = services.get_subject(subject_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
-    today = date.today()
+    today = clock.today()
     period = services.get_period(school_class, int_arg("period"), today)
     found = services.journal_grid(school_class, subject, period, today)
     student_ids = [row.member.student.id for row in found.rows]
-    page = render_template("journal/grid.html", grid=found, today=today)
+    # The column a mark is typed into: the lesson asked for, else the latest one that
+    # has taken place (today's, on a school day); the teacher's own lessons only.
+    asked = int_arg("lesson")
+    taken = [c for c in found.columns if c.on_date <= today and not c.cancelled]
+    entry = next((c for c in taken if c.lesson and c.lesson.id == asked), None) or (
+        taken[-1] if taken else None
+    )
+    if entry is not None and not can_write_journal(
+        viewer, school_class, subject.id, entry.on_date, entry.lesson_number
+    ):
+        entry = None
+    rule = rule_of(current_policy(school_class.school_id))
+    page = render_template(
+        "journal/grid.html",
+        grid=found,
+        today=today,
+        entry=entry,
+        kinds=forms.kind_choices(rule),
+        default_kind=services.DEFAULT_KIND,
+        attendance_choices=forms.attendance_choices(),
+    )
     # Logged after rendering: the log's commit would make the page reload every student.
     record_access(viewer, student_ids, "journal")
     return page
@@ -133,7 +153,23 @@ def open_lesson(class_id: int, subject_id: int, day: str, number: int):
     school_class, subject, on, viewer = _slot(class_id, subject_id, day, number)
     require(can_write_journal(viewer, school_class, subject.id, on, number))
     lesson = services.lesson_for_slot(school_class, subject.id, on, number)
+    if request.form.get("back") == "grid":
+        return redirect(_grid_place(lesson))
     return redirect(url_for(".lesson", lesson_id=lesson.id))
+
+
+def _grid_place(lesson: Lesson) -> str:
+    """The grid with ``lesson``'s column open for entry, scrolled to the confirmation
+    above it (``#saved``, which the page focuses)."""
+    period = services.get_period(lesson.school_class, None, lesson.on_date)
+    return url_for(
+        ".grid",
+        class_id=lesson.class_id,
+        subject_id=lesson.subject_id,
+        period=period.id,
+        lesson=lesson.id,
+        _anchor="saved",
+    )
 
 
 def _open_lesson(lesson_id: int) -> tuple[Lesson, Viewer, bool]:
@@ -177,7 +213,7 @@ def _lesson_page(
         lesson=lesson,
         sheet=sheet,
         may_write=may_write,
-        taken_place=lesson.on_date <= date.today(),
+        taken_place=lesson.on_date <= clock.today(),
         lesson_form=lesson_form,
         marks_form=marks_form,
         remark_form=remark_form,
@@ -247,6 +283,8 @@ def save_marks(lesson_id: int):
                 _("Marks and attendance are saved.") if changed else _("Nothing was changed."),
                 "info",
             )
+            if request.form.get("back") == "grid":
+                return redirect(_grid_place(found))
             return redirect(url_for(".lesson", lesson_id=found.id, _anchor="marks"))
     return _lesson_page(found, may_write, sheet=sheet, marks_form=form, status=400)
 
@@ -303,38 +341,31 @@ def delete_attachment(attachment_id: int):
     return redirect(url_for(".lesson", lesson_id=lesson_id))
 
 
-@bp.get("/journal/marks/<int:mark_id>/history")
-@login_required
-def mark_history(mark_id: int):
-    versions = services.mark_history(mark_id)
+def _entry_history(versions: list, what: str, section: str):
+    """A mark's or an attendance mark's versions, for whoever may read that lesson record."""
     first = versions[0]
-    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "marks"))
+    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, section))
     record_access(current_viewer(), [first.student_id], "history")
     return render_template(
         "journal/history.html",
-        what="mark",
+        what=what,
         versions=versions,
         student=first.student,
         lesson=first.lesson,
         subject=first.lesson.subject,
     )
+
+
+@bp.get("/journal/marks/<int:mark_id>/history")
+@login_required
+def mark_history(mark_id: int):
+    return _entry_history(services.mark_history(mark_id), "mark", "marks")
 
 
 @bp.get("/journal/attendance/<int:attendance_id>/history")
 @login_required
 def attendance_history(attendance_id: int):
-    versions = services.attendance_history(attendance_id)
-    first = versions[0]
-    require(can_view_lesson_record(current_viewer(), first.lesson, first.student, "attendance"))
-    record_access(current_viewer(), [first.student_id], "history")
-    return render_template(
-        "journal/history.html",
-        what="attendance",
-        versions=versions,
-        student=first.student,
-        lesson=first.lesson,
-        subject=first.lesson.subject,
-    )
+    return _entry_history(services.attendance_history(attendance_id), "attendance", "attendance")
 
 
 @bp.get("/journal/final-marks/<int:final_id>/history")
@@ -361,7 +392,7 @@ def final_marks(class_id: int, subject_id: int):
     subject = services.get_subject(subject_id)
     viewer = current_viewer()
     require(can_view_journal(viewer, school_class, subject.id))
-    period = services.get_period(school_class, int_arg("period"), date.today())
+    period = services.get_period(school_class, int_arg("period"), clock.today())
     may_set = can_set_final_marks(viewer, school_class, subject.id)
     if request.method == "POST":
         require(may_set)

@@ -8,14 +8,15 @@ from datetime import date
 
 import sqlalchemy as sa
 
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     enrolment_open_on,
     link_sections,
 )
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     Enrolment,
     Student,
 )
@@ -63,7 +64,7 @@ def students_of_classes(class_ids: set[int], on: date | None = None) -> list[Stu
         db.session.execute(
             sa.select(Student)
             .join(Enrolment, Enrolment.student_id == Student.id)
-            .where(Enrolment.class_id.in_(class_ids), enrolment_open_on(on or date.today()))
+            .where(Enrolment.class_id.in_(class_ids), enrolment_open_on(on or clock.today()))
             .order_by(Student.family_name, Student.given_name, Student.id)
         )
         .scalars()
@@ -88,7 +89,7 @@ def guardians_of(
     if parents_only:
         query = query.where(Guardian.kind == "parent")
     links = db.session.execute(query.order_by(Guardian.id)).scalars()
-    now, today = utcnow(), date.today()
+    now, today = utcnow(), clock.today()
     return [link for link in links if section in link_sections(link, now, today)]
 
 

@@ -18,13 +18,13 @@ from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.journal.models import Attendance, Homework, Mark
 from diary_service.messages import services, tasks
-from diary_service.messages.models import Message, Notification, NotificationSetting, Thread
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.journal import Attendance, Homework, Mark
+from diary_service.models.messages import Message, Notification, NotificationSetting, Thread
+from diary_service.models.school import SchoolClass, StaffMember, Student
 from diary_service.school.labels import MARK_KIND_LABELS, MARK_VALUE_WORDS
-from diary_service.school.models import SchoolClass, StaffMember, Student
 from diary_service.signals import absence_recorded, homework_set, mark_recorded, message_posted
 from shared.sessions import utcnow
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.messages.base import MAX_ATTEMPTS
-from diary_service.messages.models import Notification
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.messages import Notification
 from shared.notifications import DeliveryError, send_email, send_sms
 from shared.sessions import utcnow
 

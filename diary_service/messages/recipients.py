@@ -3,11 +3,10 @@ a family's children, and the choices the new-thread form offers."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     can_message_guardians_of,
@@ -18,7 +17,7 @@ from diary_service.access import (
 )
 from diary_service.extensions import db
 from diary_service.messages.base import ALL_GUARDIANS, guardians_of, students_of_classes
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
     StaffMember,
@@ -56,7 +55,7 @@ def writable_students(viewer: Viewer) -> list[tuple[int, str]]:
         sa.select(Student, SchoolClass)
         .outerjoin(
             Enrolment,
-            sa.and_(Enrolment.student_id == Student.id, enrolment_open_on(date.today())),
+            sa.and_(Enrolment.student_id == Student.id, enrolment_open_on(clock.today())),
         )
         .outerjoin(SchoolClass, SchoolClass.id == Enrolment.class_id)
         .where(Student.id.in_(ids))

@@ -15,9 +15,9 @@ from diary_service.access import (
 )
 from diary_service.extensions import db
 from diary_service.messages.base import CHILD_EVENTS, OWN_EVENTS, FieldError, child_events
-from diary_service.messages.models import NotificationSetting
 from diary_service.messages.recipients import get_student
-from diary_service.school.models import Student
+from diary_service.models.messages import NotificationSetting
+from diary_service.models.school import Student
 
 
 def default_setting(person_id: int, student_id: int | None) -> NotificationSetting:

@@ -5,13 +5,14 @@ moderation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+import diary_service.clock as clock
 from diary_service.access import (
     Viewer,
     can_lead_class,
@@ -22,7 +23,6 @@ from diary_service.access import (
     require,
 )
 from diary_service.access.rules import can_moderate, can_post, can_read_thread, thread_participant
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
 from diary_service.messages.base import (
     ALL_GUARDIANS,
@@ -33,14 +33,15 @@ from diary_service.messages.base import (
     FieldError,
     guardians_of,
 )
-from diary_service.messages.models import (
+from diary_service.messages.recipients import get_class, get_student, recipient_choices
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.messages import (
     CLASS_KINDS,
     Message,
     Thread,
     ThreadParticipant,
 )
-from diary_service.messages.recipients import get_class, get_student, recipient_choices
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     SchoolClass,
 )
@@ -287,17 +288,23 @@ class ThreadRow:
     unread: bool
 
 
+def _classes_of_children(viewer: Viewer) -> set[int]:
+    """The classes the viewer's children (as a guardian) are in today."""
+    if not viewer.guardian_of:
+        return set()
+    return set(
+        db.session.execute(
+            sa.select(Enrolment.class_id).where(
+                Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(clock.today())
+            )
+        ).scalars()
+    )
+
+
 def readable_class_ids(viewer: Viewer) -> set[int]:
     """Classes whose class-wide threads the viewer reads (students' own accounts none)."""
     ids = set(viewer.class_teacher_of)
-    if viewer.guardian_of:
-        ids |= set(
-            db.session.execute(
-                sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
-                )
-            ).scalars()
-        )
+    ids |= _classes_of_children(viewer)
     if viewer.school_admin_of:
         ids |= set(
             db.session.execute(
@@ -360,14 +367,7 @@ def class_links(viewer: Viewer) -> list[ClassLink]:
     they lead as class teacher (to announce and moderate)."""
     led = set(viewer.class_teacher_of)
     ids = set(led)
-    if viewer.guardian_of:
-        ids |= set(
-            db.session.execute(
-                sa.select(Enrolment.class_id).where(
-                    Enrolment.student_id.in_(viewer.guardian_of), enrolment_open_on(date.today())
-                )
-            ).scalars()
-        )
+    ids |= _classes_of_children(viewer)
     if not ids:
         return []
     classes = db.session.execute(

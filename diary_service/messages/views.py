@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import can_lead_class, require
+from diary_service.access import can_lead_class, class_of, require
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.messages import services
 from diary_service.messages.base import FieldError
@@ -51,9 +51,18 @@ def new():
         return render_template("messages/new.html", choose=choose, students=students)
     student = services.get_student(student_id)
     form = NewThreadForm()
-    form.recipient.choices = services.recipient_choices(viewer, student)
+    choices = services.recipient_choices(viewer, student)
+    # A family writes to the class teacher first of all: they come first and are
+    # chosen unless the link asked for someone else (the subject teachers follow).
+    school_class = class_of(student)
+    leader = school_class.class_teacher if school_class is not None else None
+    lead_key = str(leader.person_id) if leader is not None and leader.person_id else None
+    choices.sort(key=lambda choice: choice[0] != lead_key)
+    form.recipient.choices = choices
     if request.method == "GET" and request.args.get("to"):
         form.recipient.data = request.args["to"]
+    elif request.method == "GET" and lead_key in dict(choices):
+        form.recipient.data = lead_key
     if form.validate_on_submit():
         try:
             thread = services.start_direct_thread(

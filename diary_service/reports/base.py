@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from diary_service.extensions import db
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Period,
     School,

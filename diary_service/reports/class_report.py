@@ -16,6 +16,14 @@ from diary_service.journal.queries import (
     current_policy,
     rule_of,
 )
+from diary_service.models.school import (
+    Enrolment,
+    Period,
+    SchoolClass,
+    Student,
+    Subject,
+    TeachingAssignment,
+)
 from diary_service.reports.base import HUNDREDTH, Figures, class_period, mean_of_cents
 from diary_service.reports.figures import (
     attendance_counts,
@@ -24,14 +32,6 @@ from diary_service.reports.figures import (
     span_for,
     student_figures,
     subject_figures,
-)
-from diary_service.school.models import (
-    Enrolment,
-    Period,
-    SchoolClass,
-    Student,
-    Subject,
-    TeachingAssignment,
 )
 from shared.errors import NotFound
 

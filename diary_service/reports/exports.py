@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from diary_service.journal.models import ATTENDANCE_CODES
+from diary_service.models.journal import ATTENDANCE_CODES
 from diary_service.reports.base import Figures, period_name
 from diary_service.reports.class_report import ClassReport
 from diary_service.reports.region import RegionReport

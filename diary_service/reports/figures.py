@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -22,12 +22,12 @@ from diary_service.journal.models import (
     Lesson,
     Mark,
 )
-from diary_service.reports.base import FAILING_MARKS, GOOD_MARKS, NUMERIC_MARKS, Figures, as_int
-from diary_service.school.models import (
+from diary_service.models.school import (
     Enrolment,
     Period,
     SchoolClass,
 )
+from diary_service.reports.base import FAILING_MARKS, GOOD_MARKS, NUMERIC_MARKS, Figures, as_int
 from diary_service.school.policy import DEFAULT_RULE, Rule
 
 

@@ -9,15 +9,15 @@ import sqlalchemy as sa
 
 from diary_service.access import Viewer, can_view_student
 from diary_service.extensions import db
-from diary_service.reports.base import current_year
-from diary_service.reports.class_report import rating_enabled_for
-from diary_service.school.models import (
+from diary_service.models.school import (
     School,
     SchoolClass,
     Student,
     Subject,
     TeachingAssignment,
 )
+from diary_service.reports.base import current_year
+from diary_service.reports.class_report import rating_enabled_for
 
 
 @dataclass

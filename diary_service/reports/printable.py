@@ -11,18 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
-from diary_service.journal.models import (
-    Attendance,
-    Lesson,
-    Mark,
-)
 from diary_service.journal.queries import (
     current_final_marks,
     current_policy,
     rule_of,
     summarize,
 )
-from diary_service.school.models import (
+from diary_service.models.journal import (
+    Attendance,
+    Lesson,
+    Mark,
+)
+from diary_service.models.school import (
     Enrolment,
     Period,
     SchoolClass,

@@ -13,8 +13,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
-from diary_service.journal.models import MarkPolicy
 from diary_service.journal.queries import rule_of
+from diary_service.models.journal import MarkPolicy
+from diary_service.models.school import (
+    AcademicYear,
+    Municipality,
+    Period,
+    School,
+    SchoolClass,
+)
 from diary_service.reports.base import Figures, year_for
 from diary_service.reports.figures import (
     attendance_counts,
@@ -24,13 +31,6 @@ from diary_service.reports.figures import (
     roster_of,
     span_for,
     student_figures,
-)
-from diary_service.school.models import (
-    AcademicYear,
-    Municipality,
-    Period,
-    School,
-    SchoolClass,
 )
 from diary_service.school.policy import Rule
 from diary_service.school.timetable import period_on

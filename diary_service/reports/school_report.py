@@ -12,6 +12,13 @@ from diary_service.journal.queries import (
     current_policy,
     rule_of,
 )
+from diary_service.models.school import (
+    Period,
+    School,
+    SchoolClass,
+    StaffMember,
+    Subject,
+)
 from diary_service.reports.base import Figures
 from diary_service.reports.figures import (
     attendance_counts,
@@ -22,13 +29,6 @@ from diary_service.reports.figures import (
     span_for,
     student_figures,
     subject_figures,
-)
-from diary_service.school.models import (
-    Period,
-    School,
-    SchoolClass,
-    StaffMember,
-    Subject,
 )
 
 

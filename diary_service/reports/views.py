@@ -8,10 +8,9 @@ student's place for the student and their guardians."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, render_template, request
 
+import diary_service.clock as clock
 from diary_service.access import (
     can_view_class_reports,
     can_view_region,
@@ -22,9 +21,9 @@ from diary_service.access import (
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
 from diary_service.extensions import db
-from diary_service.reports import exports, services
+from diary_service.models.school import Period, School, SchoolClass, Student, Subject
+from diary_service.reports import exports, maintained, services
 from diary_service.reports.forms import PeriodForm, RegionPeriodForm
-from diary_service.school.models import Period, School, SchoolClass, Student, Subject
 from shared.errors import NotFound
 
 bp = Blueprint("reports", __name__)
@@ -61,7 +60,7 @@ def _class_and_period(class_id: int) -> tuple[SchoolClass, Period, PeriodForm]:
     school_class = _get(SchoolClass, class_id)
     require(can_view_class_reports(current_viewer(), school_class))
     form = _period_form(school_class.year.periods)
-    period = services.class_period(school_class, form.period.data, date.today())
+    period = services.class_period(school_class, form.period.data, clock.today())
     form.period.data = period.id
     return school_class, period, form
 
@@ -72,7 +71,7 @@ def _school_and_period(school_id: int) -> tuple[School, Period, PeriodForm]:
     form = PeriodForm(request.args)
     if not form.validate():
         raise NotFound()
-    period = services.school_period(school, form.period.data, date.today())
+    period = services.school_period(school, form.period.data, clock.today())
     form.period.choices = [(p.id, services.period_name(p)) for p in period.year.periods]
     form.period.data = period.id
     return school, period, form
@@ -82,7 +81,7 @@ def _school_and_period(school_id: int) -> tuple[School, Period, PeriodForm]:
 @login_required
 def index():
     return render_template(
-        "reports/index.html", overview=services.overview(current_viewer(), date.today())
+        "reports/index.html", overview=services.overview(current_viewer(), clock.today())
     )
 
 
@@ -90,7 +89,7 @@ def index():
 @login_required
 def class_report(class_id: int):
     school_class, period, form = _class_and_period(class_id)
-    report = services.class_report(school_class, period, date.today())
+    report = services.class_report(school_class, period, clock.today())
     student_ids = [row.student.id for row in report.students]
     page = render_template("reports/class.html", report=report, form=form)
     # Logged after rendering: the log's commit would make the page reload every student.
@@ -102,7 +101,7 @@ def class_report(class_id: int):
 @login_required
 def class_export(class_id: int, kind: str):
     school_class, period, _form = _class_and_period(class_id)
-    report = services.class_report(school_class, period, date.today())
+    report = services.class_report(school_class, period, clock.today())
     student_ids = [row.student.id for row in report.students]
     response = exports.download(
         exports.class_tables(report), kind, *exports.class_file_names(report)
@@ -134,7 +133,7 @@ def student_rating(student_id: int):
     form = PeriodForm(request.args)
     if not form.validate():
         raise NotFound()
-    place = services.student_place(student, form.period.data, date.today(), reach)
+    place = services.student_place(student, form.period.data, clock.today(), reach)
     return render_template(
         "reports/rating.html",
         student=student,
@@ -147,7 +146,7 @@ def student_rating(student_id: int):
 @login_required
 def school_report(school_id: int):
     school, period, form = _school_and_period(school_id)
-    report = services.school_report(school, period, date.today())
+    report = maintained.school_report(school, period, clock.today())
     return render_template("reports/school.html", report=report, form=form)
 
 
@@ -155,7 +154,7 @@ def school_report(school_id: int):
 @login_required
 def school_export(school_id: int, kind: str):
     school, period, _form = _school_and_period(school_id)
-    report = services.school_report(school, period, date.today())
+    report = maintained.school_report(school, period, clock.today())
     return exports.download(exports.school_tables(report), kind, *exports.school_file_names(report))
 
 
@@ -164,7 +163,7 @@ def _region() -> tuple[services.RegionReport, RegionPeriodForm]:
     form = RegionPeriodForm(request.args)
     if not form.validate():
         raise NotFound()
-    report = services.region_report(form.period_number.data, date.today())
+    report = maintained.region_report(form.period_number.data, clock.today())
     form.period_number.choices = [(n, str(n)) for n in report.numbers]
     form.period_number.data = report.period_number
     return report, form

@@ -13,12 +13,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from diary_service.access import Viewer
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import MarkPolicy
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.journal import MarkPolicy
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Enrolment,

@@ -8,8 +8,18 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.extensions import db
-from diary_service.journal.models import FinalMark
+from diary_service.models.journal import FinalMark
+from diary_service.models.school import (
+    PERIOD_KINDS,
+    AcademicYear,
+    Bell,
+    Holiday,
+    Period,
+    SchoolClass,
+    TimetableEntry,
+)
 from diary_service.school.base import (
     MAX_LESSONS,
     PERIODS_PER_YEAR,
@@ -18,15 +28,6 @@ from diary_service.school.base import (
     get,
     get_school,
     invalid,
-)
-from diary_service.school.models import (
-    PERIOD_KINDS,
-    AcademicYear,
-    Bell,
-    Holiday,
-    Period,
-    SchoolClass,
-    TimetableEntry,
 )
 
 
@@ -43,7 +44,7 @@ def years_of(school_id: int) -> list[AcademicYear]:
 def current_year(school_id: int, on: date | None = None) -> AcademicYear | None:
     """The school's year containing ``on`` (today), else the next to begin, else the
     last one."""
-    on = on or date.today()
+    on = on or clock.today()
     years = sorted(years_of(school_id), key=lambda year: year.starts_on)
     for year in years:
         if year.starts_on <= on <= year.ends_on:

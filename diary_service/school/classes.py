@@ -9,11 +9,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+import diary_service.clock as clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
-from diary_service.school.base import LETTER_CHARS, MAX_GRADE, clean_text, commit, get, invalid
-from diary_service.school.calendar import current_year
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     School,
@@ -25,6 +24,8 @@ from diary_service.school.models import (
     TeachingAssignment,
     TimetableEntry,
 )
+from diary_service.school.base import LETTER_CHARS, MAX_GRADE, clean_text, commit, get, invalid
+from diary_service.school.calendar import current_year
 from diary_service.school.staff import teacher_of
 from shared.validators import ascii_digits
 
@@ -109,7 +110,7 @@ def set_class_teacher(class_id: int, staff_id: int | None) -> SchoolClass:
 
 def class_students(class_id: int, on: date | None = None) -> list[tuple[Student, Enrolment]]:
     """The students enrolled in the class on a day (today), by name."""
-    on = on or date.today()
+    on = on or clock.today()
     return [
         (row.Student, row.Enrolment)
         for row in db.session.execute(

@@ -9,8 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.access import enrolment_open_on
 from diary_service.extensions import db
+from diary_service.models.school import (
+    Enrolment,
+    School,
+    SchoolClass,
+    Student,
+)
 from diary_service.school.base import (
     clean_text,
     commit,
@@ -21,18 +28,12 @@ from diary_service.school.base import (
 )
 from diary_service.school.calendar import current_year
 from diary_service.school.classes import class_by_name
-from diary_service.school.models import (
-    Enrolment,
-    School,
-    SchoolClass,
-    Student,
-)
 from diary_service.school.notices import class_of_school
 
 
 def students_of(school_id: int, on: date | None = None) -> list[tuple[Student, SchoolClass]]:
     """The students enrolled in the school on a day (today), by class and name."""
-    on = on or date.today()
+    on = on or clock.today()
     return [
         (row.Student, row.SchoolClass)
         for row in db.session.execute(
@@ -104,7 +105,7 @@ def admit_student(
     elsewhere is transferred by their school instead."""
     school_class = class_of_school(school_id, class_id)
     _in_year(school_class, on, "starts_on")
-    if not date.today() - timedelta(days=25 * 366) < birth_date < date.today():
+    if not clock.today() - timedelta(days=25 * 366) < birth_date < clock.today():
         raise invalid("birth_date", _l("Check the birth date."))
     index = index_of_snils(snils)
     student = student_with_snils(index)

@@ -22,13 +22,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from diary_service.journal.models import MARK_KINDS
+from diary_service.models.journal import MARK_KINDS
+from diary_service.models.school import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.base import SCHOOL_ROLES, FormErrors
 
 # Re-exported: the school's pages name marks and absences with the journal's words.
 from diary_service.school.labels import ATTENDANCE_LABELS as ATTENDANCE_LABELS
 from diary_service.school.labels import MARK_KIND_LABELS
-from diary_service.school.models import NOTICE_KINDS, PERIOD_KINDS, TIMETABLE_CHANGE_KINDS
 from diary_service.school.policy import AVERAGES
 from diary_service.school.roster_csv import KINDS
 from diary_service.school.timetable import TimetableErrors

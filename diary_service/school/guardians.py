@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
+from diary_service.models.family import Guardian
+from diary_service.models.school import Student
 from diary_service.school.base import (
     clean_text,
     commit,
@@ -18,7 +19,6 @@ from diary_service.school.base import (
     invalid,
     person_with_snils,
 )
-from diary_service.school.models import Student
 from shared.sessions import utcnow
 
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.journal.models import MarkPolicy
+from diary_service.models.journal import MarkPolicy
+from diary_service.models.school import School
 from diary_service.school.base import commit, get_school, invalid
-from diary_service.school.models import School
 from diary_service.school.policy import validate_rule
 
 POLICY_PROBLEMS = {

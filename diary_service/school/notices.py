@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.school.base import clean_text, commit, get, invalid
-from diary_service.school.models import (
+from diary_service.models.school import (
     NOTICE_KINDS,
     Notice,
     ParentMeeting,
     SchoolClass,
 )
+from diary_service.school.base import clean_text, commit, get, invalid
 
 
 def notices_of(school_id: int) -> list[Notice]:

@@ -7,13 +7,13 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
-from diary_service.journal.models import MarkPolicy
-from diary_service.school.base import clean_text, commit, invalid, is_named
-from diary_service.school.models import (
+from diary_service.models.journal import MarkPolicy
+from diary_service.models.school import (
     Municipality,
     School,
     Subject,
 )
+from diary_service.school.base import clean_text, commit, invalid, is_named
 from diary_service.school.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from diary_service.auth.models import DiaryPerson
+import diary_service.clock as clock
 from diary_service.extensions import db
-from diary_service.school import services
-from diary_service.school.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     School,
@@ -30,6 +30,7 @@ from diary_service.school.models import (
     Student,
     full_name,
 )
+from diary_service.school import services
 
 # Re-exported: the views, the CLI and the tests read the file's shape through this module.
 from diary_service.school.roster_csv import COLUMNS as COLUMNS
@@ -262,7 +263,7 @@ def _staff_writer(
 def _check_students(
     school: School, year: AcademicYear, lines: list[Line], tick: Progress
 ) -> list[Callable[[], None]]:
-    today = date.today()
+    today = clock.today()
     default_start = min(max(today, year.starts_on), year.ends_on)
     seen: dict[Any, int] = {}
     checked = []

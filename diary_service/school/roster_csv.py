@@ -40,6 +40,23 @@ COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+# The columns as a Russian school's spreadsheet names them: the templates use these, and
+# a file may name its columns either way (the English names are the older format).
+RUSSIAN_NAMES: dict[str, str] = {
+    "grade": "параллель",
+    "letter": "буква",
+    "class_teacher_snils": "снилс классного руководителя",
+    "family_name": "фамилия",
+    "given_name": "имя",
+    "middle_name": "отчество",
+    "snils": "снилс",
+    "roles": "роли",
+    "position": "должность",
+    "birth_date": "дата рождения",
+    "class": "класс",
+    "admission_date": "дата зачисления",
+}
+FROM_RUSSIAN = {russian: name for name, russian in RUSSIAN_NAMES.items()}
 DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 
 
@@ -108,7 +125,8 @@ class RosterRejected(ValidationError):
 
 def template_csv(kind: str) -> bytes:
     """An empty file of the kind, header only, as Excel opens it (BOM, ``;``)."""
-    return ("\ufeff" + ";".join(name for name, _required in COLUMNS[kind]) + "\r\n").encode()
+    names = (RUSSIAN_NAMES[name] for name, _required in COLUMNS[kind])
+    return ("\ufeff" + ";".join(names) + "\r\n").encode()
 
 
 def read_csv(kind: str, data: bytes) -> Report:
@@ -134,9 +152,11 @@ def read_csv(kind: str, data: bytes) -> Report:
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        written = [" ".join(name.strip().lower().split()) for name in next(reader)]
+        russian = any(name in FROM_RUSSIAN for name in written)
+        header = [FROM_RUSSIAN.get(name, name) for name in written]
         header_line = Line(number=reader.line_num, values={})
-        _check_header(kind, header, header_line)
+        _check_header(kind, header, header_line, russian)
         if header_line.errors:
             report.lines.append(header_line)
             return report
@@ -161,19 +181,24 @@ def read_csv(kind: str, data: bytes) -> Report:
     return report
 
 
-def _check_header(kind: str, header: list[str], line: Line) -> None:
+def _check_header(kind: str, header: list[str], line: Line, russian: bool = False) -> None:
+    """The header's problems, naming the columns as the file does (Russian or English)."""
     known = {name for name, _required in COLUMNS[kind]}
+
+    def title(name: str) -> str:
+        return RUSSIAN_NAMES.get(name, name) if russian else name
+
     for name in header:
         if name not in known:
             line.errors.append(
                 _l(
                     "Unknown column «%(name)s». The columns are: %(columns)s.",
                     name=name,
-                    columns=", ".join(n for n, _r in COLUMNS[kind]),
+                    columns=", ".join(title(n) for n, _r in COLUMNS[kind]),
                 )
             )
         elif header.count(name) > 1:
-            line.errors.append(_l("The column «%(name)s» appears twice.", name=name))
+            line.errors.append(_l("The column «%(name)s» appears twice.", name=title(name)))
     for name, required in COLUMNS[kind]:
         if required and name not in header:
-            line.errors.append(_l("The column «%(name)s» is missing.", name=name))
+            line.errors.append(_l("The column «%(name)s» is missing.", name=title(name)))

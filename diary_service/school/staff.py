@@ -9,6 +9,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from diary_service.extensions import db
+from diary_service.models.school import (
+    StaffMember,
+    StaffRole,
+)
 from diary_service.school.base import (
     SCHOOL_ROLES,
     TEACHING_ROLES,
@@ -19,10 +23,6 @@ from diary_service.school.base import (
     index_of_snils,
     invalid,
     person_with_snils,
-)
-from diary_service.school.models import (
-    StaffMember,
-    StaffRole,
 )
 
 

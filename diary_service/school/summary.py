@@ -8,16 +8,16 @@ from datetime import date
 import sqlalchemy as sa
 
 from diary_service.extensions import db
-from diary_service.journal.models import Attendance, Lesson, MarkPolicy
-from diary_service.school.calendar import current_year
-from diary_service.school.classes import classes_of
-from diary_service.school.enrolment import students_of
-from diary_service.school.mark_policy import policies_of
-from diary_service.school.models import (
+from diary_service.models.journal import Attendance, Lesson, MarkPolicy
+from diary_service.models.school import (
     AcademicYear,
     SchoolClass,
     Student,
 )
+from diary_service.school.calendar import current_year
+from diary_service.school.classes import classes_of
+from diary_service.school.enrolment import students_of
+from diary_service.school.mark_policy import policies_of
 from diary_service.school.staff import staff_of
 
 

@@ -10,7 +10,7 @@ view shows them.
 The school's administrators keep the weekly timetable (``save_timetable``: every cell
 at once, no teacher in two classes at the same lesson) and its dated changes
 (``add_change``, ``remove_change``, which tell the journal through
-``signals.timetable_changed``).
+``timetable_changed``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
-from diary_service import signals
 from diary_service.extensions import db
-from diary_service.school.base import clean_text, commit, get, invalid
-from diary_service.school.calendar import lesson_numbers
-from diary_service.school.classes import class_assignments
-from diary_service.school.models import (
+from diary_service.models.school import (
     TIMETABLE_CHANGE_KINDS,
     WEEKDAYS,
     AcademicYear,
@@ -42,7 +39,11 @@ from diary_service.school.models import (
     TimetableChange,
     TimetableEntry,
 )
+from diary_service.school.base import clean_text, commit, get, invalid
+from diary_service.school.calendar import lesson_numbers
+from diary_service.school.classes import class_assignments
 from diary_service.school.staff import teacher_of
+from diary_service.signals import timetable_changed
 from shared.errors import ValidationError
 
 
@@ -95,7 +96,10 @@ def slots(school_class: SchoolClass, start: date, end: date) -> list[Slot]:
     year = school_class.year
     entries = list(
         db.session.execute(
-            sa.select(TimetableEntry).where(TimetableEntry.class_id == school_class.id)
+            sa.select(TimetableEntry)
+            # Every slot shows its subject and teacher: one query each, not one a slot.
+            .options(selectinload(TimetableEntry.subject), selectinload(TimetableEntry.teacher))
+            .where(TimetableEntry.class_id == school_class.id)
         ).scalars()
     )
     by_weekday: dict[int, list[TimetableEntry]] = {}
@@ -104,7 +108,9 @@ def slots(school_class: SchoolClass, start: date, end: date) -> list[Slot]:
     changes = {
         (change.on_date, change.lesson_number): change
         for change in db.session.execute(
-            sa.select(TimetableChange).where(
+            sa.select(TimetableChange)
+            .options(selectinload(TimetableChange.substitute))
+            .where(
                 TimetableChange.class_id == school_class.id,
                 TimetableChange.on_date >= start,
                 TimetableChange.on_date <= end,
@@ -390,7 +396,7 @@ def remove_change(change_id: int) -> None:
 
 def _changed(school_class: SchoolClass, on: date, lesson_number: int) -> None:
     """Tell the listeners (the journal keeps an opened lesson in step) once committed."""
-    signals.timetable_changed.send(
+    timetable_changed.send(
         current_app._get_current_object(),
         school_class=school_class,
         on_date=on,

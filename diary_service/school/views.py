@@ -18,9 +18,7 @@ from diary_service.access import (
     require,
 )
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.school import forms, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Holiday,
@@ -28,6 +26,8 @@ from diary_service.school.models import (
     School,
     StaffMember,
 )
+from diary_service.school import forms, services
+from diary_service.school.base import FormErrors
 
 bp = Blueprint("school", __name__)
 
@@ -319,14 +319,16 @@ def remove_holiday(school_id: int, holiday_id: int):
 def bells(school_id: int):
     school = _school(school_id)
     form = forms.BellForm()
-    if form.validate_on_submit():
-        try:
-            services.set_bell(school.id, form.number.data, form.starts_at.data, form.ends_at.data)
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.bells", school_id=school.id)
-    elif request.method == "GET":
+    done = _saved(
+        form,
+        lambda: services.set_bell(
+            school.id, form.number.data, form.starts_at.data, form.ends_at.data
+        ),
+        lambda _: _done("school.bells", school_id=school.id),
+    )
+    if done:
+        return done
+    if request.method == "GET":
         form.number.data = len(school.bells) + 1
     return _page("bells", school, _status(form), form=form)
 
@@ -346,21 +348,21 @@ def remove_bell(school_id: int, bell_id: int):
 def staff(school_id: int):
     school = _school(school_id)
     form = forms.StaffForm()
-    if form.validate_on_submit():
-        try:
-            services.add_staff(
-                school.id,
-                form.family_name.data,
-                form.given_name.data,
-                form.middle_name.data,
-                form.snils.data,
-                form.roles.data,
-                form.position.data,
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.staff", school_id=school.id)
+    done = _saved(
+        form,
+        lambda: services.add_staff(
+            school.id,
+            form.family_name.data,
+            form.given_name.data,
+            form.middle_name.data,
+            form.snils.data,
+            form.roles.data,
+            form.position.data,
+        ),
+        lambda _: _done("school.staff", school_id=school.id),
+    )
+    if done:
+        return done
     members = services.staff_of(school.id)
     return _page(
         "staff",

@@ -4,26 +4,26 @@ the school blueprint (school.views), whose helpers they use."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import abort, flash, request
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.access import (
     reach_of,
 )
 from diary_service.access.log import record_access
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.family.models import Guardian
-from diary_service.school import forms, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.school import (
     School,
     SchoolClass,
     Student,
     TeachingAssignment,
 )
+from diary_service.school import forms, services
+from diary_service.school.base import FormErrors
 from diary_service.school.timetable import Cell, TimetableErrors
 from diary_service.school.views import (
     _actor,
@@ -52,20 +52,20 @@ def classes(school_id: int):
     form.year_id.choices = forms.choices(services.years_of(school.id), lambda y: y.name)
     form.class_teacher_id.choices = _teacher_choices(school.id, _l("— not yet —"))
     current = services.current_year(school.id)
-    if form.validate_on_submit():
-        try:
-            services.create_class(
-                school.id,
-                form.year_id.data,
-                form.grade.data,
-                form.letter.data,
-                form.class_teacher_id.data,
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.classes", school_id=school.id)
-    elif request.method == "GET" and current is not None:
+    done = _saved(
+        form,
+        lambda: services.create_class(
+            school.id,
+            form.year_id.data,
+            form.grade.data,
+            form.letter.data,
+            form.class_teacher_id.data,
+        ),
+        lambda _: _done("school.classes", school_id=school.id),
+    )
+    if done:
+        return done
+    if request.method == "GET" and current is not None:
         form.year_id.data = current.id
     return _page(
         "classes",
@@ -238,25 +238,25 @@ def students(school_id: int):
     school = _school(school_id)
     form = forms.AdmitForm()
     form.class_id.choices = _class_choices(school.id)
-    if form.validate_on_submit():
-        try:
-            student = services.admit_student(
-                school.id,
-                form.family_name.data,
-                form.given_name.data,
-                form.middle_name.data,
-                form.birth_date.data,
-                form.snils.data,
-                form.class_id.data,
-                form.starts_on.data,
-                form.note.data,
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.student", school_id=school.id, student_id=student.id)
-    elif request.method == "GET":
-        form.starts_on.data = date.today()
+    done = _saved(
+        form,
+        lambda: services.admit_student(
+            school.id,
+            form.family_name.data,
+            form.given_name.data,
+            form.middle_name.data,
+            form.birth_date.data,
+            form.snils.data,
+            form.class_id.data,
+            form.starts_on.data,
+            form.note.data,
+        ),
+        lambda student: _done("school.student", school_id=school.id, student_id=student.id),
+    )
+    if done:
+        return done
+    if request.method == "GET":
+        form.starts_on.data = clock.today()
     return _page("students", school, _status(form), rows=services.students_of(school.id), form=form)
 
 

@@ -4,27 +4,29 @@ absences. The pages join the school blueprint (school.views), whose helpers they
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.access import (
     can_manage_school,
     can_view_school_attendance,
     require,
 )
 from diary_service.auth.current import current_viewer, login_required
-from diary_service.journal.models import MARK_KINDS
-from diary_service.school import forms, roster, services
-from diary_service.school.base import FormErrors
-from diary_service.school.models import (
+from diary_service.models.journal import MARK_KINDS
+from diary_service.models.school import (
     Notice,
     ParentMeeting,
     SchoolClass,
     TimetableChange,
 )
+from diary_service.school import forms, roster, services
+from diary_service.school.base import FormErrors
+from diary_service.school.roster_csv import RUSSIAN_NAMES
 from diary_service.school.views import (
     MAX_ATTENDANCE_DAYS,
     _actor,
@@ -47,7 +49,7 @@ from shared.web import date_arg
 @login_required
 def changes(school_id: int):
     school = _school(school_id)
-    on = date_arg("on", date.today())
+    on = date_arg("on", clock.today())
     form = forms.ChangeForm(on_date=on)
     form.class_id.choices = _class_choices(school.id)
     form.lesson_number.choices = forms.pairs(
@@ -99,24 +101,24 @@ def notices(school_id: int):
     school = _school(school_id)
     form = forms.NoticeForm()
     form.class_id.choices = _class_choices(school.id, _l("the whole school"))
-    if form.validate_on_submit():
-        try:
-            services.add_notice(
-                school.id,
-                form.class_id.data,
-                form.kind.data,
-                form.title.data,
-                form.body.data,
-                form.starts_on.data,
-                form.ends_on.data,
-                _actor(school.id),
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.notices", school_id=school.id)
-    elif request.method == "GET":
-        form.starts_on.data = date.today()
+    done = _saved(
+        form,
+        lambda: services.add_notice(
+            school.id,
+            form.class_id.data,
+            form.kind.data,
+            form.title.data,
+            form.body.data,
+            form.starts_on.data,
+            form.ends_on.data,
+            _actor(school.id),
+        ),
+        lambda _: _done("school.notices", school_id=school.id),
+    )
+    if done:
+        return done
+    if request.method == "GET":
+        form.starts_on.data = clock.today()
     return _page(
         "notices",
         school,
@@ -182,16 +184,16 @@ def policy(school_id: int):
     school = _school(school_id)
     versions = services.policies_of(school.id)
     form = forms.PolicyForm()
-    if form.validate_on_submit():
-        try:
-            services.new_policy(
-                school.id, form.weights, form.average.data, form.thresholds, _actor(school.id)
-            )
-        except FormErrors as error:
-            forms.show_errors(form, error)
-        else:
-            return _done("school.policy", school_id=school.id)
-    elif request.method == "GET" and versions:
+    done = _saved(
+        form,
+        lambda: services.new_policy(
+            school.id, form.weights, form.average.data, form.thresholds, _actor(school.id)
+        ),
+        lambda _: _done("school.policy", school_id=school.id),
+    )
+    if done:
+        return done
+    if request.method == "GET" and versions:
         latest = versions[0]
         form.average.data = latest.average
         for kind in MARK_KINDS:
@@ -234,6 +236,7 @@ def roster_import(school_id: int):
         form=form,
         report=report,
         columns=roster.COLUMNS,
+        russian=RUSSIAN_NAMES,
         kinds=forms.KIND_LABELS,
         role_labels=forms.ROLE_LABELS,
     )
@@ -260,7 +263,7 @@ def roster_template(school_id: int, kind: str):
 def attendance(school_id: int):
     school = services.get_school(school_id)
     require(can_view_school_attendance(current_viewer(), school.id))
-    end = date_arg("to", date.today())
+    end = date_arg("to", clock.today())
     start = date_arg("from", end - timedelta(days=13))
     start = max(start, end - timedelta(days=MAX_ATTENDANCE_DAYS))
     return _page(

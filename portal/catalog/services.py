@@ -8,7 +8,6 @@ citizen is told.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.catalog.catalog import CATALOG, DIARY_ACCESS, PublicService
+from portal.catalog.catalog import DIARY_ACCESS
 from portal.catalog.models import (
     DONE,
     IN_PROGRESS,
@@ -33,24 +32,24 @@ from portal.catalog.models import (
     ApplicationEvent,
     ServiceApplication,
 )
+from portal.catalog.search import can_apply
 from portal.extensions import db
 from portal.family.models import Child
 from portal.family.services import verified_children
 from portal.federation.models import FederationMessage
 from portal.federation.services import (
-    Region,
     RegionUnavailable,
     fetch_schools,
     handles,
     on_answer,
     on_give_up,
-    regions,
     send_to_diary,
 )
 from portal.identity import notifications
 from portal.identity.models import Citizen
 from portal.oidc.claims import child_identity
-from portal.proofing.services import LevelTooLow, is_at_least
+from portal.proofing.services import LevelTooLow
+from portal.regions import Region, regions
 from shared.crypto import unseal
 from shared.errors import NotFound, ValidationError
 from shared.federation import parse_day, parse_utc, utc_text
@@ -90,80 +89,6 @@ class DuplicateApplication(ValidationError):
         "You already have an application for this child to this school: "
         "wait for the school's answer. It is in «My applications»."
     )
-
-
-# --- the catalog ---------------------------------------------------------------------
-
-# Words that say nothing about a service ("доступ к дневнику", "access to the diary").
-# fmt: off
-_STOPWORDS = frozenset({
-    "и", "в", "во", "на", "к", "ко", "по", "для", "о", "об", "от", "до", "с", "со", "у", "за",
-    "из", "как", "мой", "моя", "мое", "мои", "моего", "моей",
-    "a", "an", "the", "to", "of", "for", "in", "on", "at", "and", "my", "me", "how",
-})
-# Inflectional endings, longest first, so that «дневнику» finds «дневник» and "diaries"
-# finds "diary". A stem keeps at least three letters.
-_ENDINGS = sorted({
-    "иями", "ями", "ами", "ого", "его", "ому", "ему", "ыми", "ими", "ой", "ей", "ий", "ый",
-    "ая", "яя", "ое", "ее", "ые", "ие", "ых", "их", "ую", "юю", "ом", "ем", "ам", "ям", "ах",
-    "ях", "ов", "ев", "а", "я", "о", "е", "ы", "и", "у", "ю", "ь", "й",
-    "ies", "es", "s", "y", "e",
-}, key=len, reverse=True)
-# fmt: on
-_WORD = re.compile(r"\w+")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold().replace("ё", "е"))
-
-
-def _stem(word: str) -> str:
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
-
-
-def _searchable(service: PublicService) -> list[str]:
-    # Titles in both languages: a Russian query finds a card shown in English too.
-    texts = list(service.keywords)
-    for locale in ("ru", "en"):
-        with force_locale(locale):
-            texts += [str(service.title), str(service.category)]
-    return [word for text in texts for word in _words(text)]
-
-
-def search(query: str) -> list[PublicService]:
-    """Services whose title, category or keywords hold every meaningful word of the
-    query (in any inflection, either language, any case); all of them for an empty one."""
-    wanted = [_stem(word) for word in _words(query) if word not in _STOPWORDS]
-    if not wanted:
-        return list(CATALOG)
-    found = []
-    for service in CATALOG:
-        words = _searchable(service)
-        if all(any(word.startswith(stem) for word in words) for stem in wanted):
-            found.append(service)
-    return found
-
-
-def service(slug: str) -> PublicService:
-    for candidate in CATALOG:
-        if candidate.slug == slug:
-            return candidate
-    raise NotFound()
-
-
-def online_service(slug: str) -> PublicService:
-    """A service that can be applied for on the portal (NotFound for the others)."""
-    found = service(slug)
-    if not found.online:
-        raise NotFound()
-    return found
-
-
-def can_apply(citizen: Citizen | None) -> bool:
-    return citizen is not None and is_at_least(citizen, "standard")
 
 
 # --- choosing ------------------------------------------------------------------------

@@ -7,15 +7,15 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.catalog import services
+from portal.catalog import search, services
 from portal.catalog.catalog import CATALOG, DIARY_ACCESS, PublicService
 from portal.catalog.forms import ApplicationForm
 from portal.catalog.models import DONE, REFUSED, UNDELIVERED
-from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required
 from portal.identity.models import Citizen
 from portal.identity.start import ERROR, WAITING, Task, provides
 from portal.proofing.services import LevelTooLow
+from portal.regions import regions
 from shared.errors import DomainError, ValidationError
 
 bp = Blueprint("catalog", __name__)
@@ -29,7 +29,7 @@ def statuses():
     return {
         "status_labels": services.STATUS_LABELS,
         "status_badges": BADGES,
-        "service_of": services.service,
+        "service_of": search.service,
         # The home page's popular services (the catalog's own order: online first).
         "popular_services": lambda: CATALOG[:POPULAR],
         # The children page links each child to the diaries of the regions applied to.
@@ -42,7 +42,7 @@ def statuses():
 def index():
     query = request.args.get("q", "", type=str).strip()[:200]
     return render_template(
-        "catalog/index.html", query=query, found=services.search(query), total=len(CATALOG)
+        "catalog/index.html", query=query, found=search.search(query), total=len(CATALOG)
     )
 
 
@@ -51,9 +51,9 @@ def card(slug: str):
     citizen = current_citizen()
     return render_template(
         "catalog/card.html",
-        service=services.service(slug),
+        service=search.service(slug),
         signed_in=citizen is not None,
-        can_apply=services.can_apply(citizen),
+        can_apply=search.can_apply(citizen),
         regions=regions(),
     )
 
@@ -66,9 +66,9 @@ def _refused_below_standard(service: PublicService):
 @bp.get("/services/<slug>/apply")
 @login_required
 def apply(slug: str):
-    service = services.online_service(slug)
+    service = search.online_service(slug)
     citizen = current_citizen()
-    if not services.can_apply(citizen):
+    if not search.can_apply(citizen):
         return _refused_below_standard(service)
     choices = services.application_choices(
         citizen, request.args.get("child"), request.args.get("region")
@@ -81,9 +81,9 @@ def apply(slug: str):
 @bp.post("/services/<slug>/apply")
 @login_required
 def confirm(slug: str):
-    service = services.online_service(slug)
+    service = search.online_service(slug)
     citizen = current_citizen()
-    if not services.can_apply(citizen):
+    if not search.can_apply(citizen):
         return _refused_below_standard(service)
     form = ApplicationForm()
     try:
@@ -138,7 +138,7 @@ def applications():
 def application(public_id: str):
     found = services.application_of(current_citizen(), public_id)
     return render_template(
-        "catalog/application.html", application=found, service=services.service(found.service)
+        "catalog/application.html", application=found, service=search.service(found.service)
     )
 
 
@@ -153,7 +153,7 @@ def start_tasks(citizen: Citizen) -> list[Task]:
         title = _(
             "Application № %(number)s: %(service)s",
             number=row.number,
-            service=services.service(row.service).title,
+            service=search.service(row.service).title,
         )
         if row.status == UNDELIVERED:
             text = _("The region's diary did not receive it. Apply again.")

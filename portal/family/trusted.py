@@ -19,11 +19,13 @@ the link even before that runs.
 
 A search that finds nobody says only that: it does not tell an unknown SNILS from a
 simplified account or from a phone whose owner has another surname.
+
+What the parent, the invitee and the ``trusted`` claim see of the grants is in
+``trusted_queries.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,13 +35,12 @@ from flask_babel import force_locale, format_timedelta, get_timezone, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.family import services as family
 from portal.family.models import Child, ParentLink, TrustedGrant
-from portal.federation import services as federation
 from portal.identity import notifications
 from portal.identity.models import Citizen
 from portal.identity.services import Origin, record_event
 from portal.proofing.services import LevelTooLow, is_at_least, latest_check
+from portal.signals import trusted_access_ended
 from shared import validators
 from shared.crypto import pii
 from shared.errors import NotFound, ValidationError
@@ -149,7 +150,7 @@ def _is_open(grant: TrustedGrant) -> bool:
     return status_of(grant) in (WAITING, OPENS, ACTIVE)
 
 
-def _verified_link(parent_id: int, child_id: int) -> ParentLink | None:
+def verified_link(parent_id: int, child_id: int) -> ParentLink | None:
     """The parent's link to the child if ЗАГС and СФР confirmed it, else None."""
     return db.session.execute(
         sa.select(ParentLink)
@@ -229,7 +230,7 @@ def grant(
     """Invite a person to one child's diary; they are told and answer in their cabinet."""
     if not is_at_least(parent, "standard"):
         raise LevelTooLow()
-    if _verified_link(parent.id, child_id) is None:
+    if verified_link(parent.id, child_id) is None:
         raise NotFound()
     clean_sections = _clean_sections(sections)
     if until is not None and until <= today():
@@ -240,7 +241,7 @@ def grant(
         raise TrustedError(_l("You cannot give access to yourself."))
     if child.account_id == invitee.id:
         raise TrustedError(_l("This is the child's own account."))
-    if _verified_link(invitee.id, child_id) is not None:
+    if verified_link(invitee.id, child_id) is not None:
         raise TrustedError(_l("This person is the child's parent and sees the diary already."))
     if any(_is_open(g) for g in _grants_of_child(child_id) if g.grantee_id == invitee.id):
         raise TrustedError(
@@ -391,7 +392,7 @@ def revoke(parent: Citizen, public_id: str, origin: Origin) -> TrustedGrant:
     """End a grant: the granting parent or another verified parent of the child may."""
     found = _grant_by_public_id(public_id)
     if found is None or (
-        found.granter_id != parent.id and _verified_link(parent.id, found.child_id) is None
+        found.granter_id != parent.id and verified_link(parent.id, found.child_id) is None
     ):
         raise NotFound()
     if found.revoked_at is not None or found.declined_at is not None:
@@ -448,17 +449,12 @@ def _end(found: TrustedGrant, reason: str, by: Citizen) -> bool:
 
 
 def _announce_revoked(ended: list[TrustedGrant], tell_grantee: bool = True) -> None:
-    """Tell every region's diary (the portal does not know where the child studies) and
-    the trusted person. A grant never accepted never reached a diary: nothing to tell it."""
+    """Tell the diaries (``trusted_access_ended``: the federation sends it to every
+    region's) and the trusted person. A grant never accepted never reached a diary:
+    nothing to tell it."""
     for found in ended:
         if found.accepted_at is not None:
-            for region in federation.regions():
-                federation.send_to_diary(
-                    "trusted.revoked",
-                    region.client_id,
-                    key=str(found.id),
-                    data={"grant": found.public_id},
-                )
+            trusted_access_ended.send(current_app._get_current_object(), grant=found)
         grantee = found.grantee
         if not tell_grantee:
             continue
@@ -471,92 +467,3 @@ def _announce_revoked(ended: list[TrustedGrant], tell_grantee: bool = True) -> N
                     child=_short_name(found.child),
                 ),
             )
-
-
-# --- what people see ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GrantView:
-    grant: TrustedGrant
-    status: str
-    can_revoke: bool
-
-    @property
-    def section_names(self) -> list[str]:
-        return [str(SECTION_NAMES[name]) for name in self.grant.sections if name in SECTION_NAMES]
-
-
-def _view(found: TrustedGrant, can_revoke: bool = False) -> GrantView:
-    status = status_of(found)
-    return GrantView(found, status, can_revoke and status in (WAITING, OPENS, ACTIVE, EXPIRED))
-
-
-def verified_child(parent: Citizen, child_id: int) -> Child:
-    """One of the parent's verified children, for the grant form; anyone else's is not found."""
-    if _verified_link(parent.id, child_id) is None:
-        raise NotFound()
-    return db.session.get(Child, child_id)
-
-
-def grants_for_parent(parent: Citizen) -> list[tuple[Child, list[GrantView]]]:
-    """Each verified child of the parent with every grant for it, whichever parent made it
-    (both may revoke), newest first."""
-    children = sorted(
-        family.verified_children(parent), key=lambda child: (child.birth_date, child.id)
-    )
-    grants: dict[int, list[GrantView]] = {child.id: [] for child in children}
-    for found in db.session.execute(
-        sa.select(TrustedGrant)
-        .where(TrustedGrant.child_id.in_(list(grants)))
-        .order_by(TrustedGrant.created_at.desc(), TrustedGrant.id.desc())
-    ).scalars():
-        grants[found.child_id].append(_view(found, can_revoke=True))
-    return [(child, grants[child.id]) for child in children]
-
-
-def grants_for_invitee(grantee: Citizen) -> tuple[list[GrantView], list[GrantView]]:
-    """``(invitations waiting for an answer, accesses accepted and not ended)``."""
-    views = [
-        _view(g)
-        for g in db.session.execute(
-            sa.select(TrustedGrant)
-            .where(TrustedGrant.grantee_id == grantee.id)
-            .order_by(TrustedGrant.created_at.desc(), TrustedGrant.id.desc())
-        ).scalars()
-    ]
-    return (
-        [v for v in views if v.status == WAITING],
-        [v for v in views if v.status in (OPENS, ACTIVE)],
-    )
-
-
-def released_grants(grantee: Citizen) -> list[TrustedGrant]:
-    """What the ``trusted`` claim releases: every grant to this citizen that is accepted,
-    not revoked and not past ``until`` (open or not yet: the diary enforces ``opens_at``
-    and ``until`` itself), whose parent still has a verified link to the child."""
-    still_parent = (
-        sa.select(ParentLink.id)
-        .where(
-            ParentLink.parent_id == TrustedGrant.granter_id,
-            ParentLink.child_id == TrustedGrant.child_id,
-            ParentLink.relation_verified_at.is_not(None),
-        )
-        .exists()
-    )
-    return list(
-        db.session.execute(
-            sa.select(TrustedGrant)
-            .join(Child, Child.id == TrustedGrant.child_id)
-            .where(
-                TrustedGrant.grantee_id == grantee.id,
-                TrustedGrant.accepted_at.is_not(None),
-                TrustedGrant.revoked_at.is_(None),
-                TrustedGrant.declined_at.is_(None),
-                sa.or_(TrustedGrant.until.is_(None), TrustedGrant.until >= today()),
-                Child.snils_verified_at.is_not(None),
-                still_parent,
-            )
-            .order_by(TrustedGrant.accepted_at, TrustedGrant.id)
-        ).scalars()
-    )

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import limiter
-from portal.family import trusted
+from portal.family import trusted, trusted_queries
 from portal.family.trusted_forms import TrustedGrantForm
-from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
 from portal.identity.models import Citizen
 from portal.identity.start import WAITING, Task, provides
 from portal.proofing.services import is_at_least
+from portal.regions import regions
 from shared.errors import ValidationError
 
 bp = Blueprint("trusted", __name__, url_prefix="/cabinet/trusted")
@@ -40,7 +40,7 @@ def index():
     citizen = current_citizen()
     return render_template(
         "family/trusted.html",
-        children=trusted.grants_for_parent(citizen),
+        children=trusted_queries.grants_for_parent(citizen),
         citizen_id=citizen.id,
         is_standard=is_at_least(citizen, "standard"),
         form=EmptyForm(),
@@ -56,7 +56,7 @@ def index():
 @limiter.limit(_lookup_limit, methods=["POST"], key_func=_citizen_key)
 def new(child_id: int):
     citizen = current_citizen()
-    child = trusted.verified_child(citizen, child_id)
+    child = trusted_queries.verified_child(citizen, child_id)
     form = TrustedGrantForm()
     if form.validate_on_submit():
         try:
@@ -101,7 +101,7 @@ def revoke(grant_id: str):
 @login_required
 def given():
     citizen = current_citizen()
-    invitations, accesses = trusted.grants_for_invitee(citizen)
+    invitations, accesses = trusted_queries.grants_for_invitee(citizen)
     return render_template(
         "family/trusted_given.html",
         invitations=invitations,
@@ -155,7 +155,7 @@ def decline(grant_id: str):
 @provides(rank=30)
 def start_tasks(citizen: Citizen) -> list[Task]:
     """The start page: invitations to be someone's trusted person, waiting for an answer."""
-    waiting, _accepted = trusted.grants_for_invitee(citizen)
+    waiting, _accepted = trusted_queries.grants_for_invitee(citizen)
     return [
         Task(
             _("Access to the diary of %(child)s", child=view.grant.child.full_name),

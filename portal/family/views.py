@@ -8,12 +8,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal.family import services
 from portal.family.forms import ChildForm
-from portal.federation.services import regions
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
 from portal.identity.models import Citizen
 from portal.identity.start import ERROR, WAITING, Task, provides
 from portal.proofing.services import is_at_least, reason_text
+from portal.regions import regions
 from shared.errors import DomainError
 
 bp = Blueprint("family", __name__, url_prefix="/cabinet/children")

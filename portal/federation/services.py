@@ -13,22 +13,25 @@ and calls the ``handles`` handler of the event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin
 
 import sqlalchemy as sa
 from celery import Celery
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.family.models import TrustedGrant
 from portal.federation.models import FederationMessage
+from portal.oidc.clients import query_client
 from portal.oidc.keys import active_key
 from portal.oidc.models import OAuthClient
-from portal.oidc.server import issuer, query_client
+from portal.oidc.tokens import issuer
+from portal.regions import Region, regions
+from portal.signals import trusted_access_ended
 from shared import federation
 from shared.errors import DomainError, NotFound
 from shared.jobs import enqueue
@@ -58,32 +61,6 @@ class RegionUnavailable(DomainError):
 class UnknownEvent(DomainError):
     status = 400
     default_message = _l("Unknown event.")
-
-
-@dataclass(frozen=True)
-class Region:
-    """A region whose diary signs people in through the portal."""
-
-    code: str
-    name: str
-    url: str  # the diary's address, ending in "/"
-    client_id: str  # the diary's OAuth client at the portal
-
-
-def regions() -> list[Region]:
-    """The configured regions (``DIARY_REGIONS``), in the configured order."""
-    found = []
-    for entry in current_app.config.get("DIARY_REGIONS") or []:
-        url = str(entry["url"])
-        found.append(
-            Region(
-                code=str(entry["code"]),
-                name=str(entry["name"]),
-                url=url if url.endswith("/") else url + "/",
-                client_id=str(entry["client_id"]),
-            )
-        )
-    return found
 
 
 def region(code: str) -> Region:
@@ -260,6 +237,21 @@ def receive(client_id: str, event: Any, data: Any) -> dict[str, Any]:
 
 
 # --- wiring -----------------------------------------------------------------------------
+
+
+def init_federation(app: Flask, celery: Celery) -> None:
+    """Listen to the rooms' signals of this app and register the delivery jobs on its
+    Celery. Called once by ``create_app``."""
+    trusted_access_ended.connect(_on_trusted_access_ended, sender=app)
+    register_tasks(celery)
+
+
+def _on_trusted_access_ended(sender: Flask, grant: TrustedGrant) -> None:
+    """Tell every region's diary (the portal does not know where the child studies)."""
+    for region in regions():
+        send_to_diary(
+            "trusted.revoked", region.client_id, key=str(grant.id), data={"grant": grant.public_id}
+        )
 
 
 def register_tasks(celery: Celery) -> None:

@@ -18,7 +18,9 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from portal.identity import changes, codes, limits, services, start
+from portal.identity import changes, codes, factors, limits, services, start
+from portal.identity import sessions as web_sessions
+from portal.identity.code_pages import resend_code, second_factor_page
 from portal.identity.current import (
     current_citizen,
     current_session_public_id,
@@ -52,14 +54,14 @@ def overview():
         "cabinet/overview.html",
         citizen=citizen,
         tasks=start.tasks_for(citizen),
-        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+        recovery_left=factors.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 
 
 @bp.get("/sessions")
 @login_required
 def sessions():
-    rows = services.list_sessions(current_citizen().id)
+    rows = web_sessions.list_sessions(current_citizen().id)
     return render_template(
         "cabinet/sessions.html",
         rows=rows,
@@ -73,7 +75,7 @@ def sessions():
 @login_required
 def end_session(public_id: str):
     if EmptyForm().validate_on_submit():
-        services.end_session(current_citizen(), public_id, origin())
+        web_sessions.end_session(current_citizen(), public_id, origin())
         if public_id == current_session_public_id():
             sign_out()
             return redirect(url_for("identity.login"))
@@ -85,7 +87,7 @@ def end_session(public_id: str):
 @login_required
 def end_all_sessions():
     if EmptyForm().validate_on_submit():
-        services.sign_out_everywhere(current_citizen(), origin())
+        web_sessions.sign_out_everywhere(current_citizen(), origin())
         sign_out()
         flash(_l("You have signed out on all devices."), "info")
         return redirect(url_for("identity.login"))
@@ -176,7 +178,7 @@ def security():
         citizen=citizen,
         form=EmptyForm(),
         reauth_minutes=max(1, int(current_app.config["REAUTH_WINDOW"]) // 60),
-        recovery_left=services.count_recovery_codes(citizen) if citizen.mfa_method else 0,
+        recovery_left=factors.count_recovery_codes(citizen) if citizen.mfa_method else 0,
     )
 
 
@@ -186,7 +188,7 @@ def totp_setup():
     citizen = current_citizen()
     secret = session.get("totp_secret")
     if not secret:
-        secret = session["totp_secret"] = services.new_totp_secret()
+        secret = session["totp_secret"] = factors.new_totp_secret()
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -196,7 +198,7 @@ def totp_setup():
         else:
             session.pop("totp_secret", None)
             return render_template("cabinet/recovery_codes.html", codes=recovery)
-    uri = services.totp_uri(citizen, secret)
+    uri = factors.totp_uri(citizen, secret)
     qr_svg = segno.make(uri, error="m").svg_data_uri(scale=4)
     return (
         render_template(
@@ -321,14 +323,8 @@ def reauth_code():
             session.pop("reauth", None)
             mark_reauthenticated()
             return redirect(safe_next(pending.get("next"), url_for("cabinet.overview")))
-    return (
-        render_template(
-            "cabinet/reauth_code.html",
-            form=form,
-            method=citizen.mfa_method,
-            resend_form=EmptyForm(),
-        ),
-        INVALID if form.errors else 200,
+    return second_factor_page(
+        form, citizen, _l("Confirm it is you"), resend_endpoint="cabinet.reauth_code_resend"
     )
 
 
@@ -339,10 +335,5 @@ def reauth_code_resend():
     pending = _pending_reauth()
     if pending is None or not pending.get("challenge") or not EmptyForm().validate_on_submit():
         return redirect(url_for("cabinet.reauth"))
-    try:
-        services.resend_code(pending["challenge"], "reauth")
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(_l("A new code has been sent."), "info")
+    resend_code(pending["challenge"], "reauth")
     return redirect(url_for("cabinet.reauth_code"))

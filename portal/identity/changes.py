@@ -26,6 +26,13 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.identity import codes, lockout, notifications
+from portal.identity.factors import (
+    SecondFactorFailed,
+    check_totp,
+    regenerate_recovery_codes,
+    start_sms_factor,
+    verify_second_factor,
+)
 from portal.identity.models import Citizen, CodeChallenge, RecoveryCode, UndoLink
 from portal.identity.passwords import check_password_policy, hash_password, verify_password
 from portal.identity.security_log import Origin, record_event
@@ -33,16 +40,11 @@ from portal.identity.services import (
     EMAIL,
     PHONE,
     InvalidCredentials,
-    SecondFactorFailed,
     check_account_code,
-    check_totp,
-    end_all_sessions,
     find_by_contact,
     parse_contact,
-    regenerate_recovery_codes,
-    start_sms_factor,
-    verify_second_factor,
 )
+from portal.identity.sessions import end_all_sessions
 from shared.crypto import seal
 from shared.errors import DomainError, NotFound, ValidationError
 from shared.sessions import utcnow

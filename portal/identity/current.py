@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.security_log import Origin
-from portal.identity.services import announce_sessions_ending
+from portal.identity.sessions import announce_sessions_ending
 from shared.security import client_address, user_agent
 
 

@@ -24,7 +24,7 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.identity.models import web_session
-from portal.identity.services import announce_sessions_ending
+from portal.identity.sessions import announce_sessions_ending
 from shared.sessions import utcnow
 
 

@@ -17,7 +17,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
-from portal.identity import changes, codes, limits, services
+from portal.identity import changes, codes, factors, limits, services
+from portal.identity.code_pages import resend_code, second_factor_page
 from portal.identity.current import current_citizen, origin, sign_in, sign_out
 from portal.identity.forms import (
     CodeForm,
@@ -96,12 +97,7 @@ def _code_page(purpose: str, key: str, template: str, next_endpoint: str, resend
 
 def _resend(purpose: str, key: str, back: str):
     if ResendForm().validate_on_submit():
-        try:
-            services.resend_code(session.get(key, ""), purpose)
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            flash(_l("A new code has been sent."), "info")
+        resend_code(session.get(key, ""), purpose)
     return redirect(url_for(back))
 
 
@@ -178,7 +174,7 @@ def login():
             if citizen.mfa_method:
                 session["mfa"] = {"user_id": citizen.id, "next": target}
                 if citizen.mfa_method == "sms":
-                    session["mfa"]["challenge"] = services.start_sms_factor(citizen).public_id
+                    session["mfa"]["challenge"] = factors.start_sms_factor(citizen).public_id
                 return redirect(url_for("identity.second_factor"))
             sign_in(citizen, ["pwd"])
             services.record_sign_in(citizen, origin(), ["pwd"])
@@ -209,7 +205,7 @@ def second_factor():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            method = services.verify_second_factor(
+            method = factors.verify_second_factor(
                 citizen, form.code.data, pending.get("challenge"), origin()
             )
         except DomainError as error:
@@ -223,19 +219,13 @@ def second_factor():
                 flash(
                     _l(
                         "You signed in with a recovery code. Codes left: %(n)d.",
-                        n=services.count_recovery_codes(citizen),
+                        n=factors.count_recovery_codes(citizen),
                     ),
                     "info",
                 )
             return redirect(safe_next(pending.get("next"), start_page(citizen)))
-    return (
-        render_template(
-            "identity/second_factor.html",
-            form=form,
-            method=citizen.mfa_method,
-            resend_form=ResendForm(),
-        ),
-        INVALID if form.errors else 200,
+    return second_factor_page(
+        form, citizen, _l("Confirm sign-in"), resend_endpoint="identity.second_factor_resend"
     )
 
 
@@ -245,12 +235,7 @@ def second_factor_resend():
     citizen, pending = _pending_citizen()
     if citizen is None or citizen.mfa_method != "sms" or not ResendForm().validate_on_submit():
         return redirect(url_for("identity.login"))
-    try:
-        services.resend_code(pending.get("challenge", ""), "login")
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(_l("A new code has been sent."), "info")
+    resend_code(pending.get("challenge", ""), "login")
     return redirect(url_for("identity.second_factor"))
 
 

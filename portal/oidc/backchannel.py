@@ -34,11 +34,12 @@ from joserfc import jwt
 
 from portal.extensions import db
 from portal.identity.models import Citizen
-from portal.identity.services import SESSIONS_ENDING
+from portal.identity.sessions import SESSIONS_ENDING
 from portal.metrics import LOGOUT_DELIVERIES
+from portal.oidc.clients import load_client
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
-from portal.oidc.server import issuer, load_client
+from portal.oidc.tokens import issuer
 from shared.jobs import enqueue
 from shared.sessions import utcnow
 from shared.tracing import outgoing_headers

@@ -42,7 +42,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.family.models import Child
 from portal.family.services import verified_children
-from portal.family.trusted import released_grants
+from portal.family.trusted_queries import released_grants
 from portal.identity.models import Citizen
 from portal.proofing.models import Document
 from portal.proofing.services import LEVELS, is_at_least, latest_check

@@ -24,9 +24,10 @@ from wtforms import ValidationError as CsrfValidationError
 
 from portal.extensions import csrf
 from portal.identity.current import current_citizen, sign_out
+from portal.oidc.clients import query_client
 from portal.oidc.keys import SUPPORTED_ALGS, public_key_set
 from portal.oidc.models import OAuthClient
-from portal.oidc.server import issuer, query_client
+from portal.oidc.tokens import issuer
 from shared.errors import ValidationError
 
 bp = Blueprint("oidc_logout", __name__)

@@ -22,9 +22,10 @@ from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.identity.services import Origin, record_event
 from portal.oidc import claims as scope_claims
+from portal.oidc.clients import forget_clients
 from portal.oidc.keys import public_key_set
 from portal.oidc.models import CLIENT_ID, ClientConsent, IssuedToken, OAuthClient, digest
-from portal.oidc.server import forget_clients, issuer, revoke_family
+from portal.oidc.tokens import issuer, revoke_family
 from portal.proofing.services import LEVELS
 from shared.database import commit_keeping_state
 from shared.errors import NotFound, ValidationError

@@ -28,7 +28,7 @@ from wtforms import ValidationError as CsrfValidationError
 from portal.extensions import csrf
 from portal.identity.current import current_citizen, origin
 from portal.oidc import claims as scope_claims
-from portal.oidc import services
+from portal.oidc import decide, services
 from portal.oidc.authorize import (
     PARAMETERS,
     PROMPT_VALUES_SUPPORTED,
@@ -37,7 +37,8 @@ from portal.oidc.authorize import (
     without_prompt,
 )
 from portal.oidc.keys import JWKS_MAX_AGE, jwks
-from portal.oidc.server import Subject, authorization, issuer
+from portal.oidc.server import authorization
+from portal.oidc.tokens import Subject, issuer
 from shared.validators import is_visible_ascii
 
 bp = Blueprint("oidc", __name__)
@@ -45,17 +46,18 @@ bp = Blueprint("oidc", __name__)
 AUTH_METHODS_SUPPORTED = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
-# error_description of an access_denied, by the person's answer (for the client's logs).
-DECISIONS = {
-    "deny": "The person declined.",
-    "level": "The person's account level is below the one the request asked for.",
-}
-
-
 class UnmetAuthenticationRequirements(OAuth2Error):
     """OpenID Connect Core errata: the requested ``acr`` cannot be met silently."""
 
     error = "unmet_authentication_requirements"
+
+
+# The errors that answer the client when a page is needed but prompt=none forbids one.
+NO_PAGE = {
+    decide.LOGIN_REQUIRED: LoginRequiredError,
+    decide.LEVEL_UNMET: UnmetAuthenticationRequirements,
+    decide.CONSENT_REQUIRED: ConsentRequiredError,
+}
 
 
 @bp.get("/.well-known/openid-configuration")
@@ -150,97 +152,62 @@ def authorize():
     except OAuth2Error as error:
         return _authorization_error(error)
     client = grant.client
-    redirect_uri = grant.redirect_uri
-    fresh = services.reauth_satisfied(
-        current_app.config["SECRET_KEY"], params.get("_reauth"), session.get("auth_time")
-    )
+    redirect_uri, state = grant.redirect_uri, params.get("state")
 
-    # Initiating User Registration §4: a visitor without an account registers first and
-    # comes back to this request. A signed-in citizen has an account already.
-    if "create" in prompts and citizen is None:
+    step = decide.sign_in_step(citizen, prompts, params, session.get("auth_time"))
+    if step == decide.REGISTER:
         target = _back_to_authorization(without_prompt(params, "create"))
         return redirect(url_for("identity.register", next=target))
-
-    # Who is signing in, and is their sign-in recent and strong enough?
-    reasons = []
-    if citizen is None:
-        reasons.append("login")
-    elif not fresh:
-        if "login" in prompts:
-            reasons.append("prompt")
-        max_age = params.get("max_age")
-        if max_age is not None and time.time() - session.get("auth_time", 0) > int(max_age):
-            reasons.append("max_age")
-        hinted = services.subject_of_id_token_hint(params.get("id_token_hint"))
-        if hinted is not None and hinted != citizen.public_id:
-            reasons.append("id_token_hint")
-    if reasons:
-        if "none" in prompts:
-            return _authorization_error(
-                LoginRequiredError(redirect_uri=redirect_uri, state=params.get("state"))
-            )
+    if step == decide.SIGN_IN:
         return _login_redirect(params, params.get("login_hint"))
+    if step in NO_PAGE:  # prompt=none
+        return _authorization_error(NO_PAGE[step](redirect_uri=redirect_uri, state=state))
 
     # The person's answer on one of our pages (consent, or "go back" from the level page).
-    decision = request.form.get("decision") if request.method == "POST" else None
-    if decision:
+    answer = request.form.get("decision") if request.method == "POST" else None
+    if answer:
         try:
             validate_csrf(request.form.get("csrf_token"))
         except (CSRFError, CsrfValidationError):
             return render_template("oidc/error.html", error="csrf"), 400
-        if decision != "allow":
-            return _authorization_error(
-                OAuth2Error(
-                    error="access_denied",
-                    description=DECISIONS.get(decision),
-                    redirect_uri=redirect_uri,
-                    state=params.get("state"),
-                )
-            )
-
-    level = services.required_level(params.get("acr_values"))
-    if not services.meets_level(citizen, level):
-        if "none" in prompts:
-            return _authorization_error(
-                UnmetAuthenticationRequirements(
-                    redirect_uri=redirect_uri, state=params.get("state")
-                )
-            )
-        # The page says what to do, and its button takes the person back to the client
-        # with access_denied (RFC 6749 §4.1.2.1), as a refused consent does.
-        return render_template(
-            "oidc/level_needed.html", client=client, citizen=citizen, level=level, params=params
-        ), 403
-
     requested = (grant.request.payload.scope or "").split()
-    granted, refused = scope_claims.allowed_scopes(citizen, requested)
-    if decision == "allow":
-        consent = services.save_consent(citizen, client, granted, origin())
-    else:
-        consent = services.consent_covering(citizen, client, granted)
-    if consent is None or ("consent" in prompts and decision != "allow"):
-        if "none" in prompts:
-            return _authorization_error(
-                ConsentRequiredError(redirect_uri=redirect_uri, state=params.get("state"))
-            )
+    step = decide.consent_step(
+        citizen, client, requested, prompts, answer, params.get("acr_values"), origin()
+    )
+    if step.action == decide.DENIED:
+        denied = OAuth2Error(
+            error="access_denied", description=step.denial, redirect_uri=redirect_uri, state=state
+        )
+        return _authorization_error(denied)
+    if step.action in NO_PAGE:  # prompt=none
+        return _authorization_error(NO_PAGE[step.action](redirect_uri=redirect_uri, state=state))
+    if step.action == decide.LEVEL_PAGE:
+        return render_template(
+            "oidc/level_needed.html",
+            client=client,
+            citizen=citizen,
+            level=step.level,
+            params=params,
+        ), 403
+    if step.action == decide.CONSENT_PAGE:
         return render_template(
             "oidc/consent.html",
             client=client,
             citizen=citizen,
             params=params,
-            granted=scope_claims.describe(granted),
-            refused=scope_claims.describe(refused),
+            granted=scope_claims.describe(step.granted),
+            refused=scope_claims.describe(step.refused),
         )
 
     subject = Subject(
-        scope=" ".join(granted),
+        scope=" ".join(step.granted),
         citizen=citizen,
         sid=_session_sid(),
         auth_time=int(session.get("auth_time") or time.time()),
         acr=scope_claims.acr_for(citizen.level),
         amr=list(session.get("amr") or ["pwd"]),
     )
-    services.record_client_sign_in(citizen, client, consent, origin())
+    services.record_client_sign_in(citizen, client, step.consent, origin())
     return authorization.create_authorization_response(grant=grant, grant_user=subject)
 
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
-from portal.proofing import services
+from portal.proofing import confirmation, services
 from portal.proofing.forms import SnilsSearchForm
 from shared.errors import DomainError
 
@@ -45,7 +45,7 @@ def search():
     found = None
     if form.validate_on_submit():
         try:
-            found = services.find_for_operator(current_citizen(), form.snils.data)
+            found = confirmation.find_for_operator(current_citizen(), form.snils.data)
         except DomainError as error:
             form.snils.errors.append(error.message)
     return _card(form, found)
@@ -68,7 +68,7 @@ def _card(form, found):
 def confirm(public_id: str):
     if EmptyForm().validate_on_submit():
         try:
-            citizen = services.confirm_by_operator(current_citizen(), public_id, origin())
+            citizen = confirmation.confirm_by_operator(current_citizen(), public_id, origin())
         except DomainError as error:
             flash(error.message, "error")
         else:

@@ -11,7 +11,7 @@ from portal.identity.current import current_citizen, login_required, origin
 from portal.identity.forms import EmptyForm
 from portal.identity.models import Citizen
 from portal.identity.start import ERROR, INFO, WAITING, Task, provides
-from portal.proofing import checks, services
+from portal.proofing import checks, confirmation, services
 from portal.proofing.forms import (
     LetterCodeForm,
     OptionalDocumentForm,
@@ -137,7 +137,7 @@ def level():
         checks={kind: services.latest_check(citizen, kind) for kind in ("snils", "passport")},
         names=services.CHECK_NAMES,
         reason_text=services.reason_text,
-        letter=services.pending_letter(citizen),
+        letter=confirmation.pending_letter(citizen),
         letter_form=EmptyForm(),
         code_form=LetterCodeForm(),
     )
@@ -148,7 +148,7 @@ def level():
 def request_letter():
     if EmptyForm().validate_on_submit():
         try:
-            services.request_letter(current_citizen(), origin())
+            confirmation.request_letter(current_citizen(), origin())
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -164,7 +164,7 @@ def enter_letter_code():
     form = LetterCodeForm()
     if form.validate_on_submit():
         try:
-            services.confirm_by_letter(current_citizen(), form.code.data, origin())
+            confirmation.confirm_by_letter(current_citizen(), form.code.data, origin())
         except DomainError as error:
             flash(error.message, "error")
         else:
@@ -203,7 +203,7 @@ def start_tasks(citizen: Citizen) -> list[Task]:
             found.append(Task(name, _("not confirmed"), ERROR, text, documents, _("Correct")))
     if citizen.level == "standard":
         level = url_for("proofing.level")
-        if services.pending_letter(citizen) is not None:
+        if confirmation.pending_letter(citizen) is not None:
             text = _("Enter the code from the registered letter when it arrives.")
             letter = str(services.CHECK_NAMES["letter"])
             found.append(Task(letter, _("on its way"), WAITING, text, level, _("Enter the code")))

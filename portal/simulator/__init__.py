@@ -14,8 +14,9 @@ from flask import Flask
 
 from portal.simulator.access import init_tester_access
 from portal.simulator.cli import serve_command
-from portal.simulator.extensions import csrf, db, migrate
+from portal.simulator.extensions import csrf, migrate
 from portal.simulator.inbox import bp as inbox_bp
+from portal.simulator.models import db
 from portal.simulator.registries.api import bp as registries_api_bp
 from portal.simulator.registries.cli import population_cli
 from portal.simulator.registries.views import bp as registries_bp

@@ -14,8 +14,7 @@ from aiosmtpd.controller import Controller
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 
-from portal.simulator.extensions import db
-from portal.simulator.models import InboxMessage
+from portal.simulator.models import InboxMessage, db
 from shared.errors import ValidationError
 from shared.validators import normalize_phone
 from shared.web import int_arg

@@ -1,12 +1,26 @@
+"""The simulator's database and its inboxes' table."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from portal.simulator.extensions import db
+from shared.models import metadata
 from shared.sessions import utcnow
+
+
+class Base(DeclarativeBase):
+    """The simulator's own declarative base."""
+
+    metadata = metadata()
+
+
+# The simulator's database, unbound (``create_app`` binds it): its tables (here and in
+# ``registries/models.py``) are the lowest layer of the simulator and import nothing above.
+db = SQLAlchemy(model_class=Base)
 
 
 class InboxMessage(db.Model):

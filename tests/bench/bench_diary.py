@@ -39,8 +39,8 @@ from flask_migrate import upgrade
 from diary_service import create_app
 from diary_service.demo.seed import DEFAULT_SEED, seed_region
 from diary_service.extensions import db
-from diary_service.journal.models import Attendance, Lesson, Mark
-from diary_service.school.models import (
+from diary_service.models.journal import Attendance, Lesson, Mark
+from diary_service.models.school import (
     AcademicYear,
     Enrolment,
     Period,

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db as diary_db
+from diary_service.models.auth import DiaryPerson
 from tests.conftest import wipe
 from tests.diary_service.factories import World, build_world
 

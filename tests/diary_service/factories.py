@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import (
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -24,7 +24,7 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Enrolment,

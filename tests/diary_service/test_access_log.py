@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from diary_service.access import viewer_for
 from diary_service.access.log import record_access
 from diary_service.extensions import db
-from diary_service.family.models import Guardian, StudentAccess
+from diary_service.models.family import Guardian, StudentAccess
 from shared.sessions import utcnow
 from tests.helpers import text_of
 

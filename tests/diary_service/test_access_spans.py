@@ -23,7 +23,7 @@ import pytest
 from flask import Flask
 
 from diary_service.extensions import db
-from diary_service.family.models import Guardian, StudentAccess
+from diary_service.models.family import Guardian, StudentAccess
 from shared.sessions import utcnow
 from tests.conftest import LiveServer
 from tests.diary_service.factories import WORDS, Moved, add_moved_student

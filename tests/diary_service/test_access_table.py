@@ -35,10 +35,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from diary_service.answers.models import AnswerRequest
 from diary_service.extensions import db
-from diary_service.family.models import Application, Guardian
-from diary_service.journal.models import (
+from diary_service.models.answers import AnswerRequest
+from diary_service.models.family import Application, Guardian
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -46,8 +46,8 @@ from diary_service.journal.models import (
     Lesson,
     Mark,
 )
-from diary_service.messages.models import Message, Thread, ThreadParticipant
-from diary_service.school.models import (
+from diary_service.models.messages import Message, Thread, ThreadParticipant
+from diary_service.models.school import (
     Holiday,
     Notice,
     ParentMeeting,

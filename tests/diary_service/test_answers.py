@@ -15,27 +15,21 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from diary_service import create_app as create_diary
 from diary_service.access import viewer_for
 from diary_service.answers import services
-from diary_service.answers.models import Answer, AnswerRequest
 from diary_service.auth import oidc
 from diary_service.extensions import db
+from diary_service.models.answers import Answer, AnswerRequest
 from portal.extensions import db as portal_db
 from portal.identity.models import Citizen
-from portal.oidc import services as portal_oidc
 from shared.errors import Forbidden, ValidationError
 from shared.sessions import utcnow
-from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
 from tests.diary_service.factories import build_world
 from tests.diary_service.test_auth import (
-    CLIENT_ID,
-    SCOPES,
     Browser,
     Diary,
-    LaterApp,
     Page,
-    diary_config,
+    registered_diary,
 )
 from tests.helpers import diary_csrf, forms_of, submit, text_of
 
@@ -422,28 +416,8 @@ def test_after_the_deadline_answers_are_refused(world, login, ask):
 def live_diary(app, portal_server, tmp_path) -> Iterator[Diary]:
     """A diary on a live server registered at the portal (as ``test_auth``'s), with the
     answers room and the small world in its database."""
-    front = LaterApp()
-    with LiveServer(front) as live:
-        new = portal_oidc.create_client(
-            name="Электронный дневник: тестовая область",
-            client_id=CLIENT_ID,
-            redirect_uris=[live.url + "/auth/callback"],
-            post_logout_redirect_uris=[live.url + "/"],
-            backchannel_logout_uri=live.url + "/auth/backchannel-logout",
-            scopes=SCOPES,
-        )
-        database = database_url("TEST_DIARY_DATABASE_URL", tmp_path, "diary")
-        front.app = create_diary(
-            diary_config(
-                portal_url=portal_server, public_url=live.url, secret=new.secret, database=database
-            )
-        )
-        migrate_app(front.app, ROOT / "diary_service" / "migrations")
-        front.app.logger.disabled = False
-        yield Diary(front.app, live.url, new.secret, database)
-    with front.app.app_context():
-        wipe(db)
-        db.engine.dispose()
+    with registered_diary(portal_server, tmp_path) as live:
+        yield live
 
 
 class StepUpBrowser(Browser):

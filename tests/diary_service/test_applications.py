@@ -19,23 +19,20 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from diary_service import create_app as create_diary
 from diary_service.applications import arrival
 from diary_service.applications import services as applications
 from diary_service.auth import services as auth_services
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import Application, Guardian
-from diary_service.federation.models import PortalMessage
-from portal.oidc import services as oidc
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Application, Guardian
+from diary_service.models.federation import PortalMessage
 from portal.oidc.keys import active_key
 from portal.oidc.server import issuer
 from shared.errors import ValidationError
 from shared.federation import sign_event
 from shared.sessions import utcnow
-from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
 from tests.diary_service.factories import World, build_world
-from tests.diary_service.test_auth import CLIENT_ID, SCOPES, LaterApp, commit_portal, diary_config
+from tests.diary_service.test_auth import CLIENT_ID, commit_portal, registered_diary
 from tests.helpers import diary_csrf, text_of
 
 FATHER_SNILS = "112-233-445 95"
@@ -144,31 +141,8 @@ class Region:
 def region(app, portal_server, tmp_path) -> Iterator[Region]:
     """A diary of its own on a live server, registered at the live portal as
     ``CLIENT_ID``: it checks the portal's messages with the keys from the portal's JWKS."""
-    front = LaterApp()
-    with LiveServer(front) as live:
-        new = oidc.create_client(
-            name="Электронный дневник: тестовая область",
-            client_id=CLIENT_ID,
-            redirect_uris=[live.url + "/auth/callback"],
-            post_logout_redirect_uris=[live.url + "/"],
-            backchannel_logout_uri=live.url + "/auth/backchannel-logout",
-            scopes=SCOPES,
-        )
-        front.app = create_diary(
-            diary_config(
-                portal_url=portal_server,
-                public_url=live.url,
-                secret=new.secret,
-                database=database_url("TEST_DIARY_DATABASE_URL", tmp_path, "diary"),
-            )
-        )
-        migrate_app(front.app, ROOT / "diary_service" / "migrations")
-        front.app.logger.disabled = False
-        yield Region(front.app, live.url)
-    with front.app.app_context():
-        db.session.remove()
-        wipe(db)
-        db.engine.dispose()
+    with registered_diary(portal_server, tmp_path) as live:
+        yield Region(live.app, live.url)
 
 
 def signed(data: dict, audience: str = CLIENT_ID, event: str = "application.submitted") -> str:

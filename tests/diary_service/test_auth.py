@@ -17,8 +17,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
@@ -28,9 +30,9 @@ from joserfc.jwk import RSAKey
 
 from diary_service import create_app as create_diary
 from diary_service.auth import services as auth_services
-from diary_service.auth.models import DiaryPerson, PortalChild, PortalSession
 from diary_service.extensions import db as diary_db
 from diary_service.models import diary_session
+from diary_service.models.auth import DiaryPerson, PortalChild, PortalSession
 from portal.extensions import db as portal_db
 from portal.family import services as family
 from portal.oidc import backchannel
@@ -235,9 +237,11 @@ class LaterApp:
         return self.app(environ, start_response)
 
 
-@pytest.fixture
-def diary(app, portal_server, tmp_path) -> Iterator[Diary]:
-    """A diary of its own for this test, on a live server, registered at the portal."""
+@contextmanager
+def registered_diary(portal_server: str, tmp_path: Path) -> Iterator[Diary]:
+    """A diary of its own on a live server, registered at the live portal as
+    ``CLIENT_ID`` (inside the portal's app context), on a migrated database of its own;
+    emptied and closed afterwards. The fixtures of the diary's live tests start it."""
     front = LaterApp()
     with LiveServer(front) as live:
         new = oidc.create_client(
@@ -260,8 +264,16 @@ def diary(app, portal_server, tmp_path) -> Iterator[Diary]:
         front.app.logger.disabled = False
         yield Diary(front.app, live.url, new.secret, database)
     with front.app.app_context():
+        diary_db.session.remove()
         wipe(diary_db)
         diary_db.engine.dispose()
+
+
+@pytest.fixture
+def diary(app, portal_server, tmp_path) -> Iterator[Diary]:
+    """A diary of its own for this test, on a live server, registered at the portal."""
+    with registered_diary(portal_server, tmp_path) as live:
+        yield live
 
 
 def sign_in(diary: Diary, portal_server: str, **browser) -> tuple[Browser, Page]:

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import refresh
 
 from diary_service.access import viewer_for
 from diary_service.diary import services
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement
-from diary_service.journal.models import Mark
+from diary_service.models.family import Acknowledgement
+from diary_service.models.journal import Mark
 from diary_service.school.policy import DEFAULT_RULE, Rule
 from shared.errors import ValidationError
 
@@ -29,17 +30,23 @@ def marks(*pairs: tuple[str, int]) -> list[Mark]:
 @pytest.mark.parametrize(
     ("pairs", "rule", "expected"),
     [
-        ([("5", 5), ("4", 1)], DEFAULT_RULE, "(5×5 + 4×1) / (5+1) = 4.83"),
-        ([("4", 5), ("5", 3)], DEFAULT_RULE, "(4×5 + 5×3) / (5+3) = 4.38"),
-        ([("5", 5), ("4", 1)], ARITHMETIC, "(5 + 4) / 2 = 4.50"),
+        ([("5", 5), ("4", 1)], DEFAULT_RULE, "(5×5 + 4×1) / (5+1) = 4,83"),
+        ([("4", 5), ("5", 3)], DEFAULT_RULE, "(4×5 + 5×3) / (5+3) = 4,38"),
+        ([("5", 5), ("4", 1)], ARITHMETIC, "(5 + 4) / 2 = 4,50"),
         # pass/fail marks are not averaged and do not appear in the formula
-        ([("pass", 1), ("3", 2)], DEFAULT_RULE, "(3×2) / (2) = 3.00"),
+        ([("pass", 1), ("3", 2)], DEFAULT_RULE, "(3×2) / (2) = 3,00"),
         ([("pass", 1)], DEFAULT_RULE, None),
         ([], DEFAULT_RULE, None),
     ],
 )
-def test_formula_spells_out_the_average(pairs, rule, expected):
-    assert services.formula_of(marks(*pairs), rule) == expected
+def test_formula_spells_out_the_average(diary, pairs, rule, expected):
+    with diary.test_request_context():  # Russian, the default: a decimal comma
+        refresh()
+        assert services.formula_of(marks(*pairs), rule) == expected
+    with diary.test_request_context(headers={"Cookie": "lang=en"}):
+        refresh()  # the locale is kept on the app context the fixture holds
+        english = services.formula_of(marks(*pairs), rule)
+    assert english == (expected.replace(",", ".") if expected else None)
 
 
 def test_chart_places_averages_on_a_two_to_five_scale():

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from diary_service.auth.models import PortalChild
 from diary_service.extensions import db
-from diary_service.family.models import Acknowledgement, Guardian
-from diary_service.journal.models import (
+from diary_service.models.auth import PortalChild
+from diary_service.models.family import Acknowledgement, Guardian
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -26,7 +26,7 @@ from diary_service.journal.models import (
     MarkPolicy,
     Remark,
 )
-from diary_service.school.models import Holiday, Notice, ParentMeeting, TimetableChange
+from diary_service.models.school import Holiday, Notice, ParentMeeting, TimetableChange
 from tests.diary_service.factories import World, lesson, mark, monday_of
 from tests.helpers import forms_of, submit, text_of
 
@@ -277,13 +277,18 @@ def test_marks_page_shows_average_formula_policy_forecast_and_chart(world, login
     assert page.status_code == 200
     text = text_of(page)
     assert "2 четверть" in text
-    assert "(4×5 + 5×3) / (5+3) = 4.38" in text
-    assert "средний балл 4.38" in text
+    # The summary at the top: the subject's average (a decimal comma), the suggested
+    # mark and the forecast, one line each.
+    summary = text.split("Сводка по предметам")[1].split("Как считается")[0]
+    assert "Математика 2 отметки 4,38 4 ещё не выставлена" in summary
+    assert "ещё одна пятёрка за контрольную работу даст 4,62 → 5" in summary
+    # The average spelled out in words and numbers, and the rule.
+    assert "Средний балл: (4 × 5 + 5 × 3) ÷ 8 = 4,38" in text
+    assert "каждая отметка умножена на свой вес" in text
+    assert "Средний балл от 4,6 даёт «5», от 3,6 — «4», от 2,6 — «3»." in text
+    assert "Правила школы, версия 1." in text
+    assert "средний балл 4,38" in text
     assert "Предлагаемая отметка за период 4" in text
-    assert "ещё одна пятёрка за контрольную работу даст 4.62 → 5" in text
-    assert "средневзвешенный балл" in text
-    assert "5 от 4.60, 4 от 3.60, 3 от 2.60" in text
-    assert "версия правил 1" in text
     assert "исправлена" in text  # the Russian mark, corrected
     # The teacher's period mark for Russian, and the year's marks.
     assert "Отметка учителя за период 5 выставлена по правилам версии 1" in text

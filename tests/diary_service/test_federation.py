@@ -24,12 +24,12 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service import create_app as create_diary
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db as diary_db
-from diary_service.family.models import Guardian
 from diary_service.journal.lessons import lesson_for_slot
-from diary_service.journal.models import Mark
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.journal import Mark
 from diary_service.school.policy import DEFAULT_WEIGHTS
 from diary_service.school.timetable import period_on
 from portal.extensions import db as portal_db
@@ -278,9 +278,10 @@ def test_a_parent_registers_and_sees_each_childs_marks_in_its_own_region(
     portal_db.session.commit()  # hold no transaction while the portal's server writes
     assert person.pages == []  # signed in by the registration itself
 
-    # 2. Region 1: the sign-in links Пётр (no code, no school), and his marks show.
+    # 2. Region 1: the sign-in links Пётр (no code, no school), and his marks show; she
+    # lands on her children's diary.
     home = person.go(region1.url + "/auth/login")
-    assert home.url == region1.url + "/" and "Иванова Мария Петровна" in home.text
+    assert home.url == region1.url + "/students/" and "Иванов Пётр Сергеевич" in home.text
     assert person.pages == ["consent"]
     assert guardians(region1, maria.public_id) == [(school1.student_id, "portal", "parent")]
     marks = person.go(
@@ -300,7 +301,7 @@ def test_a_parent_registers_and_sees_each_childs_marks_in_its_own_region(
     # 3. Region 2, same browser: the portal session is reused (only a consent, no
     # password), Алиса is linked and her marks show; region 2 does not know Пётр.
     home = person.go(region2.url + "/auth/login")
-    assert home.url == region2.url + "/" and "Иванова Мария Петровна" in home.text
+    assert home.url == region2.url + "/students/" and "Иванова Алиса Сергеевна" in home.text
     assert person.pages == ["consent", "consent"]  # the login page never again
     assert person.cookie("diary_session") and person.cookie("diary2_session")
     assert guardians(region2, maria.public_id) == [(school2.student_id, "portal", "parent")]

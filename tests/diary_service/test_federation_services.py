@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from diary_service.applications import services as school_applications
 from diary_service.extensions import db as diary_db
-from diary_service.family.models import Application
-from diary_service.school.models import StaffMember, StaffRole, Student
+from diary_service.models.family import Application
+from diary_service.models.school import StaffMember, StaffRole, Student
 from portal.catalog.models import ServiceApplication
 from portal.extensions import db as portal_db
 from portal.family import services as family

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 
 from diary_service.extensions import db
-from diary_service.messages.models import Message
+from diary_service.models.messages import Message
 from tests.conftest import LiveServer
 from tests.diary_service.test_access_table import (
     ROLES,

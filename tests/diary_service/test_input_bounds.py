@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service.extensions import db
-from diary_service.school.models import Holiday, Notice
+from diary_service.models.school import Holiday, Notice
 from tests.diary_service.factories import World
 from tests.helpers import diary_csrf, text_of
 

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from diary_service import signals
 from diary_service.extensions import db
 from diary_service.journal import services
-from diary_service.journal.models import (
+from diary_service.journal.queries import current_policy
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
@@ -27,8 +28,7 @@ from diary_service.journal.models import (
     Mark,
     Remark,
 )
-from diary_service.journal.queries import current_policy
-from diary_service.school.models import Holiday, TimetableChange
+from diary_service.models.school import Holiday, TimetableChange
 from diary_service.school.timetable import period_on
 from tests.helpers import diary_csrf, forms_of, submit, text_of
 

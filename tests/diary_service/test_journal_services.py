@@ -14,8 +14,8 @@ from diary_service.journal import services
 from diary_service.journal.entries import EntryErrors, MarkInput, StudentEntry
 from diary_service.journal.finals import FinalMarkInput
 from diary_service.journal.homework import Upload
-from diary_service.journal.models import Attendance, FinalMark, Lesson, Mark, MarkPolicy
-from diary_service.school.models import Enrolment, TimetableChange
+from diary_service.models.journal import Attendance, FinalMark, Lesson, Mark, MarkPolicy
+from diary_service.models.school import Enrolment, TimetableChange
 from diary_service.school.timetable import period_on
 from shared.errors import Forbidden, ValidationError
 from tests.diary_service.test_journal import weekday_after, weekday_before, weekday_on_or_before

@@ -1,6 +1,6 @@
 """The diary's rooms stand in layers, lowest first, and imports only point down:
 
-    extensions, signals
+    extensions, signals, clock (the region's date)
     → models (every room's tables), metrics
     → access (who may see and change what; the access log's writing)
     → auth (who signed in)
@@ -12,7 +12,8 @@
       applications (service applications, which make links)
     → messages, answers, reports
     → api
-    → views (the home page), demo (the demo regions), worker (the Celery entry point)
+    → views (the home page), demo (the demo regions), worker (the Celery entry point),
+      housekeeping (pruning the append-only tables)
 
 A lower room that must tell a higher one sends a signal (``diary_service/signals.py``):
 a sign-in is heard by the family's links. The checker is ``tests/layers.py``; no module
@@ -21,7 +22,7 @@ of the diary grows past 500 lines (a room's files stay readable: split along sec
 from tests.layers import oversized, problems
 
 LAYERS = [
-    {"extensions", "signals"},
+    {"extensions", "signals", "clock"},
     {"models", "metrics"},
     {"access"},
     {"auth"},
@@ -31,7 +32,7 @@ LAYERS = [
     {"family", "diary", "applications"},
     {"messages", "answers", "reports"},
     {"api"},
-    {"views", "demo", "worker"},
+    {"views", "demo", "worker", "housekeeping"},
 ]
 
 

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 
 from diary_service.access import can_view_student, viewer_for
 from diary_service.auth import services as auth_services
-from diary_service.auth.models import PortalChild
 from diary_service.extensions import db, limiter
 from diary_service.family import links
-from diary_service.family.models import AccessCode, Guardian, StaffInvitation
+from diary_service.models.auth import PortalChild
+from diary_service.models.family import AccessCode, Guardian, StaffInvitation
+from diary_service.models.school import StaffMember, StaffRole
 from diary_service.school import services as school_services
-from diary_service.school.models import StaffMember, StaffRole
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from tests.diary_service.factories import World

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
 from diary_service.messages import services
-from diary_service.messages.models import Message, NotificationSetting, Thread, ThreadParticipant
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian
+from diary_service.models.messages import Message, NotificationSetting, Thread, ThreadParticipant
 from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
 

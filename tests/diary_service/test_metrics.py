@@ -4,10 +4,10 @@ time from the outboxes."""
 from __future__ import annotations
 
 from diary_service.extensions import db
-from diary_service.federation.models import PortalMessage
 from diary_service.messages import services as messages
-from diary_service.messages.models import Notification
 from diary_service.metrics import NOTIFICATION_MAX_ATTEMPTS
+from diary_service.models.federation import PortalMessage
+from diary_service.models.messages import Notification
 from shared.sessions import utcnow
 from tests.diary_service.factories import person
 from tests.observability_helpers import scrape

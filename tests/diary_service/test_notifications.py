@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import Attendance, Homework, Lesson, Mark
 from diary_service.messages import notify, services
 from diary_service.messages.cli import notifications_cli
-from diary_service.messages.models import Notification, NotificationSetting
 from diary_service.messages.tasks import SEND_DUE_NOTIFICATIONS
+from diary_service.models.family import Guardian
+from diary_service.models.journal import Attendance, Homework, Lesson, Mark
+from diary_service.models.messages import Notification, NotificationSetting
 from diary_service.signals import absence_recorded, homework_set, mark_recorded
 from shared.sessions import utcnow
 from tests.conftest import free_port

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from diary_service.access import can_view_student, viewer_for
 from diary_service.auth import services as auth_services
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.school.models import StaffMember, StaffRole
+from diary_service.models.family import Guardian
+from diary_service.models.school import StaffMember, StaffRole
 from shared.sessions import utcnow
 
 KEY = "embedded-test-blind-index-key-not-for-production"  # config/diary.toml [test]

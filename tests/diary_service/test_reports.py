@@ -34,16 +34,16 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service.extensions import db
-from diary_service.journal.models import (
+from diary_service.journal.queries import current_marks, current_policy, rule_of, summarize
+from diary_service.models.journal import (
     Attendance,
     FinalMark,
     Homework,
     Lesson,
     Mark,
 )
-from diary_service.journal.queries import current_marks, current_policy, rule_of, summarize
+from diary_service.models.school import Period
 from diary_service.reports import services
-from diary_service.school.models import Period
 from diary_service.school.timetable import period_on
 from tests.helpers import text_of
 

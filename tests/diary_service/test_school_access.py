@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import MARK_KINDS, Attendance, Lesson, MarkPolicy
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.journal import MARK_KINDS, Attendance, Lesson, MarkPolicy
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Enrolment,

@@ -12,9 +12,9 @@ from flask import current_app
 from diary_service.access import can_write_journal, viewer_for
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import MarkPolicy
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.journal import MarkPolicy
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Enrolment,

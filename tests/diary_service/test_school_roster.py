@@ -10,8 +10,8 @@ import re
 import sqlalchemy as sa
 
 from diary_service.extensions import db
+from diary_service.models.school import Enrolment, SchoolClass, StaffMember, Student
 from diary_service.school.cli import roster_cli
-from diary_service.school.models import Enrolment, SchoolClass, StaffMember, Student
 from tests.diary_service.test_school_admin import count, index, make_snils
 from tests.helpers import forms_of, text_of
 
@@ -49,9 +49,9 @@ def test_templates_are_csv_headers_excel_opens(world, login):
     client = login(world.people["admin"])
     sid = world.one.school.id
     expected = {
-        "classes": "grade;letter;class_teacher_snils",
-        "staff": "family_name;given_name;middle_name;snils;roles;position",
-        "students": "family_name;given_name;middle_name;birth_date;snils;class;admission_date",
+        "classes": "параллель;буква;снилс классного руководителя",
+        "staff": "фамилия;имя;отчество;снилс;роли;должность",
+        "students": "фамилия;имя;отчество;дата рождения;снилс;класс;дата зачисления",
     }
     for kind, header in expected.items():
         response = client.get(f"/school/{sid}/import/{kind}.csv")
@@ -82,9 +82,12 @@ def test_classes_then_staff_then_students_are_imported(world, login):
     assert zaitsev.snils_index == index(teacher_snils)
     assert zaitsev.position == "учитель физики" and zaitsev.school_id == sid
 
-    # Classes: Excel's «;» and byte-order mark, the class teacher by SNILS.
+    # Classes: Excel's «;» and byte-order mark, the class teacher by SNILS, the columns
+    # named in Russian as the template names them.
     classes_file = (
-        "\ufeffgrade;letter;class_teacher_snils\r\n7;б;" + teacher_snils + "\r\n8;В;\r\n"
+        "\ufeffПараллель;Буква;СНИЛС классного руководителя\r\n7;б;"
+        + teacher_snils
+        + "\r\n8;В;\r\n"
     ).encode()
     response = upload(client, sid, "classes", classes_file)
     assert response.status_code == 200, text_of(response)
@@ -162,6 +165,10 @@ def test_header_and_encoding_problems_are_reported(world, login):
     text = text_of(missing)
     assert "Неизвестный столбец «role»." in text
     assert "Нет столбца «roles»." in text
+    # A Russian header is answered in its own words.
+    russian = upload(client, sid, "staff", "Фамилия;Имя;СНИЛС;роль\n".encode())
+    assert "Неизвестный столбец «роль»." in text_of(russian)
+    assert "Нет столбца «роли»." in text_of(russian)
     cp1251 = upload(client, sid, "classes", "grade;letter\n7;Б\n".encode("cp1251"))
     assert "Файл не в кодировке UTF-8." in text_of(cp1251)
     empty = upload(client, sid, "classes", b"")
@@ -276,4 +283,4 @@ def test_cli_adds_the_first_administrator_of_a_school(world, diary):
     ).scalar_one()
     assert member.school_id == world.two.school.id and member.role_names == {"school_admin"}
     template = diary.test_cli_runner().invoke(roster_cli, ["template", "--kind", "staff"])
-    assert template.output.strip() == "family_name;given_name;middle_name;snils;roles;position"
+    assert template.output.strip() == "фамилия;имя;отчество;снилс;роли;должность"

@@ -25,9 +25,9 @@ from diary_service.auth.services import PortalIdentity, record_sign_in, snils_in
 from diary_service.demo.calendar import Calendar
 from diary_service.demo.seed import seed_command
 from diary_service.extensions import db
-from diary_service.family.models import Guardian
-from diary_service.journal.models import FinalMark, Lesson, Mark, MarkPolicy, Remark
-from diary_service.school.models import (
+from diary_service.models.family import Guardian
+from diary_service.models.journal import FinalMark, Lesson, Mark, MarkPolicy, Remark
+from diary_service.models.school import (
     AcademicYear,
     Bell,
     Enrolment,

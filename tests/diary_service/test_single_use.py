@@ -11,14 +11,14 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db, limiter
 from diary_service.family import links
-from diary_service.family.models import AccessCode, Guardian, StaffInvitation
-from diary_service.federation.models import PortalMessage
 from diary_service.messages import services as messages
-from diary_service.messages.models import Notification
-from diary_service.school.models import StaffMember, StaffRole
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import AccessCode, Guardian, StaffInvitation
+from diary_service.models.federation import PortalMessage
+from diary_service.models.messages import Notification
+from diary_service.models.school import StaffMember, StaffRole
 from shared.sessions import utcnow
 from tests.conftest import LiveServer
 from tests.diary_service.factories import World, person

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from diary_service.access import can_view_journal, can_write_journal, viewer_for
 from diary_service.extensions import db
-from diary_service.school.models import Holiday, TimetableChange
+from diary_service.models.school import Holiday, TimetableChange
 from diary_service.school.timetable import period_on, slots
 from tests.diary_service.factories import monday_of
 

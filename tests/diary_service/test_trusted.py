@@ -23,10 +23,10 @@ import sqlalchemy as sa
 
 from diary_service.access import viewer as access_viewer
 from diary_service.access import viewer_for
-from diary_service.auth.models import DiaryPerson
 from diary_service.auth.services import PortalIdentity, record_sign_in, snils_index
 from diary_service.extensions import db
-from diary_service.family.models import Guardian, StudentAccess
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.family import Guardian, StudentAccess
 from portal.oidc.keys import active_key
 from portal.oidc.server import issuer
 from shared.federation import sign_event

@@ -9,16 +9,13 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.helpers import path_is
+
 SURNAME = "Соколова"
 GIVEN_NAME = "Анна"
 PHONE_TYPED = "+7 916 765-43-21"  # as a person types it
 PHONE = "+79167654321"  # as the portal stores it and the SMS gateway receives it
 PASSWORD = "sunny-meadow-walk-42"
-
-
-def path_is(path: str) -> re.Pattern[str]:
-    """A URL on any host whose path (and query, if given) is exactly ``path``."""
-    return re.compile(r"^https?://[^/]+" + re.escape(path) + r"$")
 
 
 def read_code_from_inbox_page(page: Page, inbox_url: str, phone: str) -> str:

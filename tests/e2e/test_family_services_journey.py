@@ -168,8 +168,8 @@ def test_a_parent_applies_the_school_approves_and_a_trusted_person_accepts(
     page.goto(diary.url + "/")
     page.get_by_role("link", name="Войти через Госуслуги").click()
     page.get_by_role("button", name="Разрешить").click()
-    expect(page).to_have_url(diary.url + "/")
-    sections(page).get_by_role("link", name="Дневник").click()
+    # Her start page is her children's diary.
+    expect(page).to_have_url(diary.url + "/students/")
     expect(page.locator("main")).to_contain_text("Иванов Пётр")
 
     # Мария makes Ольга a trusted person; Ольга accepts in her cabinet.

@@ -35,6 +35,7 @@ from tests.e2e.ui import (
     new_context,
     open_menu,
 )
+from tests.helpers import path_is
 from tests.portal.oidc_helpers import authorization_params, register
 from tests.portal.test_family import ORIGIN, PETR, verified
 from tests.portal.test_proofing import MARIA, MARIA_PASSPORT, wait_for
@@ -58,10 +59,6 @@ REGIONS = [
 def page(request, browser: Browser):
     with new_context(browser, request.param) as context:
         yield context.new_page()
-
-
-def path_is(path: str) -> re.Pattern[str]:
-    return re.compile(r"^https?://[^/]+" + re.escape(path) + r"$")
 
 
 def assert_header_fits(page: Page) -> None:

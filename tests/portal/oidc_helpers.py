@@ -28,7 +28,7 @@ from portal.oidc import services as oidc
 from portal.oidc.key_models import SigningKey
 from portal.oidc.keys import ensure_keys
 from portal.oidc.models import AuthorizationCode, digest
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from tests.helpers import forms_of, submit
 
 PASSWORD = "violet-harbour-lamp"

@@ -3,11 +3,8 @@ secrets those pages show actually do at the token endpoint."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,6 +20,7 @@ from portal.oidc import services as oidc
 from portal.oidc.keys import public_key_set
 from portal.oidc.models import OAuthClient
 from tests.helpers import forms_of, submit, text_of
+from tests.portal.oidc_helpers import basic, pkce
 
 PASSWORD = "violet-harbour-lamp"
 ADMIN_PHONE = "+79160000001"
@@ -55,12 +53,6 @@ def admin_browser(app, admin):
 # --- the OpenID Connect code flow, as a relying party would run it ------------------
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.decode().rstrip("=")
-
-
 def authorize(browser, client_id: str, scope: str = "openid profile email") -> tuple[str, str]:
     """Sign-in at the client ``client_id`` by the browser's citizen, allowing access when
     asked. Returns the authorization code and its PKCE verifier."""
@@ -85,10 +77,6 @@ def authorize(browser, client_id: str, scope: str = "openid profile email") -> t
     location = urlsplit(response.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
     return parse_qs(location.query)["code"][0], verifier
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
 
 def exchange(rp, client_id: str, secret: str, code: str, verifier: str):

@@ -19,7 +19,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from werkzeug.wrappers import Request, Response
 
-from portal.catalog import services
+from portal.catalog import search, services
 from portal.catalog.models import ApplicationEvent, ServiceApplication
 from portal.extensions import db
 from portal.family.models import Child, ParentLink
@@ -27,7 +27,7 @@ from portal.federation.models import FederationMessage
 from portal.federation.services import deliver_due
 from portal.oidc import services as oidc
 from portal.oidc.keys import jwks
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from portal.proofing.services import LevelTooLow
 from shared.crypto import pii, seal
 from shared.errors import ValidationError
@@ -35,10 +35,9 @@ from shared.sessions import utcnow
 from shared.validators import normalize_snils
 from shared.workdays import add_working_days
 from tests.conftest import LiveServer, free_port
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import csrf_on, forms_of, portal_client_signed_in, submit, text_of
 from tests.portal.oidc_helpers import basic
 
-PASSWORD = "violet-harbour-lamp"
 DEMO, SECOND = "diary-demo-region", "diary-demo-region-2"
 SCHOOLS = [
     {"id": 1, "name": "СОШ № 1", "short_name": "СОШ № 1", "address": "ул. Школьная, 1"},
@@ -152,21 +151,9 @@ def child_of(parent, snils: str = "050-234-316 00", verified: bool = True, **fie
     return child
 
 
-def signed_in(app, citizen):
-    browser = app.test_client()
-    response = submit(browser, "/login", {"login": citizen.phone, "password": PASSWORD})
-    assert response.status_code == 302, text_of(response)
-    return browser
-
-
 def count(model) -> int:
     db.session.commit()
     return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
-
-
-def csrf_of(browser, url: str) -> str:
-    html = browser.get(url).get_data(as_text=True)
-    return next(f for f in forms_of(html) if f.method == "post").fields["csrf_token"]
 
 
 def post_application(browser, child: str, region: str, school: str, confirmed: str = "yes"):
@@ -174,7 +161,7 @@ def post_application(browser, child: str, region: str, school: str, confirmed: s
     return browser.post(
         "/services/diary-access/apply",
         data={
-            "csrf_token": csrf_of(browser, "/cabinet/service-applications"),
+            "csrf_token": csrf_on(browser, "/cabinet/service-applications"),
             "child": child,
             "region": region,
             "school": school,
@@ -247,7 +234,7 @@ def test_the_whole_catalog_without_a_query_is_honest_about_what_is_online(client
     ):
         assert title in page
     assert page.count("в этом демо онлайн недоступна") == 4
-    assert [s.slug for s in services.search("образование")] == [s.slug for s in services.search("")]
+    assert [s.slug for s in search.search("образование")] == [s.slug for s in search.search("")]
 
 
 def test_the_diary_card_reads_like_gosuslugi(client, diary):
@@ -274,7 +261,7 @@ def test_a_card_not_available_online_has_no_apply_button(app, client, make_citiz
     response = client.get("/services/first-grade")
     assert "В этом демо услуга онлайн недоступна" in text_of(response)
     assert "/apply" not in response.get_data(as_text=True)
-    browser = signed_in(app, standard(make_citizen))
+    browser = portal_client_signed_in(app, standard(make_citizen).phone)
     assert browser.get("/services/first-grade/apply").status_code == 404
     assert client.get("/services/no-such-service").status_code == 404
 
@@ -285,7 +272,7 @@ def test_a_card_not_available_online_has_no_apply_button(app, client, make_citiz
 def test_a_simplified_account_gets_the_next_step_not_the_form(app, diary, make_citizen):
     citizen = make_citizen()
     child_of(citizen)  # even with a verified child (a level that dropped)
-    browser = signed_in(app, citizen)
+    browser = portal_client_signed_in(app, citizen.phone)
     card = browser.get("/services/diary-access")
     assert "Подтвердить учётную запись" in text_of(card)
     assert "/services/diary-access/apply" not in card.get_data(as_text=True)
@@ -303,7 +290,7 @@ def test_a_stranger_cannot_apply_for_someone_elses_child(app, diary, make_citize
     parent = standard(make_citizen)
     child = child_of(parent)
     stranger = standard(make_citizen, snils="987-654-321 83")
-    browser = signed_in(app, stranger)
+    browser = portal_client_signed_in(app, stranger.phone)
     choose = browser.get(
         "/services/diary-access/apply", query_string={"child": child.public_id, "region": "demo"}
     )
@@ -321,7 +308,7 @@ def test_a_stranger_cannot_apply_for_someone_elses_child(app, diary, make_citize
 def test_a_child_not_yet_verified_for_this_parent_cannot_be_chosen(app, diary, make_citizen):
     parent = standard(make_citizen)
     child = child_of(parent, verified=False)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     page = text_of(browser.get("/services/diary-access/apply"))
     assert "У вас пока нет проверенных детей" in page
     assert post_application(browser, child.public_id, "demo", "1").status_code == 422
@@ -343,7 +330,7 @@ def test_bad_choices_are_explained_in_russian_and_change_nothing(
 ):
     parent = standard(make_citizen)
     child = child_of(parent)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     chosen = {"child": child.public_id, "region": "demo", "school": "1", **change}
     response = post_application(browser, **chosen)
     assert response.status_code == 422
@@ -359,7 +346,7 @@ def test_a_parent_applies_and_the_diary_receives_the_signed_message(
 ):
     parent = standard(make_citizen, email="maria@example.ru")
     child = child_of(parent)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
 
     card = browser.get("/services/diary-access")
     assert "/services/diary-access/apply" in card.get_data(as_text=True)
@@ -485,7 +472,7 @@ def test_a_second_open_application_for_the_child_and_school_is_refused(
     parent = standard(make_citizen)
     child = child_of(parent)
     apply(parent, child)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     response = post_application(browser, child.public_id, "demo", "1")
     assert response.status_code == 422
     assert "У вас уже есть заявление по этому ребёнку в эту школу" in text_of(response)
@@ -519,7 +506,7 @@ def test_after_a_refusal_the_parent_may_apply_again(app, diary, make_citizen, cl
 def test_an_unanswering_diary_keeps_the_choices_and_sends_nothing(app, diary, make_citizen):
     parent = standard(make_citizen)
     child = child_of(parent)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     page = browser.get(
         "/services/diary-access/apply",
         query_string={"child": child.public_id, "region": "zarechnaya"},
@@ -553,7 +540,7 @@ def test_an_application_the_diary_never_receives_ends_undelivered(app, diary, ma
     db.session.refresh(application)
     assert application.status == "undelivered"
     assert any("не удалось доставить" in m["body"] for m in inbox.wait_for("maria@example.ru"))
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     assert "не доставлено" in text_of(browser.get("/cabinet/service-applications"))
 
 
@@ -596,7 +583,7 @@ def test_the_school_considers_then_approves(app, diary, make_citizen, clients, i
     bodies = [m["body"] for m in inbox.wait_for("maria@example.ru", count=3)]
     assert any("Школа рассматривает заявление" in body for body in bodies)
     assert any("одобрено" in body and "Демонстрационная область" in body for body in bodies)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     page = text_of(browser.get(f"/cabinet/service-applications/{application.public_id}"))
     assert "исполнено: доступ предоставлен" in page and "решение до" not in page
 
@@ -613,7 +600,7 @@ def test_a_refusal_carries_the_schools_reason(app, diary, make_citizen, clients,
     db.session.refresh(application)
     assert application.status == "refused"
     assert any(reason in m["body"] for m in inbox.wait_for("maria@example.ru", count=2))
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     listing = text_of(browser.get("/cabinet/service-applications"))
     assert "отказано" in listing and f"Причина: {reason}" in listing
     english = browser.get("/cabinet/service-applications", headers={"Accept-Language": "en"})
@@ -659,7 +646,7 @@ def test_only_the_diary_the_application_went_to_may_report(app, diary, make_citi
 def test_only_the_applicant_sees_their_applications(app, diary, make_citizen):
     parent = standard(make_citizen)
     application = apply(parent, child_of(parent))
-    stranger = signed_in(app, standard(make_citizen, snils="987-654-321 83"))
+    stranger = portal_client_signed_in(app, standard(make_citizen, snils="987-654-321 83").phone)
     assert "Иванов Пётр" not in text_of(stranger.get("/cabinet/service-applications"))
     assert "У вас пока нет заявлений." in text_of(stranger.get("/cabinet/service-applications"))
     assert stranger.get(f"/cabinet/service-applications/{application.public_id}").status_code == 404
@@ -668,7 +655,7 @@ def test_only_the_applicant_sees_their_applications(app, diary, make_citizen):
 
 
 def test_the_cabinet_links_to_the_catalog_and_my_applications(app, make_citizen):
-    browser = signed_in(app, make_citizen())
+    browser = portal_client_signed_in(app, make_citizen().phone)
     html = browser.get("/cabinet/").get_data(as_text=True)
     assert 'href="/services"' in html and 'href="/cabinet/service-applications"' in html
     assert 'href="/services"' in app.test_client().get("/").get_data(as_text=True)
@@ -692,7 +679,7 @@ def test_the_start_page_lists_applications_waiting_for_the_school(
 ):
     parent = standard(make_citizen)
     application = apply(parent, child_of(parent))
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     [task] = [t for t in tasks_of(browser) if "Заявление №" in t]
     assert f"Заявление № {application.number}: {DIARY_TITLE}" in task
     assert "получено школой" in task
@@ -720,7 +707,7 @@ def test_a_childs_diary_links_go_where_the_parent_applied(app, diary, make_citiz
     to comes first, without the caveat, and the others wait under «Другие регионы»."""
     parent = standard(make_citizen)
     child = child_of(parent)
-    browser = signed_in(app, parent)
+    browser = portal_client_signed_in(app, parent.phone)
     caveat = "если ребёнок учится в этом регионе"
     before = browser.get("/cabinet/children/")
     assert diary_links_of(before) == {

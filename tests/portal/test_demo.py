@@ -14,9 +14,9 @@ from portal.family import services as family
 from portal.identity.models import Citizen
 from portal.proofing import checks
 from portal.proofing.models import VerificationCheck
-from portal.simulator.registries.population import FIXED_CERTIFICATES, FIXED_PEOPLE
+from portal.simulator.registries.records import FIXED_CERTIFICATES, FIXED_PEOPLE
 from shared.validators import is_valid_snils, normalize_snils
-from tests.portal.test_proofing import make_standard, wait_for
+from tests.portal.factories import make_standard, verified, wait_for
 
 ORIGIN = family.Origin(ip="127.0.0.1", user_agent="pytest")
 GENDER = {"F": "female", "M": "male"}
@@ -89,11 +89,6 @@ def level(phone: str) -> str | None:
     return db.session.execute(
         sa.select(Citizen.level).where(Citizen.phone == phone)
     ).scalar_one_or_none()
-
-
-def verified(parent) -> list[str]:
-    db.session.commit()
-    return [child.full_name for child in family.verified_children(parent)]
 
 
 def test_every_demo_citizen_is_a_person_of_the_registries():

@@ -18,12 +18,13 @@ from shared.crypto import unseal
 from shared.errors import ValidationError
 from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
-from tests.portal.test_proofing import (
+from tests.portal.factories import (
     MARIA,
     SERGEY,
     SERGEY_PASSPORT,
     api,
     make_standard,
+    verified,
     wait_for,
 )
 
@@ -40,11 +41,6 @@ PETR = {
     "registry_office": "Отдел ЗАГС Пресненского района",
     "snils": "050-234-316 00",
 }
-
-
-def verified(parent) -> list[str]:
-    db.session.commit()
-    return [child.full_name for child in services.verified_children(parent)]
 
 
 def test_a_parent_adds_a_child_who_becomes_verified(proofing, make_citizen, inbox):

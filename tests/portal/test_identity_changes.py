@@ -14,21 +14,15 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import changes, services
+from portal.identity import changes, factors, services
 from portal.identity.models import Citizen, UndoLink, web_session
 from shared.sessions import utcnow
-from tests.helpers import submit, text_of
+from tests.helpers import portal_sign_in, submit, text_of
 
 ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
 PASSWORD = "violet-harbour-lamp"
 NEW_PASSWORD = "a-new-long-phrase"
 UNDO = re.compile(r"https?://[^/\s]+(/account/undo/[A-Za-z0-9_-]+)")
-
-
-def sign_in(client, login):
-    response = submit(client, "/login", {"login": login, "password": PASSWORD})
-    assert response.status_code == 302, text_of(response)
-    return response
 
 
 def age_sessions(seconds: int = 600) -> None:
@@ -73,7 +67,7 @@ def undo_path(inbox, to: str) -> str:
 
 
 def enable_totp_now(citizen) -> tuple[str, list[str]]:
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     return secret, changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
 
 
@@ -116,10 +110,10 @@ def do_disable(client, citizen, inbox, secret):
 
 
 def do_renew(client, citizen, inbox, secret):
-    before = services.count_recovery_codes(citizen)
+    before = factors.count_recovery_codes(citizen)
     page = submit(client, "/cabinet/security", action="/cabinet/security/recovery-codes")
     assert page.status_code == 200 and 'id="recovery-codes"' in page.get_data(as_text=True)
-    assert before == 9 and services.count_recovery_codes(citizen) == 10
+    assert before == 9 and factors.count_recovery_codes(citizen) == 10
 
 
 # (action, how it is started, where the re-authentication returns, second factor on?, do it)
@@ -175,13 +169,13 @@ def test_a_sensitive_action_in_an_old_session_asks_to_reauthenticate_first(
 def test_the_code_step_of_reauthentication_needs_the_password_step(app, client, make_citizen):
     citizen = make_citizen(phone="+79161234567")
     secret, _recovery = enable_totp_now(citizen)
-    sign_in(client, citizen.phone)
+    portal_sign_in(client, citizen.phone, expect=302)
     submit(client, "/login/confirm", {"code": next_totp(secret)})
     assert client.get("/cabinet/reauth/code").headers["Location"] == "/cabinet/reauth"
 
 
 def test_a_fresh_sign_in_counts_as_recent(app, client, make_citizen):
-    sign_in(client, make_citizen(phone="+79161234567").phone)
+    portal_sign_in(client, make_citizen(phone="+79161234567").phone, expect=302)
     assert client.get("/cabinet/password").status_code == 200
 
 
@@ -193,8 +187,8 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
 ):
     citizen = make_citizen(phone="+79161234567", email="old@example.ru")
     thief, owner = app.test_client(), app.test_client()
-    sign_in(thief, citizen.phone)
-    sign_in(owner, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
+    portal_sign_in(owner, citizen.phone, expect=302)
     submit(thief, "/cabinet/contacts", {"contact": "thief@example.ru"})
     submit(thief, "/cabinet/contacts/confirm", {"code": inbox.last_code("thief@example.ru")})
     assert fresh(citizen).email == "thief@example.ru"
@@ -230,7 +224,7 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
     with pytest.raises(changes.UndoLinkInvalid):
         changes.undo_change(token, ORIGIN)
     # Every step is in the security log.
-    sign_in(owner, "old@example.ru")
+    portal_sign_in(owner, "old@example.ru", expect=302)
     log = text_of(owner.get("/cabinet/events"))
     assert "Контакт изменён" in log
     assert "Изменение отменено по ссылке из уведомления; все сеансы завершены" in log
@@ -239,7 +233,7 @@ def test_the_old_email_gets_an_undo_link_that_restores_ends_sessions_and_works_o
 def test_the_old_phone_gets_the_undo_link_of_a_phone_change(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email=None)
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     submit(thief, "/cabinet/contacts", {"contact": "+7 916 765-43-21"})
     submit(thief, "/cabinet/contacts/confirm", {"code": inbox.last_code("+79167654321")})
     path = undo_path(inbox, "+79161234567")
@@ -250,7 +244,7 @@ def test_the_old_phone_gets_the_undo_link_of_a_phone_change(app, inbox, make_cit
 def test_undoing_a_second_factor_someone_turned_on_turns_it_off(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email="maria@example.ru")
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     page = thief.get("/cabinet/security/totp")
     own = page.get_data(as_text=True).split('<code id="totp-secret">')[1].split("<")[0]
     submit(thief, "/cabinet/security/totp", {"code": pyotp.TOTP(own).now()})
@@ -259,10 +253,13 @@ def test_undoing_a_second_factor_someone_turned_on_turns_it_off(app, inbox, make
     submit(app.test_client(), path)
     citizen = fresh(citizen)
     assert citizen.mfa_method is None and citizen.totp_secret_encrypted is None
-    assert services.count_recovery_codes(citizen) == 0
+    assert factors.count_recovery_codes(citizen) == 0
     assert thief.get("/cabinet/").status_code == 302
     # The owner signs in with the password alone again.
-    assert sign_in(app.test_client(), citizen.phone).headers["Location"] == "/cabinet/"
+    assert (
+        portal_sign_in(app.test_client(), citizen.phone, expect=302).headers["Location"]
+        == "/cabinet/"
+    )
 
 
 def test_undoing_turning_off_the_second_factor_turns_the_same_one_back_on(app, inbox, make_citizen):
@@ -274,7 +271,7 @@ def test_undoing_turning_off_the_second_factor_turns_the_same_one_back_on(app, i
     submit(app.test_client(), path)
     citizen = fresh(citizen)
     assert citizen.mfa_method == "totp"
-    assert services.verify_second_factor(citizen, next_totp(secret), None, ORIGIN) == "otp"
+    assert factors.verify_second_factor(citizen, next_totp(secret), None, ORIGIN) == "otp"
 
 
 def test_undoing_new_recovery_codes_withdraws_them(app, inbox, make_citizen):
@@ -283,14 +280,14 @@ def test_undoing_new_recovery_codes_withdraws_them(app, inbox, make_citizen):
     inbox.clear()
     stolen = changes.renew_recovery_codes(citizen, ORIGIN)
     submit(app.test_client(), undo_path(inbox, "maria@example.ru"))
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(fresh(citizen), stolen[0], None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(fresh(citizen), stolen[0], None, ORIGIN)
 
 
 def test_undoing_a_password_change_ends_every_session(app, inbox, make_citizen):
     citizen = make_citizen(phone="+79161234567", email="maria@example.ru")
     thief = app.test_client()
-    sign_in(thief, citizen.phone)
+    portal_sign_in(thief, citizen.phone, expect=302)
     submit(
         thief,
         "/cabinet/password",
@@ -325,7 +322,7 @@ def test_reauthentication_with_an_sms_code(app, client, inbox, make_citizen):
     setup = changes.start_sms_setup(citizen)
     changes.enable_sms_factor(citizen, setup.public_id, inbox.last_code(citizen.phone), ORIGIN)
     inbox.clear()
-    sign_in(client, citizen.phone)
+    portal_sign_in(client, citizen.phone, expect=302)
     submit(client, "/login/confirm", {"code": inbox.last_code(citizen.phone)})
     age_sessions()
     inbox.clear()

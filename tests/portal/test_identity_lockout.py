@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import changes, codes, lockout, services
+from portal.identity import changes, codes, factors, lockout, services
 from portal.identity.models import Citizen, SecurityEvent
 from shared.sessions import utcnow
 from tests.helpers import forms_of, submit, text_of
@@ -37,7 +37,7 @@ def state(citizen) -> Citizen:
 
 
 def with_totp(citizen) -> tuple[str, list[str]]:
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     recovery = changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     return secret, recovery
 
@@ -59,19 +59,19 @@ def test_password_totp_sms_and_recovery_code_failures_add_up_to_one_lockout(
     # then a wrong TOTP code.
     services.authenticate(citizen.phone, PASSWORD, ORIGIN)
     assert state(citizen).failed_logins == 1
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, other_than(pyotp.TOTP(secret).now()), None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, other_than(pyotp.TOTP(secret).now()), None, ORIGIN)
     # 3: a wrong recovery code.
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, "abcde-fghjk", None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, "abcde-fghjk", None, ORIGIN)
     # 4: the account switches to SMS codes; a wrong SMS code.
     setup = changes.start_sms_setup(citizen)
     changes.enable_sms_factor(citizen, setup.public_id, inbox.last_code(citizen.phone), ORIGIN)
     inbox.clear()
-    challenge = services.start_sms_factor(citizen)
+    challenge = factors.start_sms_factor(citizen)
     sms = inbox.last_code(citizen.phone)
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, other_than(sms), challenge.public_id, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, other_than(sms), challenge.public_id, ORIGIN)
     assert state(citizen).failed_logins == 4 and citizen.locked_until is None
     # 5: a wrong password locks the account for a minute, and the owner is told.
     with pytest.raises(services.InvalidCredentials):
@@ -85,12 +85,12 @@ def test_password_totp_sms_and_recovery_code_failures_add_up_to_one_lockout(
     # fresh recovery code (it stays unused).
     with pytest.raises(services.InvalidCredentials):
         services.authenticate(citizen.phone, PASSWORD, ORIGIN)
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, sms, challenge.public_id, ORIGIN)
-    left = services.count_recovery_codes(citizen)
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, recovery[1], None, ORIGIN)
-    assert services.count_recovery_codes(citizen) == left
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, sms, challenge.public_id, ORIGIN)
+    left = factors.count_recovery_codes(citizen)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, recovery[1], None, ORIGIN)
+    assert factors.count_recovery_codes(citizen) == left
     assert kinds(citizen).count("login_blocked") == 3
 
 
@@ -98,16 +98,16 @@ def test_the_second_factor_clears_the_count_and_the_next_lockout_doubles(app, ma
     citizen = make_citizen()
     secret, _recovery = with_totp(citizen)
     for _ in range(4):
-        with pytest.raises(services.SecondFactorFailed):
-            services.verify_second_factor(citizen, "123-456", None, ORIGIN)
+        with pytest.raises(factors.SecondFactorFailed):
+            factors.verify_second_factor(citizen, "123-456", None, ORIGIN)
     assert state(citizen).failed_logins == 4
     # TOTP codes are single use per step; the app's next code passes.
     code = pyotp.TOTP(secret).at(utcnow().timestamp() + 30)
-    assert services.verify_second_factor(citizen, code, None, ORIGIN) == "otp"
+    assert factors.verify_second_factor(citizen, code, None, ORIGIN) == "otp"
     assert state(citizen).failed_logins == 0
     for _ in range(5):
-        with pytest.raises(services.SecondFactorFailed):
-            services.verify_second_factor(citizen, "123-456", None, ORIGIN)
+        with pytest.raises(factors.SecondFactorFailed):
+            factors.verify_second_factor(citizen, "123-456", None, ORIGIN)
     assert state(citizen).lockout_count == 1
     citizen.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import changes, codes, services
+from portal.identity import changes, codes, factors, services
 from portal.identity.models import Citizen, SecurityEvent
 from portal.identity.passwords import WeakPassword, check_password_policy, hash_password
 from shared.errors import ValidationError
@@ -214,24 +214,24 @@ def test_lockout_grows_notifies_the_owner_and_ends(app, inbox, make_citizen):
 
 def test_totp_second_factor_with_single_use_codes(app, inbox, make_citizen):
     citizen = make_citizen()
-    secret = services.new_totp_secret()
-    with pytest.raises(services.SecondFactorFailed):
+    secret = factors.new_totp_secret()
+    with pytest.raises(factors.SecondFactorFailed):
         changes.enable_totp(citizen, secret, "000000", ORIGIN)
     # Digits of other scripts are no code (issue 11: "²" reached compare_digest, a 500).
     for code in ("²", "١٢٣٤٥٦", "１２３４５６"):
-        with pytest.raises(services.SecondFactorFailed):
+        with pytest.raises(factors.SecondFactorFailed):
             changes.enable_totp(citizen, secret, code, ORIGIN)
     recovery = changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     assert citizen.mfa_method == "totp" and len(recovery) == 10
     assert secret not in citizen.totp_secret_encrypted
     # The same TOTP code cannot be used twice (replay).
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, pyotp.TOTP(secret).now(), None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, pyotp.TOTP(secret).now(), None, ORIGIN)
     # A recovery code works once.
-    assert services.verify_second_factor(citizen, recovery[0], None, ORIGIN) == "recovery"
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, recovery[0], None, ORIGIN)
-    assert services.count_recovery_codes(citizen) == 9
+    assert factors.verify_second_factor(citizen, recovery[0], None, ORIGIN) == "recovery"
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, recovery[0], None, ORIGIN)
+    assert factors.count_recovery_codes(citizen) == 9
 
 
 def test_sms_second_factor(app, inbox, make_citizen):
@@ -240,15 +240,15 @@ def test_sms_second_factor(app, inbox, make_citizen):
     changes.enable_sms_factor(citizen, setup.public_id, inbox.last_code("+79161234567"), ORIGIN)
     assert citizen.mfa_method == "sms"
     inbox.clear()
-    challenge = services.start_sms_factor(citizen)
+    challenge = factors.start_sms_factor(citizen)
     code = inbox.last_code("+79161234567")
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(
             citizen, "000000" if code != "000000" else "111111", challenge.public_id, ORIGIN
         )
-    assert services.verify_second_factor(citizen, code, challenge.public_id, ORIGIN) == "sms"
-    with pytest.raises(services.SecondFactorFailed):  # single use
-        services.verify_second_factor(citizen, code, challenge.public_id, ORIGIN)
+    assert factors.verify_second_factor(citizen, code, challenge.public_id, ORIGIN) == "sms"
+    with pytest.raises(factors.SecondFactorFailed):  # single use
+        factors.verify_second_factor(citizen, code, challenge.public_id, ORIGIN)
 
 
 def test_another_citizens_sms_challenge_does_not_pass(app, inbox, make_citizen):
@@ -257,10 +257,10 @@ def test_another_citizens_sms_challenge_does_not_pass(app, inbox, make_citizen):
     for person in (alice, bob):
         person.mfa_method = "sms"
     db.session.commit()
-    bobs = services.start_sms_factor(bob)
+    bobs = factors.start_sms_factor(bob)
     code = inbox.last_code("+79161234568")
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(alice, code, bobs.public_id, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(alice, code, bobs.public_id, ORIGIN)
 
 
 # --- recovery and changes -----------------------------------------------------------

@@ -16,7 +16,7 @@ import redis
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.federation.models import FederationMessage
-from portal.identity import changes, services
+from portal.identity import changes, factors, services
 from portal.oidc import backchannel
 from portal.oidc.models import LogoutDelivery
 from portal.proofing import registry
@@ -25,8 +25,8 @@ from shared.sessions import utcnow
 from tests.conftest import LiveServer, portal_config
 from tests.helpers import submit
 from tests.observability_helpers import scrape
+from tests.portal.factories import make_standard
 from tests.portal.oidc_helpers import Browser, register, tokens
-from tests.portal.test_proofing import make_standard
 
 ORIGIN = services.Origin(ip="127.0.0.1", user_agent="pytest")
 PHONE = "+79161239901"
@@ -67,11 +67,11 @@ def test_sign_ins_are_counted_by_outcome(client, make_citizen):
 
 def test_a_failed_second_factor_is_counted(app, make_citizen):
     citizen = make_citizen()
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     delta = Delta(app.test_client())
-    with pytest.raises(services.SecondFactorFailed):
-        services.verify_second_factor(citizen, "000000", None, ORIGIN)
+    with pytest.raises(factors.SecondFactorFailed):
+        factors.verify_second_factor(citizen, "000000", None, ORIGIN)
     assert delta("portal_sign_ins_total", outcome="second_factor_failed") == 1
 
 

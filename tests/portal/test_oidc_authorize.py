@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.identity.models import Citizen
 from portal.oidc import claims as scope_claims
 from portal.oidc.models import AuthorizationCode
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from tests.helpers import forms_of, submit, text_of
 from tests.portal.oidc_helpers import (
     PASSWORD,
@@ -26,16 +26,6 @@ from tests.portal.oidc_helpers import (
 )
 
 PHONE = "+79161234567"
-
-
-@pytest.fixture
-def citizen(make_citizen):
-    return make_citizen(phone=PHONE, email="maria@example.ru")
-
-
-@pytest.fixture
-def rp(app):
-    return register()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from portal.extensions import db
 from portal.family import services as family
 from portal.oidc import claims
 from portal.proofing import services as proofing_services
+from tests.portal.factories import MARIA, MARIA_PASSPORT, api, make_standard, wait_for
 from tests.portal.test_family import PETR
-from tests.portal.test_proofing import MARIA, MARIA_PASSPORT, api, make_standard, wait_for
 
 ORIGIN = proofing_services.Origin(ip="127.0.0.1", user_agent="pytest")
 ALISA = {

@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.oidc import client_auth
 from portal.oidc import services as oidc
 from portal.oidc.models import UsedAssertion
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.sessions import utcnow
 from tests.portal.oidc_helpers import (
     ASSERTION_TYPE,

@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet
 from portal.extensions import db
 from portal.oidc import claims as scope_claims
 from portal.oidc.keys import NEXT_KEY_LEAD, rotate_keys
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.errors import ValidationError
 from tests.helpers import forms_of, text_of
 from tests.portal.oidc_helpers import (
@@ -51,19 +51,6 @@ def citizen(make_citizen):
     person = make_citizen(phone=PHONE, email=EMAIL, patronymic="Петровна")
     person.gender, person.birth_date = "F", date(1985, 3, 14)
     db.session.commit()
-    return person
-
-
-@pytest.fixture
-def rp(app):
-    return register()
-
-
-@pytest.fixture
-def browser(app, citizen):
-    """The citizen's browser, signed in to the portal."""
-    person = Browser(app, PHONE)
-    person.sign_in()
     return person
 
 

@@ -21,12 +21,12 @@ from werkzeug.wrappers import Request, Response
 
 from portal.extensions import db
 from portal.identity import expiry
-from portal.identity import services as identity
+from portal.identity import sessions as web_sessions
 from portal.identity.models import web_session
 from portal.oidc import backchannel
 from portal.oidc.keys import active_key, public_key_set, rotate_keys
 from portal.oidc.models import LogoutDelivery, OAuthClient
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.sessions import hash_sid, utcnow
 from tests.conftest import LiveServer, free_port
 from tests.helpers import forms_of, submit, text_of
@@ -726,7 +726,7 @@ def test_a_failing_listener_does_not_keep_a_session_alive(app, person, monkeypat
     def broken(citizen_id, sids):
         raise RuntimeError("listener down")
 
-    monkeypatch.setattr(identity, "SESSIONS_ENDING", [broken])
+    monkeypatch.setattr(web_sessions, "SESSIONS_ENDING", [broken])
     browser = browser_of(app)
     with caplog.at_level(logging.ERROR):
         response = submit(browser.http, "/cabinet/", action="/logout")

@@ -18,9 +18,10 @@ from portal.identity.models import web_session
 from portal.oidc import claims as scope_claims
 from portal.oidc import services as oidc
 from portal.oidc.models import IssuedToken, OAuthClient, digest
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared.sessions import utcnow
 from tests.helpers import forms_of, text_of
+from tests.portal.factories import make_standard
 from tests.portal.oidc_helpers import (
     REDIRECT,
     RP,
@@ -36,26 +37,8 @@ from tests.portal.oidc_helpers import (
     tokens,
     verify,
 )
-from tests.portal.test_proofing import make_standard
 
 PHONE = "+79161234567"
-
-
-@pytest.fixture
-def citizen(make_citizen):
-    return make_citizen(phone=PHONE, email="maria@example.ru")
-
-
-@pytest.fixture
-def rp(app):
-    return register()
-
-
-@pytest.fixture
-def browser(app, citizen):
-    person = Browser(app, PHONE)
-    person.sign_in()
-    return person
 
 
 def error_of(response) -> str:

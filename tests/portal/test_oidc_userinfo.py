@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.oidc_helpers import Browser, basic, bearer, register, tokens
+from tests.portal.oidc_helpers import Browser, basic, bearer, tokens
 
 PHONE = "+79161234567"
-
-
-@pytest.fixture
-def rp(app):
-    return register()
 
 
 @pytest.fixture

@@ -13,104 +13,24 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.identity import services as identity
 from portal.identity.models import Citizen, Operator
-from portal.proofing import checks, services
+from portal.proofing import checks, confirmation, services
 from portal.proofing.models import Document, LetterCode, VerificationCheck
 from shared.crypto import unseal
 from shared.errors import Forbidden, ValidationError
 from shared.sessions import utcnow
 from shared.signing import sign
 from tests.helpers import forms_of, submit, text_of
-
-ORIGIN = identity.Origin(ip="127.0.0.1", user_agent="pytest")
-MARIA = {
-    "surname": "Иванова",
-    "given_name": "Мария",
-    "patronymic": "Петровна",
-    "gender": "F",
-    "birth_date": date(1985, 3, 14),
-    "birth_place": "г. Москва",
-    "citizenship": "RUS",
-    "registration_address": "г. Москва, ул. Тверская, д. 1, кв. 1",
-}
-MARIA_PASSPORT = {
-    "series": "45 10",
-    "number": "123456",
-    "issue_date": date(2005, 4, 1),
-    "issuer": "ОВД района Пресненский",
-    "issuer_code": "770001",
-}
-SERGEY = {
-    **MARIA,
-    "surname": "Петров",
-    "given_name": "Сергей",
-    "patronymic": "Николаевич",
-    "gender": "M",
-    "birth_date": date(1982, 11, 30),
-}
-SERGEY_PASSPORT = {
-    **MARIA_PASSPORT,
-    "series": "4507",
-    "number": "654321",
-    "issue_date": date(2002, 12, 15),
-    "issuer_code": "770-002",
-}
-
-
-def api(registries_url: str, method: str, path: str, payload: dict | None = None) -> dict:
-    data = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(
-        f"{registries_url}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = resp.read()
-    return json.loads(body) if body else {}
-
-
-def wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        db.session.commit()  # see what the live servers committed
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def status(citizen, kind) -> str | None:
-    check = checks.latest_check(citizen.id, kind)
-    return check.status if check else None
-
-
-def level(citizen) -> str:
-    """The citizen's level as committed now. Reading ``citizen.id`` after a commit reloads
-    the whole (expired) object first, and on PostgreSQL the next statement may already
-    see a newer level than that reload did: the object is expired again so that the test
-    never goes on with the older level in it (``add_child`` then refused a citizen this
-    had just seen standard)."""
-    found = db.session.execute(
-        sa.select(Citizen.level).where(Citizen.id == citizen.id)
-    ).scalar_one()
-    db.session.expire(citizen)
-    return found
-
-
-def make_standard(
-    make_citizen, profile=MARIA, snils="112-233-445 95", passport=MARIA_PASSPORT, **contact
-):
-    citizen = make_citizen(surname=profile["surname"], given_name=profile["given_name"], **contact)
-    services.update_profile(citizen, profile, ORIGIN)
-    services.set_snils(citizen, snils, ORIGIN)
-    services.set_passport(citizen, passport, ORIGIN)
-    assert wait_for(lambda: level(citizen) == "standard"), (
-        status(citizen, "snils"),
-        status(citizen, "passport"),
-    )
-    return citizen
+from tests.portal.factories import (
+    MARIA,
+    MARIA_PASSPORT,
+    ORIGIN,
+    api,
+    level,
+    make_standard,
+    status,
+    wait_for,
+)
 
 
 def test_snils_and_passport_verified_make_the_account_standard(proofing, make_citizen, inbox):
@@ -396,7 +316,7 @@ def test_operator_confirms_identity_and_a_stranger_cannot(proofing, app, make_ci
     db.session.commit()
     stranger = make_citizen(surname="Чужой", given_name="Человек", phone="+79160000008")
     with pytest.raises(Forbidden):
-        services.find_for_operator(stranger, "112-233-445 95")
+        confirmation.find_for_operator(stranger, "112-233-445 95")
     browser = app.test_client()
     submit(browser, "/login", {"login": "+79160000008", "password": "violet-harbour-lamp"})
     assert browser.get("/operator/").status_code == 403
@@ -415,8 +335,8 @@ def test_operator_confirms_identity_and_a_stranger_cannot(proofing, app, make_ci
 def test_letter_code_confirms_identity(proofing, make_citizen):
     citizen = make_standard(make_citizen)
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, "AAAA-BBBB", ORIGIN)
-    services.request_letter(citizen, ORIGIN)
+        confirmation.confirm_by_letter(citizen, "AAAA-BBBB", ORIGIN)
+    confirmation.request_letter(citizen, ORIGIN)
     letters = wait_for(
         lambda: [
             letter
@@ -426,26 +346,26 @@ def test_letter_code_confirms_identity(proofing, make_citizen):
     )
     code = letters[0]["code"]
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, "WRONG123", ORIGIN)
-    services.confirm_by_letter(citizen, code.lower(), ORIGIN)
+        confirmation.confirm_by_letter(citizen, "WRONG123", ORIGIN)
+    confirmation.confirm_by_letter(citizen, code.lower(), ORIGIN)
     assert level(citizen) == "confirmed"
 
 
 def test_letter_code_expires(proofing, make_citizen):
     citizen = make_standard(make_citizen)
-    letter = services.request_letter(citizen, ORIGIN)
+    letter = confirmation.request_letter(citizen, ORIGIN)
     code = unseal(letter, "code_encrypted")
     letter.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     with pytest.raises(ValidationError):
-        services.confirm_by_letter(citizen, code, ORIGIN)
+        confirmation.confirm_by_letter(citizen, code, ORIGIN)
     assert level(citizen) == "standard" and db.session.get(LetterCode, letter.id).used_at is None
 
 
 def test_a_simplified_account_cannot_ask_for_a_letter(proofing, make_citizen):
     citizen = make_citizen()
     with pytest.raises(services.LevelTooLow):
-        services.request_letter(citizen, ORIGIN)
+        confirmation.request_letter(citizen, ORIGIN)
 
 
 # --- the cabinet's start page, documents as cards, dates as Russians write them (issue 16)

@@ -12,9 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.simulator import create_app as create_simulator
-from portal.simulator.extensions import db
 from portal.simulator.inbox import store
-from portal.simulator.models import InboxMessage
+from portal.simulator.models import InboxMessage, db
 from shared.signing import sign
 from tests.conftest import ROOT, migrate_app
 

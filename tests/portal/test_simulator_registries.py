@@ -24,8 +24,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from portal.simulator import create_app
-from portal.simulator.extensions import db
-from portal.simulator.registries import services
+from portal.simulator.models import db
+from portal.simulator.registries import lookup, rules, services
 from portal.simulator.registries.dispatcher import dispatch_due, start_dispatcher
 from portal.simulator.registries.models import (
     BirthCertificate,
@@ -36,14 +36,14 @@ from portal.simulator.registries.models import (
     RegistryRequest,
     RegistryRule,
 )
+from portal.simulator.registries.names import MALE_NAMES
 from portal.simulator.registries.population import (
-    FIXED_PEOPLE,
-    MALE_NAMES,
     REFERENCE_DATE,
     birthday,
     build_population,
     generate_population,
 )
+from portal.simulator.registries.records import FIXED_PEOPLE
 from shared.sessions import utcnow
 from shared.signing import SignatureError, sign, verify
 from shared.validators import is_valid_snils
@@ -349,8 +349,8 @@ def test_population_command_is_idempotent(tmp_path):
     reset = runner.invoke(args=["population", "generate", "--size", "50", "--reset"])
     assert reset.exit_code == 0 and "generated" in reset.output
     with app.app_context():
-        assert services.count_people() >= 56
-        assert services.find_people(snils="11223344595")[0].given_name == "Мария"
+        assert lookup.count_people() >= 56
+        assert lookup.find_people(snils="11223344595")[0].given_name == "Мария"
         db.engine.dispose()
 
 
@@ -784,7 +784,7 @@ def test_population_and_letters_api(sim, live):
     # Generating again over HTTP does nothing while a population exists.
     assert api(live, "POST", "/api/population", {"size": 5}) == (
         200,
-        {"created": 0, "people": services.count_people()},
+        {"created": 0, "people": lookup.count_people()},
     )
     assert api(live, "POST", "/api/population", {"size": "many"})[0] == 400
 
@@ -849,7 +849,7 @@ def test_console_overrides_and_csrf(sim, client):
         },
         action="/registries/sfr/overrides",
     )
-    assert [o.key for o in services.list_overrides("sfr")] == ["11223344595"]
+    assert [o.key for o in rules.list_overrides("sfr")] == ["11223344595"]
     assert "11223344595" in text_of(client.get("/registries/sfr"))
     page = submit(
         client,
@@ -857,7 +857,7 @@ def test_console_overrides_and_csrf(sim, client):
         action="/registries/sfr/overrides/11223344595/delete",
         follow=True,
     )
-    assert page.status_code == 200 and services.list_overrides("sfr") == []
+    assert page.status_code == 200 and rules.list_overrides("sfr") == []
     # A bad number is refused with a message, nothing stored.
     page = submit(
         client,
@@ -867,7 +867,7 @@ def test_console_overrides_and_csrf(sim, client):
         follow=True,
     )
     assert "flash-error" in page.get_data(as_text=True)
-    assert services.list_overrides("sfr") == []
+    assert rules.list_overrides("sfr") == []
     # Forms without the CSRF token are refused.
     response = client.post("/registries/sfr/rule", data={"default_outcome": "approve"})
     assert response.status_code == 400

@@ -23,10 +23,10 @@ from portal.extensions import db
 from portal.family import services as family
 from portal.family import trusted
 from portal.family.models import TrustedGrant
-from portal.identity import changes, codes, services
+from portal.identity import changes, codes, factors, services
 from portal.identity.models import CodeChallenge, Operator, RecoveryCode, SecurityEvent
 from portal.oidc.models import ClientConsent
-from portal.proofing import checks
+from portal.proofing import checks, confirmation
 from portal.proofing import services as proofing_services
 from portal.proofing.models import LetterCode
 from shared.crypto import unseal
@@ -34,10 +34,10 @@ from shared.sessions import utcnow
 from shared.signing import sign
 from tests.conftest import SECRETS
 from tests.helpers import LiveBrowser, at_once, forms_of
+from tests.portal.factories import MARIA, api, make_standard, status, wait_for
 from tests.portal.oidc_helpers import authorization_params, consent_form, register
 from tests.portal.test_family import ORIGIN, PETR, verified
 from tests.portal.test_identity_changes import undo_path
-from tests.portal.test_proofing import MARIA, api, make_standard, status, wait_for
 from tests.portal.test_trusted import (
     OLGA,
     OLGA_PASSPORT,
@@ -221,7 +221,7 @@ def with_totp(app, make_citizen, monkeypatch):
     (seven failures at once would lock the account, which is tested on its own)."""
     monkeypatch.setitem(app.config, "LOCKOUT_THRESHOLD", 100)
     citizen = make_citizen(phone=MARIA_PHONE)
-    secret = services.new_totp_secret()
+    secret = factors.new_totp_secret()
     recovery = changes.enable_totp(citizen, secret, pyotp.TOTP(secret).now(), ORIGIN)
     citizen.totp_last_step = None  # enabling used the current step; let sign-in use it
     db.session.commit()
@@ -251,7 +251,7 @@ def test_one_recovery_code_used_by_eight_sign_ins_at_once_signs_in_one(
     citizen, _secret, recovery = with_totp
     pages = sign_in_at_once(at_second_factor(portal_server), recovery[0])
     assert statuses(pages) == [302] + [422] * (ONCE - 1)
-    assert services.count_recovery_codes(citizen) == 9
+    assert factors.count_recovery_codes(citizen) == 9
     assert events("recovery_code_used") == 1
     used = db.session.execute(
         sa.select(sa.func.count())
@@ -279,7 +279,7 @@ def test_one_totp_code_sent_by_eight_sign_ins_at_once_is_accepted_once(
 def letter(proofing, make_citizen, inbox):
     """Maria at the standard level, with a letter waiting for its code: the code."""
     citizen = make_standard(make_citizen, phone=MARIA_PHONE, email=MARIA_EMAIL)
-    sent = proofing_services.request_letter(citizen, ORIGIN)
+    sent = confirmation.request_letter(citizen, ORIGIN)
     code = unseal(sent, "code_encrypted")
     db.session.commit()
     return citizen, code
@@ -316,7 +316,7 @@ def test_eight_wrong_letter_codes_at_once_are_all_counted(letter, portal_server)
     db.session.commit()
     assert db.session.execute(sa.select(LetterCode.attempts)).scalar_one() == 5
     with pytest.raises(proofing_services.ValidationError):
-        proofing_services.confirm_by_letter(citizen, code, ORIGIN)
+        confirmation.confirm_by_letter(citizen, code, ORIGIN)
     db.session.refresh(citizen)
     assert citizen.level == "standard"
 

@@ -10,16 +10,16 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.family import services as family
-from portal.family import trusted
+from portal.family import trusted, trusted_queries
 from portal.family.models import TrustedGrant
 from portal.federation.models import FederationMessage
 from portal.identity.models import SecurityEvent
 from portal.oidc import claims
 from shared.errors import NotFound, ValidationError
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import csrf_on, forms_of, portal_client_signed_in, submit, text_of
+from tests.portal.factories import SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 from tests.portal.oidc_helpers import Browser, bearer, register, tokens
 from tests.portal.test_family import ORIGIN, PETR, verified
-from tests.portal.test_proofing import SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 
 PASSWORD = "violet-harbour-lamp"
 MARIA_PHONE, OLGA_PHONE, SERGEY_PHONE, STRANGER_PHONE = (
@@ -78,17 +78,6 @@ def grant_count() -> int:
 def released(citizen) -> list[dict]:
     db.session.expire_all()
     return claims.claims_for(citizen, ["trusted"])["trusted"]
-
-
-def signed_in(app, phone):
-    browser = Browser(app, phone)
-    browser.sign_in()
-    return browser.http
-
-
-def csrf_of(http, url) -> str:
-    page = http.get(url).get_data(as_text=True)
-    return next(f for f in forms_of(page) if f.method == "post").fields["csrf_token"]
 
 
 @pytest.mark.parametrize(
@@ -266,7 +255,7 @@ def test_an_invitation_nobody_answers_expires_and_can_be_sent_again(people):
     assert trusted.status_of(old) == trusted.EXPIRED
     with pytest.raises(ValidationError):
         trusted.accept(olga, old.public_id, ORIGIN)
-    assert trusted.grants_for_invitee(olga)[0] == []  # no longer offered
+    assert trusted_queries.grants_for_invitee(olga)[0] == []  # no longer offered
     again = invite(maria, child_id)  # an expired invitation does not block a new one
     trusted.accept(olga, again.public_id, ORIGIN)
     assert [entry["grant"] for entry in released(olga)] == [again.public_id]
@@ -287,12 +276,12 @@ def test_the_trusted_person_may_give_up_an_access_they_accepted(app, people, inb
         trusted.give_up(maria, grant.public_id, ORIGIN)
     assert [entry["grant"] for entry in released(olga)] == [grant.public_id]
 
-    http = signed_in(app, OLGA_PHONE)
+    http = portal_client_signed_in(app, OLGA_PHONE)
     page = http.get("/cabinet/trusted/given-to-me")
     assert "Отказаться от доступа" in text_of(page)
     answer = http.post(
         f"/cabinet/trusted/{grant.public_id}/give-up",
-        data={"csrf_token": csrf_of(http, "/cabinet/trusted/given-to-me")},
+        data={"csrf_token": csrf_on(http, "/cabinet/trusted/given-to-me")},
     )
     assert answer.status_code == 302
     db.session.refresh(grant)
@@ -313,7 +302,7 @@ def test_the_other_parent_may_revoke_and_losing_the_child_ends_the_grants(people
     assert wait_for(lambda: verified(sergey))
     first = invite(maria, child_id)
     trusted.accept(olga, first.public_id, ORIGIN)
-    [(_child, views)] = trusted.grants_for_parent(sergey)  # he sees what she granted
+    [(_child, views)] = trusted_queries.grants_for_parent(sergey)  # he sees what she granted
     assert [v.grant.public_id for v in views] == [first.public_id] and views[0].can_revoke
     trusted.revoke(sergey, first.public_id, ORIGIN)
     assert first.revoked_by_id == sergey.id and released(olga) == []
@@ -334,8 +323,8 @@ def test_strangers_cannot_see_answer_or_revoke_a_grant(app, people, make_citizen
     maria, _olga, child_id = people
     grant = invite(maria, child_id)
     make_citizen(surname="Петрова", phone=STRANGER_PHONE)
-    stranger = signed_in(app, STRANGER_PHONE)
-    token = csrf_of(stranger, "/cabinet/trusted/")
+    stranger = portal_client_signed_in(app, STRANGER_PHONE)
+    token = csrf_on(stranger, "/cabinet/trusted/")
     assert "Иванов Пётр" not in text_of(stranger.get("/cabinet/trusted/"))
     assert "Иванов Пётр" not in text_of(stranger.get("/cabinet/trusted/given-to-me"))
     assert stranger.get(f"/cabinet/trusted/children/{child_id}/new").status_code == 404
@@ -344,16 +333,16 @@ def test_strangers_cannot_see_answer_or_revoke_a_grant(app, people, make_citizen
             f"/cabinet/trusted/{grant.public_id}/{action}", data={"csrf_token": token}
         )
         assert answer.status_code == 404, action
-    invitee = signed_in(app, OLGA_PHONE)  # the invitee may answer, not revoke
-    token = csrf_of(invitee, "/cabinet/trusted/given-to-me")
+    invitee = portal_client_signed_in(app, OLGA_PHONE)  # the invitee may answer, not revoke
+    token = csrf_on(invitee, "/cabinet/trusted/given-to-me")
     assert (
         invitee.post(
             f"/cabinet/trusted/{grant.public_id}/revoke", data={"csrf_token": token}
         ).status_code
         == 404
     )
-    parent = signed_in(app, MARIA_PHONE)  # the parent may revoke, not accept for them
-    token = csrf_of(parent, "/cabinet/trusted/")
+    parent = portal_client_signed_in(app, MARIA_PHONE)  # the parent may revoke, not accept for them
+    token = csrf_on(parent, "/cabinet/trusted/")
     assert (
         parent.post(
             f"/cabinet/trusted/{grant.public_id}/accept", data={"csrf_token": token}
@@ -381,7 +370,7 @@ def test_the_pages_refuse_anonymous_visitors(app, people):
 
 def test_a_parent_invites_and_the_invitee_accepts_in_the_cabinet_in_russian(app, people):
     _maria, _olga, child_id = people
-    parent = signed_in(app, MARIA_PHONE)
+    parent = portal_client_signed_in(app, MARIA_PHONE)
     page = text_of(parent.get("/cabinet/trusted/"))
     assert "Доверенные лица" in page and "Иванов Пётр Сергеевич" in page
     assert "Доверенные лица" in text_of(parent.get("/cabinet/children/"))
@@ -411,7 +400,7 @@ def test_a_parent_invites_and_the_invitee_accepts_in_the_cabinet_in_russian(app,
     assert "Смирнова Ольга Викторовна" in page and "Ожидает принятия" in page
     assert "расписание, домашние задания" in page and "по 1 июня 2099" in page
 
-    invitee = signed_in(app, OLGA_PHONE)
+    invitee = portal_client_signed_in(app, OLGA_PHONE)
     given = invitee.get("/cabinet/trusted/given-to-me")
     assert "Иванова Мария Петровна приглашает" in text_of(given)
     [grant] = db.session.execute(sa.select(TrustedGrant)).scalars()
@@ -435,7 +424,7 @@ def test_a_parent_invites_and_the_invitee_accepts_in_the_cabinet_in_russian(app,
 def test_searches_for_an_invitee_are_limited_per_parent(app, people, monkeypatch):
     _maria, _olga, child_id = people
     monkeypatch.setitem(app.config, "RATELIMIT_TRUSTED_LOOKUP", "2 per hour")
-    parent = signed_in(app, MARIA_PHONE)
+    parent = portal_client_signed_in(app, MARIA_PHONE)
     url = f"/cabinet/trusted/children/{child_id}/new"
     for _ in range(2):
         assert submit(parent, url, {"snils": "050-234-316 00"}).status_code == 422
@@ -444,7 +433,7 @@ def test_searches_for_an_invitee_are_limited_per_parent(app, people, monkeypatch
 
 
 def test_the_pages_speak_english_too(app, people):
-    parent = signed_in(app, MARIA_PHONE)
+    parent = portal_client_signed_in(app, MARIA_PHONE)
     parent.get("/lang/en")
     page = text_of(parent.get("/cabinet/trusted/"))
     assert "Trusted persons" in page and "Give access to a person" in page
@@ -454,12 +443,16 @@ def test_an_invitation_waits_on_the_invitees_start_page(app, people):
     """Issue 16: the cabinet starts from what needs doing; an invitation is one of them."""
     maria, olga, child_id = people
     grant = invite(maria, child_id)
-    page = signed_in(app, OLGA_PHONE).get("/cabinet/")
+    page = portal_client_signed_in(app, OLGA_PHONE).get("/cabinet/")
     assert (
         "Доступ к дневнику: Иванов Пётр Сергеевич ждёт вашего ответа "
         "Иванова Мария Петровна приглашает вас доверенным лицом. Ответить"
     ) in text_of(page)
     assert 'href="/cabinet/trusted/given-to-me"' in page.get_data(as_text=True)
     trusted.accept(olga, grant.public_id, ORIGIN)
-    assert "ждёт вашего ответа" not in text_of(signed_in(app, OLGA_PHONE).get("/cabinet/"))
-    assert "ждёт вашего ответа" not in text_of(signed_in(app, MARIA_PHONE).get("/cabinet/"))
+    assert "ждёт вашего ответа" not in text_of(
+        portal_client_signed_in(app, OLGA_PHONE).get("/cabinet/")
+    )
+    assert "ждёт вашего ответа" not in text_of(
+        portal_client_signed_in(app, MARIA_PHONE).get("/cabinet/")
+    )

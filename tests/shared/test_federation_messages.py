@@ -20,12 +20,12 @@ from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 
 from diary_service.extensions import db as diary_db
 from diary_service.federation import services as diary_federation
-from diary_service.federation.models import PortalMessage
+from diary_service.models.federation import PortalMessage
 from portal.extensions import db as portal_db
 from portal.federation import services as portal_federation
 from portal.federation.models import FederationMessage
 from portal.oidc.keys import active_key
-from portal.oidc.server import issuer
+from portal.oidc.tokens import issuer
 from shared import federation
 from shared.sessions import utcnow
 from tests.conftest import database_url

@@ -65,7 +65,7 @@ from diary_service.school.roster import KINDS as ROSTER_KINDS
 from diary_service.school.roster import template_csv
 from portal import create_app as create_portal
 from portal.admin.services import make_administrator
-from portal.catalog import services as catalog
+from portal.catalog.catalog import CATALOG
 from portal.extensions import db as portal_db
 from portal.extensions import limiter
 from portal.family import services as family
@@ -74,7 +74,7 @@ from portal.identity import services as identity
 from portal.identity.models import Operator
 from portal.oidc.keys import ensure_keys
 from portal.simulator import create_app as create_simulator
-from portal.simulator.extensions import db as simulator_db
+from portal.simulator.models import db as simulator_db
 from portal.simulator.registries.population import generate_population
 from shared.errors import JSON_PREFIXES
 from tests.conftest import REGISTRY_NAMES, ROOT, SECRETS, IsolatedClient, migrate_app, wipe
@@ -82,9 +82,9 @@ from tests.diary_service.factories import build_world
 from tests.diary_service.test_access_table import answer_request_of, application_of, build_objects
 from tests.diary_service.test_api import KeysServer, make_diary, mint
 from tests.diary_service.test_api import keys_server as keys_server  # the fixture
+from tests.portal.factories import make_standard, verified, wait_for
 from tests.portal.oidc_helpers import register
-from tests.portal.test_family import ORIGIN, PETR, verified
-from tests.portal.test_proofing import make_standard, wait_for
+from tests.portal.test_family import ORIGIN, PETR
 from tests.portal.test_trusted import OLGA, OLGA_PASSPORT, OLGA_SNILS
 
 # Requests per route (each by a role Hypothesis picks); the sweep adds one request per
@@ -780,7 +780,7 @@ def portal_env(portal_app, portal_server, registries) -> Iterator[Env]:
                 "grant_id": str(grant.public_id),
                 # An undo link nobody was sent: the page says it is not valid.
                 "token": "fuzz-undo-token-that-was-never-issued-000000",
-                "slug": next(s for s in catalog.CATALOG if s.online).slug,
+                "slug": next(s for s in CATALOG if s.online).slug,
                 "code": "en",
                 "filename": "style.css",
             },

@@ -52,7 +52,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext
 
-from portal.simulator.registries import services
+from portal.simulator.registries import lookup, rules, services
 from portal.simulator.registries.dispatcher import dispatch_due
 from portal.simulator.registries.population import DEFAULT_SEED, generate_population
 from shared.errors import DomainError, ValidationError
@@ -132,18 +132,18 @@ def get_rule(registry: str):
 
 @bp.put("/api/registries/<registry>/rule")
 def put_rule(registry: str):
-    return jsonify(rule=services.set_rule(registry, **_body()).as_dict())
+    return jsonify(rule=rules.set_rule(registry, **_body()).as_dict())
 
 
 @bp.get("/api/registries/<registry>/overrides")
 def list_overrides(registry: str):
-    return jsonify(overrides=[o.as_dict() for o in services.list_overrides(registry)])
+    return jsonify(overrides=[o.as_dict() for o in rules.list_overrides(registry)])
 
 
 @bp.post("/api/registries/<registry>/overrides")
 def add_override(registry: str):
     data = _body()
-    override, created = services.set_override(
+    override, created = rules.set_override(
         registry, data.get("key"), data.get("outcome"), data.get("reason"), data.get("reason_text")
     )
     return jsonify(override=override.as_dict()), 201 if created else 200
@@ -151,25 +151,25 @@ def add_override(registry: str):
 
 @bp.delete("/api/registries/<registry>/overrides")
 def clear_overrides(registry: str):
-    services.clear_overrides(registry)
+    rules.clear_overrides(registry)
     return "", 204
 
 
 @bp.delete("/api/registries/<registry>/overrides/<key>")
 def delete_override(registry: str, key: str):
-    services.delete_override(registry, key)
+    rules.delete_override(registry, key)
     return "", 204
 
 
 @bp.get("/api/population")
 def population():
-    people = services.find_people(
+    people = lookup.find_people(
         snils=request.args.get("snils"),
         surname=request.args.get("surname"),
         passport=request.args.get("passport"),
         limit=_limit(50),
     )
-    children = services.children_of(people)
+    children = lookup.children_of(people)
     return jsonify(
         people=[{**p.as_dict(), "children": [c.as_dict() for c in children[p.id]]} for p in people]
     )
@@ -185,12 +185,12 @@ def generate():
     ):
         raise ValidationError(gettext("size (0–100000) and seed must be whole numbers."))
     created = generate_population(size, seed, reset=data.get("reset") is True)
-    return jsonify(created=created, people=services.count_people())
+    return jsonify(created=created, people=lookup.count_people())
 
 
 @bp.get("/api/post/letters")
 def letters():
-    records = services.list_letters(request.args.get("recipient"), _limit())
+    records = lookup.list_letters(request.args.get("recipient"), _limit())
     return jsonify(
         letters=[
             {

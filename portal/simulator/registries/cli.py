@@ -7,8 +7,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from portal.simulator.registries.lookup import count_people
 from portal.simulator.registries.population import generate_population
-from portal.simulator.registries.services import count_people
 
 NOT_MIGRATED = (
     "the simulator's database is not migrated: "

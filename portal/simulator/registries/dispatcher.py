@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from portal.simulator.registries.models import CallbackDelivery, RegistryRequest
 from shared.sessions import utcnow
 from shared.signing import sign

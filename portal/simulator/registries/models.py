@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from shared.sessions import utcnow
 
 REGISTRIES = ("sfr", "mvd", "zags", "post")

@@ -4,13 +4,16 @@ The protocol is the one in docs/architecture.md ("Portal ↔ registries"): the p
 request; the registry answers later with a signed callback (``dispatcher``). How a
 registry answers is, in order: a per-number override, then the registry's rule
 (``auto`` checks the reference population). ``hold`` leaves the request to a tester.
+
+Beside it: ``subjects.py`` reads the request body, ``rules.py`` holds the testers' rules
+and overrides, ``lookup.py`` the console's searches of the population and the letters.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +21,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from portal.simulator.extensions import db
+from portal.simulator.models import db
 from portal.simulator.registries.models import (
     REGISTRIES,
     BirthCertificate,
@@ -27,6 +30,13 @@ from portal.simulator.registries.models import (
     Person,
     RegistryRequest,
     RegistryRule,
+)
+from portal.simulator.registries.subjects import (
+    _invalid,
+    _jsonable,
+    _text,
+    normalize_certificate_series,
+    parse_subject,
 )
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
@@ -110,7 +120,6 @@ _VERBS = {
 }
 _DIGITS = re.compile(r"\D")
 _CERTIFICATE = re.compile(r"^(.+?)\s*(\d{6})$")
-_ISSUER_CODE = re.compile(r"^\d{3}-?\d{3}$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
@@ -151,10 +160,6 @@ def same_name(record: Person, data: dict[str, Any]) -> bool:
     )
 
 
-def normalize_certificate_series(value: str) -> str:
-    return "".join(value.split()).upper().replace("–", "-").replace("—", "-")
-
-
 def override_key(registry: str, raw: str) -> str:
     """The canonical override key: SNILS digits, passport series+number, certificate
     ``series number``, letter code."""
@@ -189,102 +194,6 @@ def subject_key(registry: str, subject: dict[str, Any]) -> str:
         certificate = subject["certificate"]
         return f"{certificate['series']} {certificate['number']}"
     return subject["code"].upper()
-
-
-# --- the request body -----------------------------------------------------------------
-
-
-def _invalid(field: str) -> ValidationError:
-    return ValidationError(gettext("%(field)s is missing or not valid.", field=field))
-
-
-def _text(data: dict, key: str, where: str, *, required: bool = True, limit: int = 100) -> str:
-    value = data.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise _invalid(where + key)
-    return value.strip()
-
-
-def _date(data: dict, key: str, where: str) -> date:
-    value = data.get(key)
-    try:
-        if not isinstance(value, str) or len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(where + key) from None
-
-
-def _digits(data: dict, key: str, where: str, length: int) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise _invalid(where + key)
-    digits = value.replace(" ", "")
-    if len(digits) != length or not digits.isdigit():
-        raise _invalid(where + key)
-    return digits
-
-
-def _person(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise _invalid(where.rstrip("."))
-    return {
-        "surname": _text(data, "surname", where),
-        "given_name": _text(data, "given_name", where),
-        "patronymic": _text(data, "patronymic", where, required=False) or None,
-        "birth_date": _date(data, "birth_date", where),
-    }
-
-
-def parse_subject(registry: str, subject: Any) -> dict[str, Any]:
-    """The subject as the registry reads it (dates as ``date``); raises ValidationError."""
-    if not isinstance(subject, dict):
-        raise _invalid("subject")
-    where = "subject."
-    if registry == "sfr":
-        return {"snils": _digits(subject, "snils", where, 11), **_person(subject, where)}
-    if registry == "mvd":
-        issuer_code = _text(subject, "issuer_code", where, limit=7)
-        if not _ISSUER_CODE.match(issuer_code):
-            raise _invalid(where + "issuer_code")
-        return {
-            "series": _digits(subject, "series", where, 4),
-            "number": _digits(subject, "number", where, 6),
-            "issue_date": _date(subject, "issue_date", where),
-            "issuer_code": issuer_code,
-            **_person(subject, where),
-        }
-    if registry == "zags":
-        certificate = subject.get("certificate")
-        if not isinstance(certificate, dict):
-            raise _invalid(where + "certificate")
-        series = normalize_certificate_series(
-            _text(certificate, "series", where + "certificate.", limit=10)
-        )
-        return {
-            "certificate": {
-                "series": series,
-                "number": _digits(certificate, "number", where + "certificate.", 6),
-                "issue_date": _date(certificate, "issue_date", where + "certificate."),
-            },
-            "child": _person(subject.get("child"), where + "child."),
-            "parent": _person(subject.get("parent"), where + "parent."),
-        }
-    return {
-        "code": _text(subject, "code", where, limit=40),
-        "recipient": _text(subject, "recipient", where, limit=300),
-        "address": _text(subject, "address", where, limit=500),
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 # --- the checks against the reference population ------------------------------------
@@ -519,7 +428,7 @@ def list_requests(
     return list(db.session.execute(query).scalars())
 
 
-# --- rules and overrides --------------------------------------------------------------
+# --- the rule in force (set in rules.py) -----------------------------------------------
 
 
 def get_rule(registry: str) -> RegistryRule:
@@ -535,178 +444,3 @@ def get_rule(registry: str) -> RegistryRule:
             down="none",
         )
     return rule
-
-
-RULE_FIELDS = ("default_outcome", "reason", "reason_text", "delay_seconds", "down")
-
-
-def set_rule(registry: str, **changes: Any) -> RegistryRule:
-    """Change some of the rule's fields (the others keep their values)."""
-    unknown = sorted(set(changes) - set(RULE_FIELDS))
-    if unknown:
-        raise ValidationError(gettext("Unknown fields: %(names)s.", names=", ".join(unknown)))
-    rule = get_rule(registry)
-    outcome = _verb(
-        changes.get("default_outcome", rule.default_outcome), RULE_OUTCOMES, "default_outcome"
-    )
-    delay = changes.get("delay_seconds", rule.delay_seconds)
-    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= MAX_DELAY:
-        raise ValidationError(
-            gettext("delay_seconds must be a whole number from 0 to %(max)d.", max=MAX_DELAY)
-        )
-    down = changes.get("down", rule.down)
-    if down not in DOWN_MODES:
-        raise ValidationError(
-            gettext(
-                "%(field)s must be one of: %(values)s.", field="down", values=", ".join(DOWN_MODES)
-            )
-        )
-    reason, reason_text = None, None
-    if outcome == "reject":
-        reason, reason_text = _reason(
-            changes.get("reason", rule.reason), changes.get("reason_text", rule.reason_text)
-        )
-    rule.default_outcome, rule.reason, rule.reason_text = outcome, reason, reason_text
-    rule.delay_seconds, rule.down = delay, down
-    db.session.add(rule)
-    db.session.commit()
-    return rule
-
-
-def list_overrides(registry: str) -> list[NumberOverride]:
-    return list(
-        db.session.execute(
-            sa.select(NumberOverride)
-            .where(NumberOverride.registry_name == require_registry(registry))
-            .order_by(NumberOverride.created_at.desc(), NumberOverride.id.desc())
-        ).scalars()
-    )
-
-
-def set_override(
-    registry: str, key: str, outcome: Any, reason: Any = None, reason_text: Any = None
-) -> tuple[NumberOverride, bool]:
-    """Add (or replace) the fixed answer for one number. Returns it and whether it is new."""
-    require_registry(registry)
-    if not isinstance(key, str):
-        raise _invalid("key")
-    key = override_key(registry, key)
-    verb = _verb(outcome, OVERRIDE_OUTCOMES, "outcome")
-    reason, reason_text = _reason(reason, reason_text) if verb == "reject" else (None, None)
-    override = db.session.execute(
-        sa.select(NumberOverride).where(
-            NumberOverride.registry_name == registry, NumberOverride.key == key
-        )
-    ).scalar_one_or_none()
-    created = override is None
-    if override is None:
-        override = NumberOverride(registry_name=registry, key=key)
-        db.session.add(override)
-    override.outcome, override.reason, override.reason_text = verb, reason, reason_text
-    db.session.commit()
-    return override, created
-
-
-def clear_overrides(registry: str) -> int:
-    """Remove every override of the registry. Returns how many there were."""
-    deleted = db.session.execute(
-        sa.delete(NumberOverride).where(NumberOverride.registry_name == require_registry(registry))
-    ).rowcount
-    db.session.commit()
-    return deleted
-
-
-def delete_override(registry: str, key: str) -> None:
-    require_registry(registry)
-    try:
-        key = override_key(registry, key)
-    except ValidationError:
-        raise NotFound(gettext("There is no override for this number.")) from None
-    deleted = db.session.execute(
-        sa.delete(NumberOverride).where(
-            NumberOverride.registry_name == registry, NumberOverride.key == key
-        )
-    ).rowcount
-    db.session.commit()
-    if not deleted:
-        raise NotFound(gettext("There is no override for this number."))
-
-
-# --- the population and the Post, for testers ------------------------------------------
-
-
-def find_people(
-    snils: str | None = None,
-    surname: str | None = None,
-    passport: str | None = None,
-    limit: int = 50,
-) -> list[Person]:
-    """People by SNILS (digits, a prefix is enough), surname prefix, or passport
-    series+number prefix; with nothing given, the first people of the population."""
-    limit = max(1, min(limit, 500))
-    query = sa.select(Person).order_by(Person.surname, Person.given_name, Person.id)
-    if snils:
-        digits = _DIGITS.sub("", snils)
-        query = query.where(Person.snils.startswith(digits or "-", autoescape=True))
-    if passport:
-        digits = _DIGITS.sub("", passport) or "-"
-        owners = sa.select(Passport.person_id).where(
-            (Passport.series + Passport.number).startswith(digits, autoescape=True)
-        )
-        query = query.where(Person.id.in_(owners))
-    if surname:
-        # SQLite compares only ASCII letters case-insensitively: match Cyrillic here.
-        wanted = normalize_name(surname)
-        ids = [
-            row.id
-            for row in db.session.execute(sa.select(Person.id, Person.surname))
-            if normalize_name(row.surname).startswith(wanted)
-        ]
-        query = query.where(Person.id.in_(ids))
-    return list(db.session.execute(query.limit(limit)).scalars())
-
-
-def parsed_search(text: str) -> dict[str, str]:
-    """The console's single search box: digits are a SNILS or a passport, else a surname."""
-    text = (text or "").strip()
-    digits = _DIGITS.sub("", text)
-    if not text:
-        return {}
-    if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("-", "")):
-        return {"snils": digits} if len(digits) != 10 else {"passport": digits}
-    return {"surname": text}
-
-
-def children_of(people: list[Person]) -> dict[int, list[BirthCertificate]]:
-    """Birth certificates naming each of ``people`` as mother or father."""
-    ids = [p.id for p in people]
-    result: dict[int, list[BirthCertificate]] = {i: [] for i in ids}
-    if not ids:
-        return result
-    rows = db.session.execute(
-        sa.select(BirthCertificate).where(
-            sa.or_(BirthCertificate.mother_id.in_(ids), BirthCertificate.father_id.in_(ids))
-        )
-    ).scalars()
-    for certificate in rows:
-        for parent_id in (certificate.mother_id, certificate.father_id):
-            if parent_id in result:
-                result[parent_id].append(certificate)
-    return result
-
-
-def count_people() -> int:
-    return db.session.execute(sa.select(sa.func.count(Person.id))).scalar_one()
-
-
-def list_letters(recipient: str | None = None, limit: int = 200) -> list[RegistryRequest]:
-    """Registered letters (the Post's requests), newest first; ``recipient`` finds by name."""
-    letters = list_requests("post", limit=limit)
-    if recipient:
-        wanted = normalize_name(recipient)
-        letters = [
-            letter
-            for letter in letters
-            if wanted in normalize_name(letter.subject.get("recipient"))
-        ]
-    return letters

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from portal.simulator.registries import services
+from portal.simulator.registries import lookup, rules, services
 from portal.simulator.registries.forms import (
     REASON_CHOICES,
     DecisionForm,
@@ -79,7 +79,7 @@ def registry(registry: str):
         rule_form=rule_form,
         override_form=override_form,
         decision_form=decision_form,
-        overrides=services.list_overrides(registry),
+        overrides=rules.list_overrides(registry),
         requests=services.list_requests(registry),
         reason_labels=services.REASON_LABELS,
     )
@@ -91,7 +91,7 @@ def save_rule(registry: str):
     form = RuleForm()
     _run(
         form,
-        lambda: services.set_rule(
+        lambda: rules.set_rule(
             registry,
             default_outcome=form.default_outcome.data,
             reason=form.reason.data or None,
@@ -110,7 +110,7 @@ def add_override(registry: str):
     form = OverrideForm(prefix="override")
     _run(
         form,
-        lambda: services.set_override(
+        lambda: rules.set_override(
             registry,
             form.key.data,
             form.outcome.data,
@@ -127,7 +127,7 @@ def delete_override(registry: str, key: str):
     services.require_registry(registry)
     _run(
         EmptyForm(),
-        lambda: services.delete_override(registry, key),
+        lambda: rules.delete_override(registry, key),
         _("The override is deleted."),
     )
     return _back(registry)
@@ -156,11 +156,11 @@ def decide(registry: str, request_id: str):
 @bp.get("/population")
 def population():
     query = (request.args.get("q") or "").strip()
-    people = services.find_people(**services.parsed_search(query), limit=100)
+    people = lookup.find_people(**lookup.parsed_search(query), limit=100)
     return render_template(
         "registries/population.html",
         query=query,
         people=people,
-        children=services.children_of(people),
-        total=services.count_people(),
+        children=lookup.children_of(people),
+        total=lookup.count_people(),
     )

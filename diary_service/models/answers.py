@@ -12,9 +12,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.school.models import SchoolClass, StaffMember, Student
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.school import SchoolClass, StaffMember, Student
 from shared.sessions import utcnow
 
 

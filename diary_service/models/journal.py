@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from diary_service.extensions import db
-from diary_service.school.models import (
+from diary_service.models.school import (
     AcademicYear,
     Period,
     SchoolClass,

@@ -14,8 +14,8 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from diary_service.auth.models import full_name
 from diary_service.extensions import db
+from diary_service.models.auth import full_name
 from shared.sessions import utcnow
 
 # Kinds of academic periods a school divides its year into.

@@ -7,9 +7,9 @@ from datetime import datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.school.models import SchoolClass, Student
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.school import SchoolClass, Student
 from shared.sessions import utcnow
 
 # direct: a parent (or student) and a teacher about one student;

@@ -17,9 +17,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from diary_service.auth.models import DiaryPerson
 from diary_service.extensions import db
-from diary_service.school.models import School, StaffMember, Student, full_name
+from diary_service.models.auth import DiaryPerson
+from diary_service.models.school import School, StaffMember, Student, full_name
 from shared.sessions import utcnow
 
 # Who a guardian is to the student.

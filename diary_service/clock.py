@@ -1,0 +1,19 @@
+"""The region's date: "today" for the diary is the day in the region's time zone
+(``TIMEZONE``, e.g. Asia/Yekaterinburg), never the server's, which runs on UTC. At
+00:30 in Yekaterinburg it is still yesterday in UTC: the week, the journal's lessons
+"up to today", deadlines and trusted persons' last days all turn at the region's
+midnight."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+
+from shared.sessions import utcnow
+from shared.workdays import local_day
+
+
+def today() -> date:
+    """Today in the region (needs the app: its ``TIMEZONE``)."""
+    return local_day(utcnow(), current_app.config["TIMEZONE"])
