@@ -41,8 +41,8 @@ def seed_diary(path: Path, parents: int, teachers: int) -> None:
     from diary_service import create_app
     from diary_service.auth.services import snils_index
     from diary_service.extensions import db
-    from diary_service.family.models import Guardian
-    from diary_service.school.models import StaffMember, StaffRole
+    from diary_service.models.family import Guardian
+    from diary_service.models.school import StaffMember, StaffRole
 
     app = create_app()
     with app.app_context():
