@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask
 PYBABEL := $(VENV)/bin/pybabel
 CATALOGS := shared/translations portal/translations diary_service/translations
 
-.PHONY: run test lint format install install-test translations i18n-update migrate seed browser screenshots bench clean
+.PHONY: run test lint format install install-test translations i18n-update migrate seed browser screenshots bench drill drill-short clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-drill: $(VENV)/.installed-test pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,drill]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -87,6 +91,22 @@ bench: install-test translations
 	$(PY) -m tests.bench.bench_portal --seconds $(BENCH_SECONDS)
 	$(PY) -m tests.bench.bench_diary --schools $(BENCH_SCHOOLS)
 	$(PY) -m tests.bench.bench_pages --schools $(BENCH_SCHOOLS)
+
+## The September 1 drill (issue 15, tests/drill/run.py): the production shape on
+## 127.0.0.1 with its OWN PostgreSQL cluster and Redis (temporary, free ports: faults never
+## touch the machine's), the portal and a diary under gunicorn, Celery workers and beats,
+## the simulator; a seeded region; Locust's morning storm, then each fault on its own run;
+## a table of requests, errors, percentiles and acknowledged/found/lost writes. Scale it
+## with DRILL_PARENTS (10000), DRILL_TEACHERS (300), DRILL_MINUTES (10 per scenario),
+## DRILL_SCHOOLS (0: the small region), DRILL_SCENARIOS (all).
+drill: $(VENV)/.installed-drill translations
+	$(PY) -m tests.drill.run
+
+## The CI's short drill: a few hundred parents, one fault, under 3 minutes of load.
+drill-short: $(VENV)/.installed-drill translations
+	DRILL_PARENTS=$${DRILL_PARENTS:-300} DRILL_TEACHERS=$${DRILL_TEACHERS:-20} \
+	DRILL_MINUTES=$${DRILL_MINUTES:-2.5} DRILL_SCENARIOS=$${DRILL_SCENARIOS:-pg-restart} \
+	  $(PY) -m tests.drill.run
 
 ## The suite runs on every core (pytest-xdist; each worker has its own databases).
 PYTEST_WORKERS ?= auto

@@ -57,6 +57,40 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise DisconnectionError() from exc
 
 
+# A PostgreSQL that is restarting refuses connections for a few seconds (the drill's
+# pg-restart, issue 15: about 5 s here). A new connection waits for it this long instead
+# of failing the request at once: nothing was sent yet, so trying again is safe.
+CONNECT_RETRY_SECONDS = 10.0
+_SERVER_NOT_THERE_YET = (
+    "connection refused",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+)
+
+
+@event.listens_for(Engine, "do_connect")
+def _connect_patiently(dialect, _record, cargs, cparams):
+    """Connect to PostgreSQL, retrying with backoff (0.1 s doubling to 1 s) for up to
+    ``CONNECT_RETRY_SECONDS`` while the server is down or starting; any other failure
+    (a wrong password, an unknown database) is raised at once."""
+    if dialect.name != "postgresql":
+        return None
+    deadline = time.monotonic() + CONNECT_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            text = str(exc).lower()
+            if not any(sign in text for sign in _SERVER_NOT_THERE_YET):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
 def init_database(app: Flask, db: SQLAlchemy) -> None:
     db.init_app(app)
 

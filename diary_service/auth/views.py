@@ -49,6 +49,7 @@ def inject_current_person() -> dict:
 def login():
     if current_person() is not None:
         return redirect(safe_next(request.args.get("next")))
+    oidc.require_portal_answering()
     return oidc.authorization_redirect(request.args.get("next") or "/")
 
 

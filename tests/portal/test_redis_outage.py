@@ -1,0 +1,63 @@
+"""Redis down (issue 15's drill, redis-stop): signing in goes on. The rate limits'
+storage is unreachable, so they fall back to the process's memory (config/portal.toml:
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED, RATELIMIT_SWALLOW_ERRORS) instead of turning every
+sign-in into a 500. Run in a fresh interpreter: the limiter is one object per process,
+and pointing it at a dead Redis must not touch the other tests' portal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SECRETS, free_port
+
+SCRIPT = """
+import json, sys
+from portal import create_app
+from portal.extensions import db
+from portal.identity import services as identity
+from tests.helpers import forms_of
+
+config = json.loads(sys.argv[1])
+app = create_app(config)
+with app.app_context():
+    db.create_all()
+    identity.create_citizen(password="violet-harbour-lamp", surname="Иванова",
+                            given_name="Мария", phone="+79160000001")
+
+def sign_in(password):
+    client = app.test_client()
+    page = client.get("/login")
+    form = next(f for f in forms_of(page.get_data(as_text=True)) if "password" in f.fields)
+    data = {**form.fields, "login": "+79160000001", "password": password}
+    return client.post("/login", data=data).status_code
+
+print(json.dumps({"wrong": sign_in("wrong-password-1"), "right": sign_in("violet-harbour-lamp")}))
+"""
+
+
+def test_sign_in_goes_on_while_the_rate_limits_redis_is_down(tmp_path):
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    config = {
+        "ENV": "test",
+        **SECRETS,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
+        "REDIS_URL": "",
+        "RATELIMIT_STORAGE_URI": dead,
+        "SMTP_PORT": free_port(),
+        "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    # The usual answers: the generic error for a wrong password, into the cabinet for
+    # the right one; never a 500.
+    assert answers == {"wrong": 422, "right": 302}
