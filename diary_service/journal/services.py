@@ -3,7 +3,7 @@
 Lessons are created from the timetable when a teacher opens one (``lesson_for_slot``,
 from a POST; pages that only show the journal create nothing). Marks, attendance
 and final marks are never overwritten: a change or a deletion adds a version that names
-the one it replaces, with its author, time and reason (``journal.models``). Every write
+the one it replaces, with its author, time and reason (``models.journal``). Every write
 function takes plain arguments (the author ``StaffMember``, ids, values), validates all
 its input before it changes anything, commits once, and only then tells the listeners
 (``diary_service.signals``). Access is the views' business (``diary_service.access``).

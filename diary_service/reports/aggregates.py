@@ -1,4 +1,4 @@
-"""Keeping the reports' figures (``reports/models.py``) in step with the journal.
+"""Keeping the reports' figures (``models/reports.py``) in step with the journal.
 
 Whatever changes a mark, an absence, a final mark, a lesson (topic, cancellation),
 homework, an enrolment or a school's mark policy — the journal's pages, the API, the

@@ -1,5 +1,5 @@
 """The school report and the department's dashboard, read from the maintained figures
-(``reports/models.py``) instead of the region's marks.
+(``models/reports.py``) instead of the region's marks.
 
 They answer exactly what ``school_report.school_report`` and ``region.region_report``
 compute from the journal (those stay as the definition, and the tests hold the two

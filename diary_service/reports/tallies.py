@@ -1,4 +1,4 @@
-"""Computing the reports' maintained figures (``reports/models.py``) for a slice —
+"""Computing the reports' maintained figures (``models/reports.py``) for a slice —
 some classes × a period, a school × some days — straight from the journal, with the
 reports' definitions (``reports/services.py``). ``reports/aggregates.py`` writes them;
 ``reports/drift.py`` compares them with what is stored."""
