@@ -103,7 +103,7 @@ FIXED_PEOPLE = [
         [PassportData("4501", "999888", date(2000, 3, 1), "770-004", "lost")],
     ),
     # The diary's demo staff: school 1's administrator, the region's education department
-    # and school 1's health worker (``diary_service.seed`` gives them their roles).
+    # and school 1's health worker (``diary_service.demo`` gives them their roles).
     PersonData(
         "orlov-nikolay",
         "Орлов",
