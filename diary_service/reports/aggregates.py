@@ -58,10 +58,13 @@ PENDING = "report_pending"
 
 
 def _lock(namespace: int, ids: Iterable[int]) -> None:
-    if db.session.get_bind().dialect.name != "postgresql":
+    """Take the transaction's advisory locks on ``ids`` in ascending order, in one
+    statement (``unnest`` keeps the array's order)."""
+    keys = sorted(set(ids))
+    if not keys or db.session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(ids)):
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
+    key = sa.func.unnest(sa.literal(keys, sa.ARRAY(sa.Integer))).column_valued("key")
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
 
 
 def _replace(table: sa.Table, where: Any, rows: dict[tuple, Row], keys: tuple[str, ...]) -> None:
@@ -73,38 +76,52 @@ def _replace(table: sa.Table, where: Any, rows: dict[tuple, Row], keys: tuple[st
         )
 
 
-def refresh_classes(class_ids: Iterable[int], period: Period, on: date | None = None) -> None:
-    """Recompute and rewrite the class and class × subject rows of the period."""
-    ids = sorted(set(class_ids))
-    if not ids:
-        return
-    per_class, per_subject = class_rows(ids, period, on or today())
-    _replace(
-        ClassTally.__table__,
-        sa.and_(ClassTally.period_id == period.id, ClassTally.class_id.in_(ids)),
-        per_class,
-        ("class_id", "period_id"),
-    )
-    _replace(
-        ClassSubjectTally.__table__,
-        sa.and_(ClassSubjectTally.period_id == period.id, ClassSubjectTally.class_id.in_(ids)),
-        per_subject,
-        ("class_id", "subject_id", "period_id"),
-    )
+# Classes to recompute, grouped by their periods' dates: class → its period. A region's
+# schools mostly keep one calendar, so one group's few grouped queries serve the classes
+# of many schools (and of both a test world's schools).
+Groups = dict[tuple, dict[int, Period]]
 
 
-def refresh_days(school_id: int, start: date, end: date) -> None:
-    """Recompute and rewrite the school's day rows from ``start`` to ``end``."""
-    _replace(
-        SchoolDayTally.__table__,
-        sa.and_(
-            SchoolDayTally.school_id == school_id,
-            SchoolDayTally.on_date >= start,
-            SchoolDayTally.on_date <= end,
-        ),
-        day_rows(school_id, start, end),
-        ("school_id", "on_date"),
-    )
+def _add(groups: Groups, class_id: int, period: Period) -> None:
+    key: tuple = (period.starts_on, period.ends_on)
+    if groups[key].get(class_id, period).id != period.id:
+        key = (*key, period.id)  # a second period of the same dates: a group of its own
+    groups[key][class_id] = period
+
+
+def _refresh_groups(groups: Groups, on: date) -> None:
+    """Recompute and rewrite the class and class × subject rows of every group."""
+    for periods in groups.values():
+        if not periods:
+            continue
+        first = next(iter(periods.values()))
+        per_class, per_subject = class_rows(list(periods), first, on, periods)
+        pairs = [(class_id, period.id) for class_id, period in periods.items()]
+        for model, rows, keys in (
+            (ClassTally, per_class, ("class_id", "period_id")),
+            (ClassSubjectTally, per_subject, ("class_id", "subject_id", "period_id")),
+        ):
+            _replace(
+                model.__table__,
+                sa.tuple_(model.class_id, model.period_id).in_(pairs),
+                rows,
+                keys,
+            )
+
+
+def _refresh_days(spans: dict[tuple[date, date], set[int]]) -> None:
+    """Recompute and rewrite the day rows of each span's schools."""
+    for (start, end), ids in spans.items():
+        _replace(
+            SchoolDayTally.__table__,
+            sa.and_(
+                SchoolDayTally.school_id.in_(sorted(ids)),
+                SchoolDayTally.on_date >= start,
+                SchoolDayTally.on_date <= end,
+            ),
+            day_rows(sorted(ids), start, end),
+            ("school_id", "on_date"),
+        )
 
 
 def school_years(school_id: int) -> list[AcademicYear]:
@@ -150,43 +167,20 @@ def refresh_schools(
         sa.select(SchoolClass.id, SchoolClass.year_id).where(SchoolClass.school_id.in_(school_ids))
     ).all():
         by_year[year_id].append(class_id)
-    groups: dict[tuple[date, date], dict[int, Period]] = defaultdict(dict)
-    spans: dict[tuple[date, date], list[int]] = defaultdict(list)
+    groups: Groups = defaultdict(dict)
+    spans: dict[tuple[date, date], set[int]] = defaultdict(set)
     for year in years:
         for period in year.periods:
             if current_only and not period.starts_on <= on <= period.ends_on:
                 continue
             for class_id in by_year[year.id]:
-                groups[(period.starts_on, period.ends_on)][class_id] = period
+                _add(groups, class_id, period)
             if current_only:
-                spans[(period.starts_on, period.ends_on)].append(year.school_id)
+                spans[(period.starts_on, period.ends_on)].add(year.school_id)
         if not current_only:
-            spans[(year.starts_on, year.ends_on)].append(year.school_id)
-    for periods in groups.values():
-        first = next(iter(periods.values()))
-        per_class, per_subject = class_rows(list(periods), first, on, periods)
-        period_ids = {period.id for period in periods.values()}
-        for model, rows, keys in (
-            (ClassTally, per_class, ("class_id", "period_id")),
-            (ClassSubjectTally, per_subject, ("class_id", "subject_id", "period_id")),
-        ):
-            _replace(
-                model.__table__,
-                sa.and_(model.period_id.in_(period_ids), model.class_id.in_(list(periods))),
-                rows,
-                keys,
-            )
-    for (start, end), ids in spans.items():
-        _replace(
-            SchoolDayTally.__table__,
-            sa.and_(
-                SchoolDayTally.school_id.in_(ids),
-                SchoolDayTally.on_date >= start,
-                SchoolDayTally.on_date <= end,
-            ),
-            day_rows(ids, start, end),
-            ("school_id", "on_date"),
-        )
+            spans[(year.starts_on, year.ends_on)].add(year.school_id)
+    _refresh_groups(groups, on)
+    _refresh_days(spans)
 
 
 def _all_classes(school_ids: int | list[int]) -> list[int]:
@@ -276,9 +270,6 @@ def flush_pending(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
     if not pending:
         return
-    slices: dict[int, set[int]] = defaultdict(set)  # period id → class ids
-    days: dict[int, set[date]] = defaultdict(set)  # school → days
-    spans: dict[int, list[tuple[date, date]]] = defaultdict(list)  # school → spans
     lesson_ids = set(pending.lessons)
     if pending.homework:
         lesson_ids |= set(
@@ -286,16 +277,24 @@ def flush_pending(session: Session) -> None:
                 sa.select(Homework.lesson_id).where(Homework.id.in_(pending.homework))
             ).scalars()
         )
-    places = session.execute(
-        sa.select(SchoolClass.id, SchoolClass.school_id, SchoolClass.year_id, Lesson.on_date)
-        .join(Lesson, Lesson.class_id == SchoolClass.id)
-        .where(Lesson.id.in_(lesson_ids))
-    ).all()
-    enrolled = session.execute(
-        sa.select(SchoolClass.id, SchoolClass.school_id, SchoolClass.year_id).where(
-            SchoolClass.id.in_({class_id for class_id, _ in pending.enrolments})
-        )
-    ).all()
+    places = (
+        session.execute(
+            sa.select(SchoolClass.id, SchoolClass.school_id, SchoolClass.year_id, Lesson.on_date)
+            .join(Lesson, Lesson.class_id == SchoolClass.id)
+            .where(Lesson.id.in_(lesson_ids))
+        ).all()
+        if lesson_ids
+        else []
+    )
+    enrolled = (
+        session.execute(
+            sa.select(SchoolClass.id, SchoolClass.school_id, SchoolClass.year_id).where(
+                SchoolClass.id.in_({class_id for class_id, _ in pending.enrolments})
+            )
+        ).all()
+        if pending.enrolments
+        else []
+    )
     final_classes = []
     if pending.finals:
         for student_id, period_id in pending.finals:
@@ -310,43 +309,47 @@ def flush_pending(session: Session) -> None:
                 .where(Enrolment.student_id == student_id, SchoolClass.year_id == period.year_id)
             ).all():
                 final_classes.append((class_id, school_id, period))
+    if pending.schools:
+        policy_classes = session.execute(
+            sa.select(SchoolClass.id, SchoolClass.school_id, SchoolClass.year_id).where(
+                SchoolClass.school_id.in_(pending.schools)
+            )
+        ).all()
+    else:
+        policy_classes = []
     periods = _periods_of(
-        [year for *_rest, year, _day in places] + [year for *_rest, year in enrolled]
+        [year for *_rest, year, _day in places]
+        + [year for *_rest, year in enrolled]
+        + [year for *_rest, year in policy_classes]
     )
+    groups: Groups = defaultdict(dict)
+    days: dict[int, set[date]] = defaultdict(set)  # school → days
+    spans: dict[tuple[date, date], set[int]] = defaultdict(set)  # span → schools
     for class_id, school_id, year_id, on_date in places:
         days[school_id].add(on_date)
         for period in periods[year_id]:
             if period.starts_on <= on_date <= period.ends_on:
-                slices[period.id].add(class_id)
+                _add(groups, class_id, period)
     for class_id, school_id, year_id in enrolled:
         since = min(day for cid, day in pending.enrolments if cid == class_id)
         year_periods = periods[year_id]
         for period in year_periods:
             if period.ends_on >= since:
-                slices[period.id].add(class_id)
-        spans[school_id].append((since, max((p.ends_on for p in year_periods), default=since)))
+                _add(groups, class_id, period)
+        spans[(since, max((p.ends_on for p in year_periods), default=since))].add(school_id)
     for class_id, _school_id, period in final_classes:
-        slices[period.id].add(class_id)
-    schools = set(pending.schools)
-    class_ids = set(chain.from_iterable(slices.values()))
-    _lock(CLASS_LOCK, class_ids | set(chain.from_iterable(_all_classes(s) for s in schools)))
-    _lock(SCHOOL_LOCK, set(days) | set(spans) | schools)
-    on = today()
-    for period_id, ids in slices.items():
-        period = session.get(Period, period_id)
-        if period is not None:
-            refresh_classes(ids, period, on)
+        _add(groups, class_id, period)
+    for class_id, _school_id, year_id in policy_classes:  # a new mark policy: every period
+        for period in periods[year_id]:
+            _add(groups, class_id, period)
     for school_id, dates in days.items():
         # One span per school: the first view of a period's grid creates its lessons,
         # and a few grouped queries over the span beat the same queries per day.
-        refresh_days(school_id, min(dates), max(dates))
-    for school_id, ranges in spans.items():
-        for start, end in ranges:
-            refresh_days(school_id, start, end)
-    for school_id in schools:
-        for year in school_years(school_id):
-            for period in year.periods:
-                refresh_classes(classes_of(year), period, on)
+        spans[(min(dates), max(dates))].add(school_id)
+    _lock(CLASS_LOCK, chain.from_iterable(groups.values()))
+    _lock(SCHOOL_LOCK, set(chain.from_iterable(spans.values())) | set(pending.schools))
+    _refresh_groups(groups, today())
+    _refresh_days(spans)
 
 
 def init_aggregates(app: Flask) -> None:

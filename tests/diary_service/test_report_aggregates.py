@@ -5,6 +5,7 @@ session's back is found by ``reports check``."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -13,9 +14,10 @@ import sqlalchemy as sa
 from diary_service.extensions import db
 from diary_service.journal import services as journal
 from diary_service.journal.services import FinalMarkInput, MarkInput, StudentEntry
-from diary_service.models.journal import MarkPolicy
+from diary_service.models.journal import Mark, MarkPolicy
 from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
-from diary_service.reports import drift, maintained, services
+from diary_service.models.school import StaffMember
+from diary_service.reports import aggregates, drift, maintained, services
 from diary_service.school import services as school
 from diary_service.school.timetable import period_on
 from tests.diary_service.test_journal import weekday_before, weekday_on_or_before
@@ -239,3 +241,74 @@ def test_the_dashboard_and_school_report_pages_read_the_kept_figures(world, day,
     )
     assert page.status_code == 200
     assert "Средняя общеобразовательная школа № 1 3 3,33" in text_of(page)
+
+
+def test_two_teachers_saving_one_class_at_once_take_turns(world, day, diary_app):
+    """PostgreSQL: a second save of the same class waits for the first one's commit, so
+    the figures it writes count the first one's mark as well (without the advisory lock
+    it would compute without it, or collide with its rows)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers take turns on PostgreSQL; SQLite serialises them")
+    one = world.one
+    teacher = one.staff["teacher"]
+    petr, masha = one.students["petr"], one.students["masha"]
+    math = world.subjects["math"]
+    lesson = journal.lesson_for_slot(one.classes["6А"], math.id, day, 1)
+    earlier = journal.lesson_for_slot(one.classes["6А"], math.id, weekday_before(day), 1)
+    db.session.commit()
+    teacher_id, earlier_id, masha_id = teacher.id, earlier.id, masha.id
+
+    # The first teacher's save, stopped between computing its figures and committing.
+    db.session.add(
+        Mark(
+            lesson_id=lesson.id,
+            student_id=petr.id,
+            value="5",
+            kind="control",
+            weight=5,
+            author_id=teacher.id,
+        )
+    )
+    aggregates.flush_pending(db.session)
+
+    outcome: list[object] = []
+
+    def second_teacher() -> None:
+        with diary_app.app_context():
+            try:
+                author = db.session.get(StaffMember, teacher_id)
+                journal.record_lesson_entries(
+                    author,
+                    earlier_id,
+                    [
+                        StudentEntry(
+                            key="e",
+                            student_id=masha_id,
+                            marks=(MarkInput("a", "3", "oral"),),
+                            attendance=None,
+                            reason="",
+                        )
+                    ],
+                )
+                outcome.append("saved")
+            except Exception as exc:  # reported below, in the test's thread
+                outcome.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=second_teacher)
+    thread.start()
+    thread.join(timeout=1.5)
+    waited = thread.is_alive()
+    db.session.commit()
+    thread.join(timeout=30)
+    assert waited, "the second save did not wait for the first one's commit"
+    assert outcome == ["saved"]
+    row = db.session.execute(
+        sa.select(ClassSubjectTally).where(
+            ClassSubjectTally.class_id == one.classes["6А"].id,
+            ClassSubjectTally.subject_id == math.id,
+        )
+    ).scalar_one()
+    assert (row.marks, row.weighted_sum, row.weight_sum) == (2, 5 * 5 + 3 * 2, 5 + 2)
+    assert_in_step(world)
