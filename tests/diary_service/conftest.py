@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from diary_service.extensions import db as diary_db
 from diary_service.models.auth import DiaryPerson
 from tests.conftest import wipe
-from tests.diary_service.factories import World, build_world
+from tests.diary_service.factories import World, build_world, signed_in
 
 
 @pytest.fixture
@@ -34,13 +34,6 @@ def login(diary) -> Callable[[DiaryPerson | None], FlaskClient]:
     the portal sign-in would leave it); ``login(None)``: a signed-out visitor."""
 
     def make(person: DiaryPerson | None) -> FlaskClient:
-        client = diary.test_client()
-        if person is not None:
-            with client.session_transaction() as session:
-                session["user_id"] = person.id
-                session["sub"] = person.sub
-                session["acr"] = "urn:gosdiary:acr:standard"
-                session["portal_sid"] = f"sid-{person.id}"
-        return client
+        return signed_in(diary, person)
 
     return make

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask.testing import FlaskClient
+
 from diary_service.extensions import db
 from diary_service.models.auth import DiaryPerson
 from diary_service.models.family import Guardian
@@ -680,3 +682,16 @@ def add_moved_student(world: World) -> Moved | None:
         post=post,
         old=old_lesson_rows,
     )
+
+
+def signed_in(app, person: DiaryPerson | None) -> FlaskClient:
+    """A test client whose session is signed in as ``person`` (as the portal sign-in
+    would leave it); ``None``: a signed-out visitor."""
+    client = app.test_client()
+    if person is not None:
+        with client.session_transaction() as session:
+            session["user_id"] = person.id
+            session["sub"] = person.sub
+            session["acr"] = "urn:gosdiary:acr:standard"
+            session["portal_sid"] = f"sid-{person.id}"
+    return client

@@ -30,7 +30,8 @@ from flask import Flask, jsonify
 
 from diary_service.extensions import db
 from diary_service.models.messages import Message
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wipe
+from tests.diary_service.factories import build_world, signed_in
 from tests.diary_service.test_access_table import (
     ROLES,
     TABLE,
@@ -77,22 +78,26 @@ def diary_app(tmp_path_factory, keys_server) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+def _watched(table: sa.Table) -> list[sa.Column]:
+    return [
+        c for c in table.columns if not (table.name == SESSION_TABLE and c.name in SESSION_CLOCK)
+    ]
+
+
 def snapshot() -> dict[str, list[tuple]]:
     """Every row of every table but the access log, in primary-key order."""
     db.session.rollback()  # see what the requests committed, not an older snapshot
-    tables = {}
     with db.engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
-            if table.name == LOG_TABLE:
-                continue
-            columns = [
-                c
-                for c in table.columns
-                if not (table.name == SESSION_TABLE and c.name in SESSION_CLOCK)
+        return {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(
+                    sa.select(*_watched(table)).order_by(*table.primary_key.columns)
+                )
             ]
-            query = sa.select(*columns).order_by(*table.primary_key.columns)
-            tables[table.name] = [tuple(row) for row in conn.execute(query)]
-    return tables
+            for table in db.metadata.sorted_tables
+            if table.name != LOG_TABLE
+        }
 
 
 def changed(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> set[str]:
@@ -166,40 +171,38 @@ def test_every_get_route_is_walked(diary):
     assert get_routes == set(WEB) | set(API)
 
 
-@pytest.fixture
-def world_objects(world) -> SimpleNamespace:
-    objects = build_objects(world)
-    # Made on first use by the access table's rows: made now, before any snapshot.
-    answer_request_of(objects)
-    application_of(objects)
-    objects.conversation = db.session.execute(
-        sa.select(Message.thread_id).where(Message.id == objects.chat)
-    ).scalar_one()
-    return objects
-
-
-@pytest.fixture
-def browsers(world, login):
-    """A test client per role whose session already holds its CSRF token (as after
-    the first page a person opens): the walk is about the pages, not the first visit."""
-    made = {}
-
-    def browser(role: str):
-        if role not in made:
-            client = login(None if role == "anonymous" else world.people[role])
+@pytest.fixture(scope="module")
+def walk(diary_app) -> Iterator[SimpleNamespace]:
+    """One world for the whole walk, with a test client per role whose session already
+    holds its CSRF token (as after the first page a person opens): the walk is about
+    the pages, not the first visit. Built once for the module: a GET may change nothing,
+    and if one does, its own test fails on what it wrote."""
+    with diary_app.app_context():
+        world = build_world()
+        objects = build_objects(world)
+        # Made on first use by the access table's rows: made now, before any snapshot.
+        answer_request_of(objects)
+        application_of(objects)
+        objects.conversation = db.session.execute(
+            sa.select(Message.thread_id).where(Message.id == objects.chat)
+        ).scalar_one()
+        db.session.commit()
+        browsers = {}
+        for role in ROLES:
+            client = signed_in(diary_app, None if role == "anonymous" else world.people[role])
             if role != "anonymous":
                 html = client.get("/").get_data(as_text=True)
                 assert re.search(r'name="csrf_token" value="([^"]+)"', html)
-            made[role] = client
-        return made[role]
-
-    return browser
+            browsers[role] = client
+        yield SimpleNamespace(world=world, objects=objects, browsers=browsers)
+        db.session.remove()
+        wipe(db)
 
 
 @pytest.mark.parametrize("endpoint", sorted(WEB))
-def test_a_get_page_changes_no_table(endpoint, world, world_objects, browsers):
-    urls = [u for url in WEB[endpoint] if (u := url(world, world_objects)) is not None]
-    clients = {role: browsers(role) for role in ROLES}
+def test_a_get_page_changes_no_table(endpoint, walk):
+    urls = [u for url in WEB[endpoint] if (u := url(walk.world, walk.objects)) is not None]
+    clients = walk.browsers
     wrote = {}
     before = snapshot()
     for role in ROLES:
@@ -215,23 +218,23 @@ def test_a_get_page_changes_no_table(endpoint, world, world_objects, browsers):
     assert wrote == {}, "a GET wrote to these tables"
 
 
-def test_the_sign_in_request_writes_only_the_visitors_session(world, login):
+def test_the_sign_in_request_writes_only_the_visitors_session(walk, diary_app):
     before = snapshot()
-    response = login(None).get("/auth/login")
+    response = signed_in(diary_app, None).get("/auth/login")
     assert response.status_code == 302
     assert changed(before, snapshot()) == {SESSION_TABLE}
 
 
 @pytest.mark.parametrize("endpoint", sorted(API))
-def test_a_get_of_the_api_changes_no_table(endpoint, world, world_objects, diary, keys_server):
-    urls = [url(world, world_objects) for url in API[endpoint]]
-    http = diary.test_client()
+def test_a_get_of_the_api_changes_no_table(endpoint, walk, diary_app, keys_server):
+    urls = [url(walk.world, walk.objects) for url in API[endpoint]]
+    http = diary_app.test_client()
     wrote = {}
     before = snapshot()
     for role in ROLES:
         headers = {}
         if role != "anonymous":
-            headers["Authorization"] = f"Bearer {mint(keys_server, world.people[role].sub)}"
+            headers["Authorization"] = f"Bearer {mint(keys_server, walk.world.people[role].sub)}"
         for url in urls:
             response = http.get(url, headers=headers)
             assert response.status_code < 500, (role, url, response.status_code)
