@@ -41,6 +41,7 @@ from joserfc.jwk import KeySet
 from werkzeug.wrappers import Response
 
 from diary_service.auth.services import PortalIdentity
+from shared.cache import TimedCache
 from shared.config import ConfigError
 from shared.errors import DomainError
 from shared.security import safe_next
@@ -174,32 +175,35 @@ def portal_metadata() -> dict[str, Any]:
     return metadata
 
 
-_PORTAL_ANSWERS: dict[str, tuple[float, bool]] = {}
+# The portal's address → whether it answered, asked at most every
+# READINESS_PORTAL_CACHE seconds per process.
+_PORTAL_ANSWERS: TimedCache[bool] = TimedCache(max_entries=8)
+
+
+def _portal_answers(url: str) -> bool:
+    try:
+        status = requests.get(url, timeout=float(current_app.config["READINESS_TIMEOUT"]))
+    except requests.ConnectionError as exc:
+        # Refused or reset: nothing listens there. A connection that timed out is a
+        # portal too busy to accept at once, not one that is down.
+        return isinstance(exc, requests.ConnectTimeout)
+    except requests.RequestException:  # a slow answer
+        return True
+    return status.status_code < 500
 
 
 def require_portal_answering() -> None:
     """Raise ``PortalUnavailable`` when the portal's address does not answer at all
-    (refused, timed out, a 5xx): the discovery document stays cached, so without this a
-    new sign-in would be redirected to an address that does not answer (issue 15's
-    drill, portal-down). Asked at most every ``READINESS_PORTAL_CACHE`` seconds per
-    process, with ``READINESS_TIMEOUT``; any answer below 500 counts as answering, and so
-    does a slow one: a portal under a crowd is slow, not down, and the person is better
-    sent there than told it is unavailable (the drill's storm saw exactly that)."""
+    (the connection refused or reset, or a 5xx): the discovery document stays cached, so
+    without this a new sign-in would be redirected to an address that does not answer
+    (issue 15's drill, portal-down). Asked at most every ``READINESS_PORTAL_CACHE``
+    seconds per process, with ``READINESS_TIMEOUT``. A slow portal (the connection or
+    the answer timing out) counts as answering: a portal under a crowd is slow, not
+    down, and the person is better sent there than told it is unavailable (the drill's
+    storm saw exactly that)."""
     url = issuer() + "/healthz"
-    now = time.monotonic()
-    cached = _PORTAL_ANSWERS.get(url)
-    if cached is None or now - cached[0] >= float(current_app.config["READINESS_PORTAL_CACHE"]):
-        try:
-            status = requests.get(url, timeout=float(current_app.config["READINESS_TIMEOUT"]))
-            answering = status.status_code < 500
-        except requests.ConnectTimeout:
-            answering = True
-        except requests.ConnectionError:  # refused, reset: nothing listens there
-            answering = False
-        except requests.RequestException:  # a slow answer
-            answering = True
-        cached = _PORTAL_ANSWERS[url] = (now, answering)
-    if not cached[1]:
+    ttl = float(current_app.config["READINESS_PORTAL_CACHE"])
+    if not _PORTAL_ANSWERS.get(url, ttl, lambda: _portal_answers(url)):
         raise PortalUnavailable()
 
 
