@@ -74,7 +74,7 @@ def _generate_secret(name: str) -> str:
     )
 
 
-def _dev_secrets(app: Flask, name: str, missing: list[str]) -> dict[str, str]:
+def dev_secrets(app: Flask, name: str, missing: list[str]) -> dict[str, str]:
     path = Path(app.instance_path) / f"{name}-dev-secrets.json"
     stored: dict[str, str] = {}
     if path.exists():
@@ -191,7 +191,7 @@ def load_config(
                 f"{prefix}{missing[0]} is not set: production needs every secret "
                 f"({', '.join(prefix + k for k in required)})"
             )
-        values.update(_dev_secrets(app, name, missing))
+        values.update(dev_secrets(app, name, missing))
     if env == "production":
         for key in required:
             check_secret(prefix + key, values[key])

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
-from shared.config import CONFIG_DIR, _dev_secrets
+from shared.config import CONFIG_DIR, dev_secrets
 
 HOST = "127.0.0.1"
 # The apps' instance folder (Flask's, for packages run from a checkout): where the
@@ -46,7 +46,7 @@ def region_2_env(instance: Path | None = None) -> dict[str, str]:
     # Its own SECRET_KEY and BLIND_INDEX_KEY, generated once like the first diary's
     # (instance/diary-dev-secrets.json) but in a file of its own: one secret per purpose,
     # and two regions' SNILS indexes must not be comparable.
-    keys = _dev_secrets(
+    keys = dev_secrets(
         SimpleNamespace(instance_path=str(instance)),
         "diary-region2",
         ["SECRET_KEY", "BLIND_INDEX_KEY"],

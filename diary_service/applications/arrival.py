@@ -19,8 +19,8 @@ from diary_service.applications.services import (
     MALFORMED,
     SUBMITTED,
     UNKNOWN_SCHOOL,
-    _in_region_language,
     deadline_for,
+    in_region_language,
 )
 from diary_service.auth.services import snils_index
 from diary_service.extensions import db
@@ -184,7 +184,7 @@ def receive_application(
         return answer_of(existing)
     school = db.session.get(School, submitted.school_id)
     if school is None:
-        return {"status": "refused", "reason": _in_region_language(UNKNOWN_SCHOOL)}
+        return {"status": "refused", "reason": in_region_language(UNKNOWN_SCHOOL)}
     now = now or utcnow()
     student = match_student(
         school.id, submitted.child["child_snils_index"], submitted.child["child_birth_date"]

@@ -89,7 +89,7 @@ class AlreadyDecided(ValidationError):
     )
 
 
-def _in_region_language(message: LazyString | str) -> str:
+def in_region_language(message: LazyString | str) -> str:
     """What the portal passes on to the citizen, and what the school's records keep: in
     the region's language, whatever language the page that decided it was in."""
     with force_locale(DEFAULT_LANGUAGE):
@@ -325,7 +325,7 @@ def approve(
             middle_name=application.applicant_middle_name,
             kind="parent",
             source="application",
-            reason=_in_region_language(
+            reason=in_region_language(
                 _l(
                     "service application № %(number)s approved by %(staff)s on %(date)s",
                     number=application.id,
@@ -375,7 +375,7 @@ def refusal_reason(ground: str, comment: str | None) -> str:
         if not comment:
             raise ValidationError(_l("Write the reason for refusal."))
         return comment
-    sentence = _in_region_language(REFUSAL_GROUNDS[ground])
+    sentence = in_region_language(REFUSAL_GROUNDS[ground])
     return f"{sentence} {comment}" if comment else sentence
 
 

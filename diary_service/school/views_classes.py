@@ -22,24 +22,10 @@ from diary_service.models.school import (
     Student,
     TeachingAssignment,
 )
-from diary_service.school import forms, services
+from diary_service.school import forms, pages, services
 from diary_service.school.base import FormErrors
 from diary_service.school.timetable import Cell, TimetableErrors
-from diary_service.school.views import (
-    _actor,
-    _class_choices,
-    _done,
-    _failed,
-    _of_school,
-    _page,
-    _removed,
-    _saved,
-    _school,
-    _school_choices,
-    _status,
-    _teacher_choices,
-    bp,
-)
+from diary_service.school.views import bp
 
 # --- classes --------------------------------------------------------------------------------
 
@@ -47,12 +33,12 @@ from diary_service.school.views import (
 @bp.route("/school/<int:school_id>/classes", methods=["GET", "POST"])
 @login_required
 def classes(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.ClassForm()
     form.year_id.choices = forms.choices(services.years_of(school.id), lambda y: y.name)
-    form.class_teacher_id.choices = _teacher_choices(school.id, _l("— not yet —"))
+    form.class_teacher_id.choices = pages.teacher_choices(school.id, _l("— not yet —"))
     current = services.current_year(school.id)
-    done = _saved(
+    done = pages.saved(
         form,
         lambda: services.create_class(
             school.id,
@@ -61,16 +47,16 @@ def classes(school_id: int):
             form.letter.data,
             form.class_teacher_id.data,
         ),
-        lambda _: _done("school.classes", school_id=school.id),
+        lambda _: pages.done("school.classes", school_id=school.id),
     )
     if done:
         return done
     if request.method == "GET" and current is not None:
         form.year_id.data = current.id
-    return _page(
+    return pages.render(
         "classes",
         school,
-        _status(form),
+        pages.status(form),
         year=current,
         classes=services.classes_of(school.id),
         form=form,
@@ -81,8 +67,8 @@ def _class_page(school: School, school_class: SchoolClass, status: int = 200, **
     teacher = given.get("teacher_form") or forms.ClassTeacherForm(
         class_teacher_id=school_class.class_teacher_id
     )
-    teacher.class_teacher_id.choices = _teacher_choices(school.id, _l("— none —"))
-    return _page(
+    teacher.class_teacher_id.choices = pages.teacher_choices(school.id, _l("— none —"))
+    return pages.render(
         "class",
         school,
         status,
@@ -98,26 +84,32 @@ def _class_page(school: School, school_class: SchoolClass, status: int = 200, **
 @bp.get("/school/<int:school_id>/classes/<int:class_id>")
 @login_required
 def class_detail(school_id: int, class_id: int):
-    return _class_page(_school(school_id), _of_school(SchoolClass, class_id, school_id))
+    return _class_page(pages.school(school_id), pages.of_school(SchoolClass, class_id, school_id))
 
 
 @bp.post("/school/<int:school_id>/classes/<int:class_id>/teacher")
 @login_required
 def class_teacher(school_id: int, class_id: int):
-    school, school_class = _school(school_id), _of_school(SchoolClass, class_id, school_id)
+    school, school_class = (
+        pages.school(school_id),
+        pages.of_school(SchoolClass, class_id, school_id),
+    )
     form = forms.ClassTeacherForm()
-    form.class_teacher_id.choices = _teacher_choices(school.id, _l("— none —"))
-    return _saved(
+    form.class_teacher_id.choices = pages.teacher_choices(school.id, _l("— none —"))
+    return pages.saved(
         form,
         lambda: services.set_class_teacher(school_class.id, form.class_teacher_id.data),
-        lambda _: _done("school.class_detail", school_id=school.id, class_id=school_class.id),
+        lambda _: pages.done("school.class_detail", school_id=school.id, class_id=school_class.id),
     ) or _class_page(school, school_class, 400, teacher_form=form)
 
 
 @bp.route("/school/<int:school_id>/classes/<int:class_id>/timetable", methods=["GET", "POST"])
 @login_required
 def timetable(school_id: int, class_id: int):
-    school, school_class = _school(school_id), _of_school(SchoolClass, class_id, school_id)
+    school, school_class = (
+        pages.school(school_id),
+        pages.of_school(SchoolClass, class_id, school_id),
+    )
     numbers = services.lesson_numbers(school.id)
     assignments = services.class_assignments(school_class.id)
     subjects = {a.subject.id: a.subject.name for a in assignments}
@@ -152,11 +144,11 @@ def timetable(school_id: int, class_id: int):
         except TimetableErrors as error:
             forms.show_timetable_errors(form, error)
         else:
-            return _done("school.class_detail", school_id=school.id, class_id=school_class.id)
-    return _page(
+            return pages.done("school.class_detail", school_id=school.id, class_id=school_class.id)
+    return pages.render(
         "timetable",
         school,
-        _status(form),
+        pages.status(form),
         school_class=school_class,
         form=form,
         numbers=numbers,
@@ -171,10 +163,10 @@ def timetable(school_id: int, class_id: int):
 
 def _assignments_page(school: School, status: int = 200, **given: Any):
     form = given.get("form") or forms.AssignmentForm(prefix="a")
-    form.class_id.choices = _class_choices(school.id)
+    form.class_id.choices = pages.class_choices(school.id)
     form.subject_id.choices = forms.choices(services.subjects(), lambda s: s.name)
-    form.teacher_id.choices = _teacher_choices(school.id)
-    return _page(
+    form.teacher_id.choices = pages.teacher_choices(school.id)
+    return pages.render(
         "assignments",
         school,
         status,
@@ -187,32 +179,32 @@ def _assignments_page(school: School, status: int = 200, **given: Any):
 @bp.get("/school/<int:school_id>/assignments")
 @login_required
 def assignments(school_id: int):
-    return _assignments_page(_school(school_id))
+    return _assignments_page(pages.school(school_id))
 
 
 @bp.post("/school/<int:school_id>/assignments")
 @login_required
 def add_assignment(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.AssignmentForm(prefix="a")
-    form.class_id.choices = _class_choices(school.id)
+    form.class_id.choices = pages.class_choices(school.id)
     form.subject_id.choices = forms.choices(services.subjects(), lambda s: s.name)
-    form.teacher_id.choices = _teacher_choices(school.id)
+    form.teacher_id.choices = pages.teacher_choices(school.id)
     if form.validate_on_submit():
         try:
-            school_class = _of_school(SchoolClass, form.class_id.data, school.id)
+            school_class = pages.of_school(SchoolClass, form.class_id.data, school.id)
             services.add_assignment(school_class.id, form.subject_id.data, form.teacher_id.data)
         except FormErrors as error:
-            return _assignments_page(school, _failed(form, error), form=form)
-        return _done("school.assignments", school_id=school.id)
+            return _assignments_page(school, pages.failed(form, error), form=form)
+        return pages.done("school.assignments", school_id=school.id)
     return _assignments_page(school, 400, form=form)
 
 
 @bp.post("/school/<int:school_id>/assignments/<int:assignment_id>/remove")
 @login_required
 def remove_assignment(school_id: int, assignment_id: int):
-    assignment = _of_school(TeachingAssignment, assignment_id, school_id)
-    return _removed(
+    assignment = pages.of_school(TeachingAssignment, assignment_id, school_id)
+    return pages.removed(
         lambda: services.remove_assignment(assignment.id), "school.assignments", school_id=school_id
     )
 
@@ -220,12 +212,12 @@ def remove_assignment(school_id: int, assignment_id: int):
 @bp.post("/school/<int:school_id>/subjects")
 @login_required
 def add_subject(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.SubjectForm(prefix="subj")
-    return _saved(
+    return pages.saved(
         form,
         lambda: services.add_subject(form.name.data, form.short_name.data),
-        lambda _: _done("school.assignments", school_id=school.id),
+        lambda _: pages.done("school.assignments", school_id=school.id),
     ) or _assignments_page(school, 400, subject_form=form)
 
 
@@ -235,10 +227,10 @@ def add_subject(school_id: int):
 @bp.route("/school/<int:school_id>/students", methods=["GET", "POST"])
 @login_required
 def students(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.AdmitForm()
-    form.class_id.choices = _class_choices(school.id)
-    done = _saved(
+    form.class_id.choices = pages.class_choices(school.id)
+    done = pages.saved(
         form,
         lambda: services.admit_student(
             school.id,
@@ -251,25 +243,27 @@ def students(school_id: int):
             form.starts_on.data,
             form.note.data,
         ),
-        lambda student: _done("school.student", school_id=school.id, student_id=student.id),
+        lambda student: pages.done("school.student", school_id=school.id, student_id=student.id),
     )
     if done:
         return done
     if request.method == "GET":
         form.starts_on.data = clock.today()
-    return _page("students", school, _status(form), rows=services.students_of(school.id), form=form)
+    return pages.render(
+        "students", school, pages.status(form), rows=services.students_of(school.id), form=form
+    )
 
 
 def _student_page(school: School, student: Student, status: int = 200, **given: Any):
     transfer = given.get("transfer_form") or forms.TransferForm(
         prefix="transfer", school_id=school.id
     )
-    transfer.school_id.choices = _school_choices()
+    transfer.school_id.choices = pages.school_choices()
     # A former school sees the record card as it stood when the student left: the
     # enrolments up to their next school, the parents linked then; nothing later.
     left_on = reach_of(current_viewer(), student).ended_at_school(school.id)
     current, revoked = services.guardians_of(student.id, left_on)
-    return _page(
+    return pages.render(
         "student",
         school,
         status,
@@ -289,7 +283,7 @@ def _student_page(school: School, student: Student, status: int = 200, **given: 
 
 def _student_here(school_id: int, student_id: int) -> tuple[School, Student]:
     """A student enrolled at the school now (the only ones it may move or link)."""
-    school, student = _school(school_id), _of_school(Student, student_id, school_id)
+    school, student = pages.school(school_id), pages.of_school(Student, student_id, school_id)
     if student.school_id != school.id:
         abort(404)
     return school, student
@@ -298,7 +292,7 @@ def _student_here(school_id: int, student_id: int) -> tuple[School, Student]:
 @bp.get("/school/<int:school_id>/students/<int:student_id>")
 @login_required
 def student(school_id: int, student_id: int):
-    school, found = _school(school_id), _of_school(Student, student_id, school_id)
+    school, found = pages.school(school_id), pages.of_school(Student, student_id, school_id)
     record_access(current_viewer(), [found.id], "school")
     return _student_page(school, found)
 
@@ -308,13 +302,13 @@ def student(school_id: int, student_id: int):
 def transfer_student(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.TransferForm(prefix="transfer")
-    form.school_id.choices = _school_choices()
-    return _saved(
+    form.school_id.choices = pages.school_choices()
+    return pages.saved(
         form,
         lambda: services.transfer_student(
             student.id, form.school_id.data, form.class_name.data, form.on.data, form.note.data
         ),
-        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+        lambda _: pages.done("school.student", school_id=school.id, student_id=student.id),
     ) or _student_page(school, student, 400, transfer_form=form)
 
 
@@ -323,10 +317,10 @@ def transfer_student(school_id: int, student_id: int):
 def leave_student(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.LeaveForm(prefix="leave")
-    return _saved(
+    return pages.saved(
         form,
         lambda: services.leave_student(student.id, form.on.data, form.note.data),
-        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+        lambda _: pages.done("school.student", school_id=school.id, student_id=student.id),
     ) or _student_page(school, student, 400, leave_form=form)
 
 
@@ -335,7 +329,7 @@ def leave_student(school_id: int, student_id: int):
 def link_guardian(school_id: int, student_id: int):
     school, student = _student_here(school_id, student_id)
     form = forms.GuardianForm(prefix="guardian")
-    return _saved(
+    return pages.saved(
         form,
         lambda: services.link_guardian(
             student.id,
@@ -344,19 +338,19 @@ def link_guardian(school_id: int, student_id: int):
             form.middle_name.data,
             form.snils.data,
             form.reason.data,
-            _actor(school.id),
+            pages.actor(school.id),
         ),
-        lambda _: _done("school.student", school_id=school.id, student_id=student.id),
+        lambda _: pages.done("school.student", school_id=school.id, student_id=student.id),
     ) or _student_page(school, student, 400, guardian_form=form)
 
 
 @bp.post("/school/<int:school_id>/guardians/<int:guardian_id>/revoke")
 @login_required
 def revoke_guardian(school_id: int, guardian_id: int):
-    guardian = _of_school(Guardian, guardian_id, school_id)
+    guardian = pages.of_school(Guardian, guardian_id, school_id)
     if forms.EmptyForm().validate_on_submit():
         try:
-            services.revoke_guardian(guardian.id, _actor(school_id))
+            services.revoke_guardian(guardian.id, pages.actor(school_id))
         except FormErrors as error:
             flash(error.message, "error")
-    return _done("school.student", school_id=school_id, student_id=guardian.student_id)
+    return pages.done("school.student", school_id=school_id, student_id=guardian.student_id)

@@ -24,22 +24,10 @@ from diary_service.models.school import (
     SchoolClass,
     TimetableChange,
 )
-from diary_service.school import forms, roster, services
+from diary_service.school import forms, pages, roster, services
 from diary_service.school.base import FormErrors
 from diary_service.school.roster_csv import RUSSIAN_NAMES
-from diary_service.school.views import (
-    MAX_ATTENDANCE_DAYS,
-    _actor,
-    _class_choices,
-    _done,
-    _of_school,
-    _page,
-    _saved,
-    _school,
-    _status,
-    _teacher_choices,
-    bp,
-)
+from diary_service.school.views import MAX_ATTENDANCE_DAYS, bp
 from shared.web import date_arg
 
 # --- timetable changes, notices, meetings -------------------------------------------------
@@ -48,17 +36,17 @@ from shared.web import date_arg
 @bp.route("/school/<int:school_id>/changes", methods=["GET", "POST"])
 @login_required
 def changes(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     on = date_arg("on", clock.today())
     form = forms.ChangeForm(on_date=on)
-    form.class_id.choices = _class_choices(school.id)
+    form.class_id.choices = pages.class_choices(school.id)
     form.lesson_number.choices = forms.pairs(
         (n, str(n)) for n in services.lesson_numbers(school.id)
     )
-    form.substitute_id.choices = _teacher_choices(school.id, "—")
+    form.substitute_id.choices = pages.teacher_choices(school.id, "—")
     if form.validate_on_submit():
         try:
-            school_class = _of_school(SchoolClass, form.class_id.data, school.id)
+            school_class = pages.of_school(SchoolClass, form.class_id.data, school.id)
             services.add_change(
                 school_class.id,
                 form.on_date.data,
@@ -67,16 +55,18 @@ def changes(school_id: int):
                 form.substitute_id.data,
                 form.room.data,
                 form.note.data,
-                _actor(school.id),
+                pages.actor(school.id),
             )
         except FormErrors as error:
             forms.show_errors(form, error)
         else:
-            return _done("school.changes", school_id=school.id, on=form.on_date.data.isoformat())
-    return _page(
+            return pages.done(
+                "school.changes", school_id=school.id, on=form.on_date.data.isoformat()
+            )
+    return pages.render(
         "changes",
         school,
-        _status(form),
+        pages.status(form),
         on=on,
         rows=services.changes_on(school.id, on),
         form=form,
@@ -88,20 +78,20 @@ def changes(school_id: int):
 @bp.post("/school/<int:school_id>/changes/<int:change_id>/remove")
 @login_required
 def remove_change(school_id: int, change_id: int):
-    change = _of_school(TimetableChange, change_id, school_id)
+    change = pages.of_school(TimetableChange, change_id, school_id)
     on = change.on_date.isoformat()
     if forms.EmptyForm().validate_on_submit():
         services.remove_change(change.id)
-    return _done("school.changes", school_id=school_id, on=on)
+    return pages.done("school.changes", school_id=school_id, on=on)
 
 
 @bp.route("/school/<int:school_id>/notices", methods=["GET", "POST"])
 @login_required
 def notices(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.NoticeForm()
-    form.class_id.choices = _class_choices(school.id, _l("the whole school"))
-    done = _saved(
+    form.class_id.choices = pages.class_choices(school.id, _l("the whole school"))
+    done = pages.saved(
         form,
         lambda: services.add_notice(
             school.id,
@@ -111,18 +101,18 @@ def notices(school_id: int):
             form.body.data,
             form.starts_on.data,
             form.ends_on.data,
-            _actor(school.id),
+            pages.actor(school.id),
         ),
-        lambda _: _done("school.notices", school_id=school.id),
+        lambda _: pages.done("school.notices", school_id=school.id),
     )
     if done:
         return done
     if request.method == "GET":
         form.starts_on.data = clock.today()
-    return _page(
+    return pages.render(
         "notices",
         school,
-        _status(form),
+        pages.status(form),
         notices=services.notices_of(school.id),
         form=form,
         kinds=forms.NOTICE_LABELS,
@@ -132,19 +122,19 @@ def notices(school_id: int):
 @bp.post("/school/<int:school_id>/notices/<int:notice_id>/remove")
 @login_required
 def remove_notice(school_id: int, notice_id: int):
-    notice = _of_school(Notice, notice_id, school_id)
+    notice = pages.of_school(Notice, notice_id, school_id)
     if forms.EmptyForm().validate_on_submit():
         services.remove_notice(notice.id)
-    return _done("school.notices", school_id=school_id)
+    return pages.done("school.notices", school_id=school_id)
 
 
 @bp.route("/school/<int:school_id>/meetings", methods=["GET", "POST"])
 @login_required
 def meetings(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.MeetingForm()
-    form.class_id.choices = _class_choices(school.id)
-    done = _saved(
+    form.class_id.choices = pages.class_choices(school.id)
+    done = pages.saved(
         form,
         lambda: services.add_meeting(
             school.id,
@@ -152,14 +142,14 @@ def meetings(school_id: int):
             form.held_at.data,
             form.place.data,
             form.agenda.data,
-            _actor(school.id),
+            pages.actor(school.id),
         ),
-        lambda _: _done("school.meetings", school_id=school.id),
+        lambda _: pages.done("school.meetings", school_id=school.id),
     )
-    return done or _page(
+    return done or pages.render(
         "meetings",
         school,
-        _status(form),
+        pages.status(form),
         meetings=services.meetings_of(school.id),
         form=form,
         now=datetime.now(),
@@ -169,10 +159,10 @@ def meetings(school_id: int):
 @bp.post("/school/<int:school_id>/meetings/<int:meeting_id>/remove")
 @login_required
 def remove_meeting(school_id: int, meeting_id: int):
-    meeting = _of_school(ParentMeeting, meeting_id, school_id)
+    meeting = pages.of_school(ParentMeeting, meeting_id, school_id)
     if forms.EmptyForm().validate_on_submit():
         services.remove_meeting(meeting.id)
-    return _done("school.meetings", school_id=school_id)
+    return pages.done("school.meetings", school_id=school_id)
 
 
 # --- the mark policy ------------------------------------------------------------------------
@@ -181,15 +171,15 @@ def remove_meeting(school_id: int, meeting_id: int):
 @bp.route("/school/<int:school_id>/policy", methods=["GET", "POST"])
 @login_required
 def policy(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     versions = services.policies_of(school.id)
     form = forms.PolicyForm()
-    done = _saved(
+    done = pages.saved(
         form,
         lambda: services.new_policy(
-            school.id, form.weights, form.average.data, form.thresholds, _actor(school.id)
+            school.id, form.weights, form.average.data, form.thresholds, pages.actor(school.id)
         ),
-        lambda _: _done("school.policy", school_id=school.id),
+        lambda _: pages.done("school.policy", school_id=school.id),
     )
     if done:
         return done
@@ -200,10 +190,10 @@ def policy(school_id: int):
             form[f"weight_{kind}"].data = int(latest.weights.get(kind, 1))
         for mark in ("5", "4", "3"):
             form[f"threshold_{mark}"].data = Decimal(str(latest.thresholds.get(mark, "0")))
-    return _page(
+    return pages.render(
         "policy",
         school,
-        _status(form),
+        pages.status(form),
         versions=versions,
         form=form,
         kinds=MARK_KINDS,
@@ -218,7 +208,7 @@ def policy(school_id: int):
 @bp.route("/school/<int:school_id>/import", methods=["GET", "POST"])
 @login_required
 def roster_import(school_id: int):
-    school = _school(school_id)
+    school = pages.school(school_id)
     form = forms.ImportForm()
     report, status = None, 200
     if form.validate_on_submit():
@@ -229,7 +219,7 @@ def roster_import(school_id: int):
             form.form_errors.append(rejected.message)
     elif form.errors:
         status = 400
-    return _page(
+    return pages.render(
         "import",
         school,
         status,
@@ -245,7 +235,7 @@ def roster_import(school_id: int):
 @bp.get("/school/<int:school_id>/import/<kind>.csv")
 @login_required
 def roster_template(school_id: int, kind: str):
-    _school(school_id)
+    pages.school(school_id)
     if kind not in roster.KINDS:
         abort(404)
     return Response(
@@ -266,7 +256,7 @@ def attendance(school_id: int):
     end = date_arg("to", clock.today())
     start = date_arg("from", end - timedelta(days=13))
     start = max(start, end - timedelta(days=MAX_ATTENDANCE_DAYS))
-    return _page(
+    return pages.render(
         "attendance",
         school,
         rows=services.absences(school.id, start, end),

@@ -22,10 +22,10 @@ from portal.proofing.services import (
     AlreadyConfirmed,
     LevelTooLow,
     NoLetterWaiting,
-    _err,
     has_standard_basis,
     is_at_least,
     recompute_level,
+    validation_error,
 )
 from shared import validators
 from shared.crypto import pii, seal, unseal
@@ -162,7 +162,7 @@ def find_for_operator(operator: Citizen, snils: str) -> Citizen:
     try:
         digits = validators.normalize_snils(snils)
     except ValueError as exc:
-        raise _err(str(exc)) from exc
+        raise validation_error(str(exc)) from exc
     index = pii().blind_index(digits, field="snils")
     citizen = db.session.execute(
         sa.select(Citizen).where(Citizen.snils_index == index)

@@ -82,7 +82,7 @@ class NoLetterWaiting(ValidationError):
     )
 
 
-def _err(reason: str) -> ValidationError:
+def validation_error(reason: str) -> ValidationError:
     texts = {
         "snils_format": _l("Enter the SNILS as 11 digits: 123-456-789 01."),
         "snils_checksum": _l("The SNILS has a wrong check number. Check the digits."),
@@ -154,7 +154,7 @@ def set_snils(citizen: Citizen, raw: str, origin: Origin) -> None:
     try:
         digits = validators.normalize_snils(raw)
     except ValueError as exc:
-        raise _err(str(exc)) from exc
+        raise validation_error(str(exc)) from exc
     if citizen.birth_date is None:
         raise ProfileIncomplete()
     index = pii().blind_index(digits, field="snils")
@@ -190,7 +190,7 @@ def set_passport(citizen: Citizen, data: dict[str, Any], origin: Origin) -> None
             raise ValueError("date_required")
         validators.check_passport_issue_date(issue_date, citizen.birth_date, date.today())
     except ValueError as exc:
-        raise _err(str(exc)) from exc
+        raise validation_error(str(exc)) from exc
     issuer = _clean(data.get("issuer"), 200)
     if not issuer:
         raise ValidationError(_l("Enter who issued the passport."))
@@ -218,7 +218,7 @@ def set_optional_document(citizen: Citizen, kind: str, raw: str, origin: Origin)
     try:
         value = normalise(raw)
     except ValueError as exc:
-        raise _err(str(exc)) from exc
+        raise validation_error(str(exc)) from exc
     _store_document(citizen, kind, value, {})
     record_event(citizen, "document_changed", origin, document=kind)
     db.session.commit()

@@ -11,7 +11,7 @@ from portal.simulator.registries.models import (
     Person,
     RegistryRequest,
 )
-from portal.simulator.registries.services import _DIGITS, list_requests, normalize_name
+from portal.simulator.registries.services import NON_DIGITS, list_requests, normalize_name
 
 
 def find_people(
@@ -25,10 +25,10 @@ def find_people(
     limit = max(1, min(limit, 500))
     query = sa.select(Person).order_by(Person.surname, Person.given_name, Person.id)
     if snils:
-        digits = _DIGITS.sub("", snils)
+        digits = NON_DIGITS.sub("", snils)
         query = query.where(Person.snils.startswith(digits or "-", autoescape=True))
     if passport:
-        digits = _DIGITS.sub("", passport) or "-"
+        digits = NON_DIGITS.sub("", passport) or "-"
         owners = sa.select(Passport.person_id).where(
             (Passport.series + Passport.number).startswith(digits, autoescape=True)
         )
@@ -48,7 +48,7 @@ def find_people(
 def parsed_search(text: str) -> dict[str, str]:
     """The console's single search box: digits are a SNILS or a passport, else a surname."""
     text = (text or "").strip()
-    digits = _DIGITS.sub("", text)
+    digits = NON_DIGITS.sub("", text)
     if not text:
         return {}
     if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("-", "")):

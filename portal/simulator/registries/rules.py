@@ -18,13 +18,13 @@ from portal.simulator.registries.services import (
     MAX_DELAY,
     OVERRIDE_OUTCOMES,
     RULE_OUTCOMES,
-    _reason,
-    _verb,
+    checked_reason,
+    checked_verb,
     get_rule,
     override_key,
     require_registry,
 )
-from portal.simulator.registries.subjects import _invalid
+from portal.simulator.registries.subjects import invalid
 from shared.errors import NotFound, ValidationError
 
 RULE_FIELDS = ("default_outcome", "reason", "reason_text", "delay_seconds", "down")
@@ -36,7 +36,7 @@ def set_rule(registry: str, **changes: Any) -> RegistryRule:
     if unknown:
         raise ValidationError(gettext("Unknown fields: %(names)s.", names=", ".join(unknown)))
     rule = get_rule(registry)
-    outcome = _verb(
+    outcome = checked_verb(
         changes.get("default_outcome", rule.default_outcome), RULE_OUTCOMES, "default_outcome"
     )
     delay = changes.get("delay_seconds", rule.delay_seconds)
@@ -53,7 +53,7 @@ def set_rule(registry: str, **changes: Any) -> RegistryRule:
         )
     reason, reason_text = None, None
     if outcome == "reject":
-        reason, reason_text = _reason(
+        reason, reason_text = checked_reason(
             changes.get("reason", rule.reason), changes.get("reason_text", rule.reason_text)
         )
     rule.default_outcome, rule.reason, rule.reason_text = outcome, reason, reason_text
@@ -79,10 +79,10 @@ def set_override(
     """Add (or replace) the fixed answer for one number. Returns it and whether it is new."""
     require_registry(registry)
     if not isinstance(key, str):
-        raise _invalid("key")
+        raise invalid("key")
     key = override_key(registry, key)
-    verb = _verb(outcome, OVERRIDE_OUTCOMES, "outcome")
-    reason, reason_text = _reason(reason, reason_text) if verb == "reject" else (None, None)
+    verb = checked_verb(outcome, OVERRIDE_OUTCOMES, "outcome")
+    reason, reason_text = checked_reason(reason, reason_text) if verb == "reject" else (None, None)
     override = db.session.execute(
         sa.select(NumberOverride).where(
             NumberOverride.registry_name == registry, NumberOverride.key == key

@@ -32,11 +32,11 @@ from portal.simulator.registries.models import (
     RegistryRule,
 )
 from portal.simulator.registries.subjects import (
-    _invalid,
-    _jsonable,
-    _text,
+    invalid,
+    jsonable,
     normalize_certificate_series,
     parse_subject,
+    text_field,
 )
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
@@ -118,7 +118,7 @@ _VERBS = {
     "hold": "hold",
     "held": "hold",
 }
-_DIGITS = re.compile(r"\D")
+NON_DIGITS = re.compile(r"\D")
 _CERTIFICATE = re.compile(r"^(.+?)\s*(\d{6})$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
@@ -165,7 +165,7 @@ def override_key(registry: str, raw: str) -> str:
     ``series number``, letter code."""
     text = (raw or "").strip()
     if registry in ("sfr", "mvd"):
-        digits = _DIGITS.sub("", text)
+        digits = NON_DIGITS.sub("", text)
         if len(digits) != (11 if registry == "sfr" else 10) or len(digits) != len(
             re.sub(r"[\s-]", "", text)
         ):
@@ -269,7 +269,7 @@ AUTO_CHECKS = {
 # --- deciding the answer --------------------------------------------------------------
 
 
-def _verb(value: Any, allowed: tuple[str, ...], field: str) -> str:
+def checked_verb(value: Any, allowed: tuple[str, ...], field: str) -> str:
     verb = _VERBS.get(str(value or "").strip().lower())
     if verb not in allowed:
         raise ValidationError(
@@ -278,14 +278,14 @@ def _verb(value: Any, allowed: tuple[str, ...], field: str) -> str:
     return verb
 
 
-def _reason(reason: Any, reason_text: Any) -> tuple[str, str]:
+def checked_reason(reason: Any, reason_text: Any) -> tuple[str, str]:
     reason = str(reason or "other").strip()
     if reason not in REASONS:
         raise ValidationError(
             gettext("reason must be one of: %(values)s.", values=", ".join(REASONS))
         )
     if reason_text is not None and not isinstance(reason_text, str):
-        raise _invalid("reason_text")
+        raise invalid("reason_text")
     text = (reason_text or "").strip()
     if len(text) > 500:
         raise ValidationError(gettext("The reason text is longer than 500 characters."))
@@ -298,7 +298,7 @@ def make_answer(registry: str, verb: str, reason: Any = None, reason_text: Any =
         return HOLD
     if verb == "approve":
         return Answer("delivered" if registry == "post" else "approved")
-    return Answer("rejected", *_reason(reason, reason_text))
+    return Answer("rejected", *checked_reason(reason, reason_text))
 
 
 def evaluate(registry: str, subject: dict[str, Any]) -> Answer:
@@ -353,11 +353,11 @@ def receive_request(
     """
     require_registry(registry)
     if not isinstance(payload, dict):
-        raise _invalid("body")
-    request_id = _text(payload, "request_id", "")
-    callback_url = _text(payload, "callback_url", "", limit=500)
+        raise invalid("body")
+    request_id = text_field(payload, "request_id", "")
+    callback_url = text_field(payload, "callback_url", "", limit=500)
     if not _URL.match(callback_url):
-        raise _invalid("callback_url")
+        raise invalid("callback_url")
     existing = find_request(registry, request_id)
     if existing is not None:
         return existing, False
@@ -367,7 +367,7 @@ def receive_request(
         registry_name=registry,
         request_id=request_id,
         callback_url=callback_url,
-        subject=_jsonable(subject),
+        subject=jsonable(subject),
         received_at=now,
     )
     _schedule(
@@ -399,7 +399,7 @@ def decide(
     """
     record = get_request(registry, request_id)
     answer = make_answer(
-        registry, _verb(outcome, OVERRIDE_OUTCOMES, "outcome"), reason, reason_text
+        registry, checked_verb(outcome, OVERRIDE_OUTCOMES, "outcome"), reason, reason_text
     )
     if answer is HOLD and record.status == "answered":
         raise ValidationError(

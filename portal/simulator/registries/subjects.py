@@ -18,16 +18,16 @@ def normalize_certificate_series(value: str) -> str:
     return "".join(value.split()).upper().replace("–", "-").replace("—", "-")
 
 
-def _invalid(field: str) -> ValidationError:
+def invalid(field: str) -> ValidationError:
     return ValidationError(gettext("%(field)s is missing or not valid.", field=field))
 
 
-def _text(data: dict, key: str, where: str, *, required: bool = True, limit: int = 100) -> str:
+def text_field(data: dict, key: str, where: str, *, required: bool = True, limit: int = 100) -> str:
     value = data.get(key)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise _invalid(where + key)
+        raise invalid(where + key)
     return value.strip()
 
 
@@ -38,26 +38,26 @@ def _date(data: dict, key: str, where: str) -> date:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise _invalid(where + key) from None
+        raise invalid(where + key) from None
 
 
 def _digits(data: dict, key: str, where: str, length: int) -> str:
     value = data.get(key)
     if not isinstance(value, str):
-        raise _invalid(where + key)
+        raise invalid(where + key)
     digits = value.replace(" ", "")
     if len(digits) != length or not digits.isdigit():
-        raise _invalid(where + key)
+        raise invalid(where + key)
     return digits
 
 
 def _person(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise _invalid(where.rstrip("."))
+        raise invalid(where.rstrip("."))
     return {
-        "surname": _text(data, "surname", where),
-        "given_name": _text(data, "given_name", where),
-        "patronymic": _text(data, "patronymic", where, required=False) or None,
+        "surname": text_field(data, "surname", where),
+        "given_name": text_field(data, "given_name", where),
+        "patronymic": text_field(data, "patronymic", where, required=False) or None,
         "birth_date": _date(data, "birth_date", where),
     }
 
@@ -65,14 +65,14 @@ def _person(data: Any, where: str) -> dict[str, Any]:
 def parse_subject(registry: str, subject: Any) -> dict[str, Any]:
     """The subject as the registry reads it (dates as ``date``); raises ValidationError."""
     if not isinstance(subject, dict):
-        raise _invalid("subject")
+        raise invalid("subject")
     where = "subject."
     if registry == "sfr":
         return {"snils": _digits(subject, "snils", where, 11), **_person(subject, where)}
     if registry == "mvd":
-        issuer_code = _text(subject, "issuer_code", where, limit=7)
+        issuer_code = text_field(subject, "issuer_code", where, limit=7)
         if not _ISSUER_CODE.match(issuer_code):
-            raise _invalid(where + "issuer_code")
+            raise invalid(where + "issuer_code")
         return {
             "series": _digits(subject, "series", where, 4),
             "number": _digits(subject, "number", where, 6),
@@ -83,9 +83,9 @@ def parse_subject(registry: str, subject: Any) -> dict[str, Any]:
     if registry == "zags":
         certificate = subject.get("certificate")
         if not isinstance(certificate, dict):
-            raise _invalid(where + "certificate")
+            raise invalid(where + "certificate")
         series = normalize_certificate_series(
-            _text(certificate, "series", where + "certificate.", limit=10)
+            text_field(certificate, "series", where + "certificate.", limit=10)
         )
         return {
             "certificate": {
@@ -97,15 +97,15 @@ def parse_subject(registry: str, subject: Any) -> dict[str, Any]:
             "parent": _person(subject.get("parent"), where + "parent."),
         }
     return {
-        "code": _text(subject, "code", where, limit=40),
-        "recipient": _text(subject, "recipient", where, limit=300),
-        "address": _text(subject, "address", where, limit=500),
+        "code": text_field(subject, "code", where, limit=40),
+        "recipient": text_field(subject, "recipient", where, limit=300),
+        "address": text_field(subject, "address", where, limit=500),
     }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, date):
         return value.isoformat()
     return value
