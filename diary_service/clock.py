@@ -6,7 +6,7 @@ midnight."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import current_app
 
@@ -17,3 +17,8 @@ from shared.workdays import local_day
 def today() -> date:
     """Today in the region (needs the app: its ``TIMEZONE``)."""
     return local_day(utcnow(), current_app.config["TIMEZONE"])
+
+
+def day_of(moment: datetime) -> date:
+    """The region's day of a moment stored in naive UTC (a row's ``created_at``)."""
+    return local_day(moment, current_app.config["TIMEZONE"])

@@ -7,10 +7,11 @@ merges the directories. Catalogs are compiled by the build (``make``), never com
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_timezone
 
 from shared.security import safe_next
 
@@ -62,3 +63,9 @@ def init_i18n(app: Flask, app_translations: Path) -> None:
     )
     app.register_blueprint(bp)
     app.jinja_env.globals["get_locale"] = get_locale
+
+
+def local_today() -> date:
+    """Today in the app's time zone (``TIMEZONE``, Moscow by default): the calendar day
+    people there live in, which is not the server's (UTC) date from 21:00 UTC."""
+    return datetime.now(get_timezone()).date()

@@ -12,8 +12,20 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# Where the test apps are: the diary's TIMEZONE (config/diary.toml) and the portal's
+# default zone. "Today" for them is the date there, which differs from the machine's
+# (UTC) date from 21:00 UTC: a test that wants the apps' today asks ``region_today``.
+REGION_ZONE = ZoneInfo("Europe/Moscow")
+
+
+def region_today() -> date:
+    """Today in the apps' region, as the diary and the portal count days."""
+    return datetime.now(REGION_ZONE).date()
 
 
 @dataclass

@@ -31,7 +31,7 @@ matched to them.
 
 from __future__ import annotations
 
-import time as clock
+import time
 from datetime import date, datetime
 
 import click
@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+import diary_service.clock as region_clock
 from diary_service.demo.calendar import Calendar
 from diary_service.demo.people import REGIONS
 from diary_service.demo.plans import SeedReport
@@ -92,12 +93,12 @@ def seed_region(
         raise ValueError(region)
     if school_count():
         return None
-    today = today or date.today()
+    today = today or region_clock.today()
     if full_year:
         # The whole academic year's lessons and marks, four quarters, as a region holds
         # them in late May (the pages still ask about the real today).
         today = Calendar.of(today).ends
-    started = clock.perf_counter()
+    started = time.perf_counter()
     try:
         writer = Writer(db.session.connection())
         writer.prepare()
@@ -112,14 +113,14 @@ def seed_region(
             progress=progress,
         ).run()
         # The seed writes around the session: fill the reports' figures in its transaction.
-        refresh_all(date.today())
+        refresh_all(region_clock.today())
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     if scale == "region":
         analyze()
-    return SeedReport(scale, dict(writer.counts), clock.perf_counter() - started)
+    return SeedReport(scale, dict(writer.counts), time.perf_counter() - started)
 
 
 def analyze() -> None:

@@ -9,6 +9,7 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
+import diary_service.clock as clock
 from diary_service.access import Reach, class_of
 from diary_service.diary.acknowledgements import acknowledgements_of
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
@@ -303,12 +304,12 @@ def _week_remarks(student: Student, monday: date, saturday: date, reach: Reach) 
     rows = remarks_between(student.id, monday, saturday)
     return sorted(
         (
-            RemarkRow(remark=remark, on_date=on or remark.created_at.date())
+            RemarkRow(remark=remark, on_date=on or clock.day_of(remark.created_at))
             for remark, on, class_id, school_id in rows
             if (
                 reach.sees("remarks", class_id, on)
                 if on is not None
-                else reach.sees_at_school("remarks", school_id, remark.created_at.date())
+                else reach.sees_at_school("remarks", school_id, clock.day_of(remark.created_at))
             )
         ),
         key=lambda row: row.on_date,

@@ -10,6 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.family.codes import (
     ACCESS_CODE,
@@ -96,7 +97,7 @@ def _use_access_code(access: AccessCode, person: DiaryPerson, today: date) -> St
         db.session.rollback()
         raise InvalidCode()
     issuer = access.issued_by
-    issued_on = access.created_at.strftime("%d.%m.%Y")
+    issued_on = clock.day_of(access.created_at).strftime("%d.%m.%Y")
     reason = link_reason(
         _l("one-time code issued by %(staff)s on %(date)s", staff=issuer.short_name, date=issued_on)
         if issuer is not None

@@ -37,6 +37,7 @@ from portal.proofing.services import (
 from shared import validators
 from shared.crypto import pii, seal, unseal
 from shared.errors import NotFound, ValidationError
+from shared.i18n import local_today
 from shared.sessions import utcnow
 
 CHILD_ACCOUNT_AGE = 14
@@ -63,7 +64,7 @@ def add_child(parent: Citizen, data: dict[str, Any], origin: Origin) -> ParentLi
     """Claim a child; the checks start at once and decide whether the claim holds."""
     if not is_at_least(parent, "standard"):
         raise LevelTooLow()
-    today = date.today()
+    today = local_today()
     birth_date: date | None = data.get("birth_date")
     if birth_date is None or birth_date > today or _years(birth_date, today) >= 18:
         raise ValidationError(_l("The child's birth date must be within the last 18 years."))
@@ -283,7 +284,7 @@ def _after_child_check(check: VerificationCheck) -> None:
 
 def link_child_account(child: Child) -> None:
     """A child 14 or older with their own account (same SNILS) is linked to the record."""
-    if _years(child.birth_date, date.today()) < CHILD_ACCOUNT_AGE:
+    if _years(child.birth_date, local_today()) < CHILD_ACCOUNT_AGE:
         return
     account = db.session.execute(
         sa.select(Citizen.id).where(Citizen.snils_index == child.snils_index)

@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_timedelta, get_timezone, gettext
+from flask_babel import force_locale, format_timedelta, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
@@ -44,6 +44,7 @@ from portal.signals import trusted_access_ended
 from shared import validators
 from shared.crypto import pii
 from shared.errors import NotFound, ValidationError
+from shared.i18n import local_today
 from shared.sessions import utcnow
 
 # The diary's sections, in the diary's words and order.
@@ -124,7 +125,7 @@ class AccessEnded(ValidationError):
 
 def today() -> date:
     """The date in the portal's time zone (Moscow): ``until`` is a calendar day there."""
-    return datetime.now(get_timezone()).date()
+    return local_today()
 
 
 def status_of(grant: TrustedGrant, now: datetime | None = None) -> str:

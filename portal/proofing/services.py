@@ -25,6 +25,7 @@ from portal.proofing.models import Document, LetterCode, VerificationCheck
 from shared import validators
 from shared.crypto import pii, seal, unseal
 from shared.errors import DomainError, Forbidden, ValidationError
+from shared.i18n import local_today
 
 LEVELS = ("simplified", "standard", "confirmed")
 OPTIONAL_DOCUMENTS = ("inn", "oms", "driving_licence")
@@ -113,7 +114,7 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 def update_profile(citizen: Citizen, data: dict[str, Any], origin: Origin) -> None:
     """Save personal data; a change to what the registries checked sends it back to checking."""
-    today = date.today()
+    today = local_today()
     birth_date: date | None = data.get("birth_date")
     if birth_date is not None and (birth_date > today or birth_date < date(1900, 1, 1)):
         raise ValidationError(_l("Check the birth date."))
@@ -188,7 +189,7 @@ def set_passport(citizen: Citizen, data: dict[str, Any], origin: Origin) -> None
         issue_date: date | None = data.get("issue_date")
         if issue_date is None:
             raise ValueError("date_required")
-        validators.check_passport_issue_date(issue_date, citizen.birth_date, date.today())
+        validators.check_passport_issue_date(issue_date, citizen.birth_date, local_today())
     except ValueError as exc:
         raise validation_error(str(exc)) from exc
     issuer = _clean(data.get("issuer"), 200)

@@ -45,6 +45,7 @@ from diary_service.models.school import (
 )
 from diary_service.school.policy import DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS
 from shared.sessions import utcnow
+from tests.helpers import region_today
 
 BELLS = [
     (time(8, 30), time(9, 15)),
@@ -256,7 +257,7 @@ def build_world(today: date | None = None) -> World:
     (the 9Б student herself), ``department`` (the region's education department) and
     ``nobody`` (signed in, no role). School 2's people carry the prefix ``two_``.
     """
-    today = today or date.today()
+    today = today or region_today()
     municipality = Municipality(name="Городской округ Демонстрационный")
     other = Municipality(name="Заречный муниципальный район")
     subjects = {
@@ -357,7 +358,7 @@ def add_trusted_people(world: World) -> dict[str, Guardian]:
             grant_id=f"00000000-0000-4000-8000-{n:012d}",
             sections=list(sections),
             opens_at=now + timedelta(days=opens),
-            valid_until=date.today() + timedelta(days=until) if until is not None else None,
+            valid_until=region_today() + timedelta(days=until) if until is not None else None,
             revoked_at=now - timedelta(days=1) if revoked else None,
             reason="test world: trusted person",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -31,7 +31,7 @@ from tests.diary_service.test_auth import (
     Page,
     registered_diary,
 )
-from tests.helpers import diary_csrf, forms_of, submit, text_of
+from tests.helpers import diary_csrf, forms_of, region_today, submit, text_of
 
 CONFIRMED = "urn:gosdiary:acr:confirmed"
 STANDARD = "urn:gosdiary:acr:standard"
@@ -50,7 +50,7 @@ def ask(world) -> AnswerRequest:
         title="Экскурсия в музей",
         text="Поездка 1 декабря",
         options=["Согласен", "Не согласен"],
-        deadline=date.today() + timedelta(days=7),
+        deadline=region_today() + timedelta(days=7),
         created_by_id=world.one.staff["teacher"].id,
     )
     db.session.add(request)
@@ -101,7 +101,7 @@ def test_a_sign_in_is_fresh_for_five_minutes(age, fresh):
 def test_record_answer_rules(world, ask):
     parent = viewer_for(world.people["parent"])
     petr, masha = world.one.students["petr"], world.one.students["masha"]
-    now, today = utcnow(), date.today()
+    now, today = utcnow(), region_today()
     fresh = int(time.time())
     common = dict(comment="", now=now, today=today)
     with pytest.raises(Forbidden):  # not her child
@@ -190,7 +190,7 @@ def test_record_answer_rules(world, ask):
 def test_the_class_teacher_asks_the_parents(world, login):
     teacher = login(world.people["teacher"])
     url = f"/answers/classes/{world.one.classes['6А'].id}/new"
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (region_today() + timedelta(days=5)).isoformat()
     bad = submit(teacher, url, {"title": "Медосмотр", "options": "Согласен", "deadline": due})
     assert bad.status_code == 400
     assert "Укажите хотя бы два варианта ответа" in text_of(bad)
@@ -399,7 +399,7 @@ def test_students_and_strangers_cannot_answer(world, login, ask, who):
 
 
 def test_after_the_deadline_answers_are_refused(world, login, ask):
-    ask.deadline = date.today() - timedelta(days=1)
+    ask.deadline = region_today() - timedelta(days=1)
     db.session.commit()
     parent = signed(login(world.people["parent"]), CONFIRMED)
     page = parent.get(f"/answers/requests/{ask.id}")
@@ -459,7 +459,7 @@ def test_signed_answers_through_the_portal(live_diary, portal_server, make_citiz
             class_id=world.one.classes["6А"].id,
             title="Экскурсия в музей",
             options=["Согласен", "Не согласен"],
-            deadline=date.today() + timedelta(days=3),
+            deadline=region_today() + timedelta(days=3),
         )
         db.session.add(ask)
         db.session.commit()

@@ -17,6 +17,7 @@ from diary_service.models.family import Acknowledgement
 from diary_service.models.journal import Mark
 from diary_service.school.policy import DEFAULT_RULE, Rule
 from shared.errors import ValidationError
+from tests.helpers import region_today
 
 ARITHMETIC = Rule(
     weights=DEFAULT_RULE.weights, thresholds=DEFAULT_RULE.thresholds, average="arithmetic"
@@ -81,7 +82,7 @@ def test_children_of_a_parent_a_student_and_a_stranger(world):
 def test_acknowledging_twice_keeps_one_row(world):
     petr = world.one.students["petr"]
     person_id = world.people["parent"].id
-    today = date.today()
+    today = region_today()
     first = services.acknowledge(person_id, petr, today, today)
     again = services.acknowledge(person_id, petr, today - timedelta(days=today.weekday()), today)
     assert again.id == first.id

@@ -28,7 +28,7 @@ from diary_service.models.journal import (
 )
 from diary_service.models.school import Holiday, Notice, ParentMeeting, TimetableChange
 from tests.diary_service.factories import World, lesson, mark, monday_of
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import forms_of, region_today, submit, text_of
 
 
 @dataclass
@@ -322,19 +322,19 @@ def test_news_shows_notices_and_parent_meetings(world, login, diary_week):
         [
             ParentMeeting(
                 class_id=six_a.id,
-                held_at=datetime.combine(date.today() + timedelta(days=3), time(18, 30)),
+                held_at=datetime.combine(region_today() + timedelta(days=3), time(18, 30)),
                 place="Кабинет 21",
                 agenda="Итоги четверти; поездка в музей",
             ),
             Notice(
                 school_id=world.one.school.id,
                 title="День открытых дверей",
-                starts_on=date.today() - timedelta(days=1),
+                starts_on=region_today() - timedelta(days=1),
             ),
             Notice(
                 school_id=world.two.school.id,
                 title="Новости чужой школы",
-                starts_on=date.today() - timedelta(days=1),
+                starts_on=region_today() - timedelta(days=1),
             ),
         ]
     )
@@ -431,12 +431,12 @@ def test_acknowledgement_reaches_the_class_teacher(world, login):
     assert "Иванова Мария Петровна: ознакомлен(а)" in text_of(response)
     # A second click (from a page opened before the first) changes nothing.
     again = client.post(
-        action, data={"csrf_token": csrf_token_of(client, url), "week": date.today().isoformat()}
+        action, data={"csrf_token": csrf_token_of(client, url), "week": region_today().isoformat()}
     )
     assert again.status_code == 302
     rows = db.session.execute(sa.select(Acknowledgement)).scalars().all()
     assert len(rows) == 1
-    assert rows[0].week_start == monday_of(date.today())
+    assert rows[0].week_start == monday_of(region_today())
     assert rows[0].person_id == world.people["parent"].id
     assert not any(f.action == action for f in forms_of(client.get(url).get_data(as_text=True)))
 
@@ -447,7 +447,7 @@ def test_acknowledgement_reaches_the_class_teacher(world, login):
     assert "Иванов Пётр Сергеевич Иванова Мария Петровна ознакомлен(а)" in text
     assert "Кузнецова Мария Олеговна Кузнецов Олег Ильич ещё нет" in text
     assert "Ознакомились по 1 из 2 учеников." in text
-    last_week = (monday_of(date.today()) - timedelta(days=7)).isoformat()
+    last_week = (monday_of(region_today()) - timedelta(days=7)).isoformat()
     earlier = login(world.people["teacher"]).get(
         f"/classes/{six_a.id}/acknowledgements?week={last_week}"
     )
@@ -474,7 +474,7 @@ def test_only_a_guardian_acknowledges(world, login):
         token = csrf_token_of(client, "/")
         response = client.post(
             f"/students/{student.id}/acknowledge",
-            data={"csrf_token": token, "week": date.today().isoformat()},
+            data={"csrf_token": token, "week": region_today().isoformat()},
         )
         assert response.status_code == 403, who
     assert db.session.execute(sa.select(Acknowledgement)).first() is None
@@ -483,7 +483,7 @@ def test_only_a_guardian_acknowledges(world, login):
 def test_a_week_that_has_not_begun_cannot_be_acknowledged(world, login):
     petr = world.one.students["petr"]
     client = login(world.people["parent"])
-    next_week = (monday_of(date.today()) + timedelta(days=7)).isoformat()
+    next_week = (monday_of(region_today()) + timedelta(days=7)).isoformat()
     response = submit(
         client,
         f"/students/{petr.id}/week",

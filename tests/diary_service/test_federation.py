@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,7 @@ from portal.oidc import services as oidc
 from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
 from tests.diary_service.factories import build_world
 from tests.diary_service.test_auth import SCOPES, Browser, LaterApp, diary_config
+from tests.helpers import region_today
 from tests.portal.test_family import verified
 from tests.portal.test_proofing import MARIA, MARIA_PASSPORT, level, wait_for
 
@@ -182,7 +183,7 @@ def build_school(region: Region, key: str, snils: str, marks: list[tuple]) -> Sc
         student = one.students[key]
         student.snils_index = snils_index(snils, region.index_key)
         school_class = one.classes["6А" if key == "petr" else "9Б"]
-        period = period_on(one.year, date.today()) or one.periods[0]
+        period = period_on(one.year, region_today()) or one.periods[0]
         day = period.starts_on
         while day.weekday() > 4:
             day += timedelta(days=1)

@@ -21,7 +21,7 @@ from diary_service.reports import aggregates, drift, maintained, services
 from diary_service.school import services as school
 from diary_service.school.timetable import period_on
 from tests.diary_service.test_journal import weekday_before, weekday_on_or_before
-from tests.helpers import text_of
+from tests.helpers import region_today, text_of
 
 FIELDS = (
     "students",
@@ -53,7 +53,7 @@ def assert_in_step(world) -> None:
     """No drift in any school, and the pages' numbers equal the definition's."""
     for one in (world.one, world.two):
         assert drift.check_school(one.school.id) == []
-    today = date.today()
+    today = region_today()
     period = period_on(world.one.year, today) or world.one.periods[0]
     for one in (world.one, world.two):
         kept = maintained.school_report(one.school, period_of(one, period.number), today)

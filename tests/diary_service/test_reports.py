@@ -45,19 +45,19 @@ from diary_service.models.journal import (
 from diary_service.models.school import Period
 from diary_service.reports import services
 from diary_service.school.timetable import period_on
-from tests.helpers import text_of
+from tests.helpers import region_today, text_of
 
 STUDENT_NAMES = ("Иванов", "Кузнецова", "Иванова", "Пётр", "Мария", "Алиса")
 
 
 @pytest.fixture
 def period(world) -> Period:
-    return period_on(world.one.year, date.today()) or world.one.periods[0]
+    return period_on(world.one.year, region_today()) or world.one.periods[0]
 
 
 @pytest.fixture
 def day(period) -> date:
-    return min(date.today(), period.ends_on)
+    return min(region_today(), period.ends_on)
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def example(world, period, day):
 
 def test_class_numbers_match_the_hand_computed_example(example, period):
     one = example.one
-    report = services.class_report(one.classes["6А"], period, date.today())
+    report = services.class_report(one.classes["6А"], period, region_today())
     math, russian = example.subjects["math"], example.subjects["russian"]
 
     assert report.by_subject[math.id].average == Decimal("4.50")
@@ -181,7 +181,7 @@ def test_sql_averages_agree_with_the_journal_summaries(example, period):
     # The report decides averages and suggestions in SQL; the family pages with
     # journal.queries.summarize. They must never disagree.
     one = example.one
-    report = services.class_report(one.classes["6А"], period, date.today())
+    report = services.class_report(one.classes["6А"], period, region_today())
     rule = rule_of(current_policy(one.school.id))
     for row in report.students:
         for subject in (example.subjects["math"], example.subjects["russian"]):
@@ -195,14 +195,14 @@ def test_a_2_as_period_mark_fails_the_student_until_the_teacher_sets_another(exa
     one = example.one
     db.session.execute(sa.update(FinalMark).values(deleted=True))
     db.session.commit()
-    report = services.class_report(one.classes["6А"], period, date.today())
+    report = services.class_report(one.classes["6А"], period, region_today())
     assert report.total.success_rate == Decimal("50.0")
     assert report.by_subject[example.subjects["russian"].id].success_rate == Decimal("50.0")
 
 
 def test_school_report_numbers_and_completeness(example, period):
     one = example.one
-    report = services.school_report(one.school, period, date.today())
+    report = services.school_report(one.school, period, region_today())
     classes = {school_class.name: figures for school_class, figures in report.classes}
     assert classes["6А"].average == Decimal("4.00")
     assert classes["6А"].attended_rate == Decimal("75.0")
@@ -228,10 +228,10 @@ def test_school_report_numbers_and_completeness(example, period):
 
 
 def test_region_numbers_agree_with_the_school_report(example, period):
-    region = services.region_report(period.number, date.today())
+    region = services.region_report(period.number, region_today())
     lines = {line.school.id: line for block in region.municipalities for line in block.schools}
     line = lines[example.one.school.id]
-    school = services.school_report(example.one.school, period, date.today()).total
+    school = services.school_report(example.one.school, period, region_today()).total
     assert line.period.id == period.id
     for name in ("students", "assessed", "successful", "quality", "cents_sum", "cents_count"):
         assert getattr(line.figures, name) == getattr(school, name), name

@@ -50,12 +50,12 @@ from diary_service.school.policy import Rule, average, suggest
 from portal.simulator.registries.population import FIXED_PEOPLE
 from shared.sessions import utcnow
 from tests.conftest import ROOT, SECRETS, IsolatedClient, migrate_app, wipe
-from tests.helpers import text_of
+from tests.helpers import region_today, text_of
 
 # "Today" for the seed: late November of the academic year containing the real today
 # (the first quarter over, the second under way), so the region is the same whatever
 # day the suite runs.
-TODAY = Calendar.of(date.today()).starts + timedelta(days=83)
+TODAY = Calendar.of(region_today()).starts + timedelta(days=83)
 SMALL = ["--scale", "small", "--today", TODAY.isoformat()]
 SNILS = {
     "petr": "050-234-316 00",

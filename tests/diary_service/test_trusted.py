@@ -40,7 +40,7 @@ from tests.diary_service.factories import (
     build_world,
 )
 from tests.diary_service.test_api import Api, Journal
-from tests.helpers import forms_of, submit, text_of
+from tests.helpers import forms_of, region_today, submit, text_of
 
 # Fixtures of other modules: this module's diary trusts test_api's stand-in portal (its
 # ``diary_app`` replaces the session's here), and test_auth's live diary is registered
@@ -141,7 +141,7 @@ def links_of(person: DiaryPerson) -> list[Guardian]:
 def test_a_sign_in_with_a_trusted_claim_links_the_child(diary, register):
     petr = register.one.students["petr"]
     opens = utcnow() - timedelta(hours=1)
-    until = date.today() + timedelta(days=30)
+    until = region_today() + timedelta(days=30)
     person = sign_in_grandma(
         diary,
         grant(sections=[*EVERYTHING_BUT_MESSAGES, "passport", 7], opens_at=opens, until=str(until)),
@@ -228,7 +228,7 @@ def test_the_next_sign_in_follows_the_portal(diary, register):
         masha.id: frozenset(EVERYTHING),
     }
 
-    until = date.today() + timedelta(days=7)
+    until = region_today() + timedelta(days=7)
     person = sign_in_grandma(diary, grant(sections=EVERYTHING_BUT_MESSAGES, until=str(until)))
     updated, revoked = links_of(person)
     assert (updated.id, updated.revoked_at) == (first.id, None)
@@ -370,7 +370,7 @@ def test_the_api_applies_the_same_sections(api: Api, world, trusted, journal: Jo
     (child,) = api.get("/api/v1/children", light).get_json()["children"]
     assert child["id"] == petr.id and child["is_trusted"] is True
     assert child["sections"] == ["homework", "schedule"]
-    assert child["trusted_until"] == (date.today() + timedelta(days=30)).isoformat()
+    assert child["trusted_until"] == (region_today() + timedelta(days=30)).isoformat()
 
     week = api.get(f"/api/v1/children/{petr.id}/week?date={journal.monday}", light).get_json()
     lessons = [lesson for day in week["days"] for lesson in day["lessons"]]
@@ -428,7 +428,7 @@ def test_a_trusted_person_does_not_act_as_a_parent(world, trusted, login):
     client = login(world.people["trusted_full"])
     week = client.get(f"/students/{petr.id}/week")
     token = next(f for f in forms_of(week.get_data(as_text=True)) if f.method == "post")
-    data = {"csrf_token": token.fields["csrf_token"], "week": date.today().isoformat()}
+    data = {"csrf_token": token.fields["csrf_token"], "week": region_today().isoformat()}
     assert client.post(f"/students/{petr.id}/acknowledge", data=data).status_code == 403
     assert client.get(f"/students/{petr.id}/access-log").status_code == 403
     assert client.get("/codes/").status_code == 403

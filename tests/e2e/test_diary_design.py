@@ -43,10 +43,11 @@ from tests.e2e.ui import (
     check_page,
     new_context,
 )
+from tests.helpers import region_today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.screens]
 
-TODAY = date.today()
+TODAY = region_today()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from tests.conftest import ROOT, LiveServer, database_url, migrate_app, wipe
 from tests.diary_service.factories import build_world
 from tests.diary_service.test_auth import CLIENT_ID, SCOPES, LaterApp, diary_config
 from tests.e2e.conftest import TIMEOUT_MS
+from tests.helpers import region_today
 from tests.portal.test_proofing import MARIA, make_standard
 
 pytestmark = pytest.mark.e2e
@@ -149,7 +150,7 @@ def diary(app, portal_server, tmp_path) -> Iterator[Diary]:
                 )
             )
             diary_db.session.commit()
-            found = last_school_day(one.periods, date.today())
+            found = last_school_day(one.periods, region_today())
             school = School(
                 class_id=one.classes["6А"].id,
                 lesson_day=found[0] if found else None,

@@ -16,7 +16,7 @@ from portal.federation.models import FederationMessage
 from portal.identity.models import SecurityEvent
 from portal.oidc import claims
 from shared.errors import NotFound, ValidationError
-from tests.helpers import csrf_on, forms_of, portal_client_signed_in, submit, text_of
+from tests.helpers import csrf_on, forms_of, portal_client_signed_in, region_today, submit, text_of
 from tests.portal.factories import SERGEY, SERGEY_PASSPORT, make_standard, wait_for
 from tests.portal.oidc_helpers import Browser, bearer, register, tokens
 from tests.portal.test_family import ORIGIN, PETR, verified
@@ -132,7 +132,7 @@ def test_an_invitation_by_phone_and_surname_ignores_the_case(people):
 def test_refusals_explain_and_change_nothing(people, make_citizen):
     maria, _olga, child_id = people
     make_citizen(surname="Кузнецова", phone="+79161230009")  # simplified: not invitable
-    tomorrow = date.today() + timedelta(days=2)
+    tomorrow = region_today() + timedelta(days=2)
     nobody = "Не найден никто"
     cases = [
         ({"snils": "050-234-316 00"}, nobody),  # Petr's own SNILS: a child with no account
@@ -141,7 +141,7 @@ def test_refusals_explain_and_change_nothing(people, make_citizen):
         ({"phone": "+79161230009", "surname": "Кузнецова"}, nobody),  # below standard
         ({"phone": OLGA_PHONE}, "СНИЛС человека или его мобильный телефон"),
         ({"snils": "112-233-445 95"}, "самому себе"),
-        ({"snils": OLGA_SNILS, "until": date.today()}, "в будущем"),
+        ({"snils": OLGA_SNILS, "until": region_today()}, "в будущем"),
         ({"snils": OLGA_SNILS, "sections": []}, "Выберите, что будет видеть"),
         ({"snils": OLGA_SNILS, "sections": ["diary"]}, "Выберите, что будет видеть"),
     ]
@@ -205,10 +205,10 @@ def test_the_claim_reaches_the_relying_party_and_ends_with_the_grant(app, people
     assert entry["opens_at"] == grant.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # Past its last day the grant is no longer released (the diary ends it on time too).
-    grant.until = date.today() - timedelta(days=1)
+    grant.until = region_today() - timedelta(days=1)
     db.session.commit()
     assert trusted.status_of(grant) == trusted.EXPIRED and userinfo()["trusted"] == []
-    grant.until = date.today() + timedelta(days=30)
+    grant.until = region_today() + timedelta(days=30)
     db.session.commit()
     assert userinfo()["trusted"][0]["until"] == grant.until.isoformat()
 

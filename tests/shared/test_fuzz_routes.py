@@ -82,6 +82,7 @@ from tests.diary_service.factories import build_world
 from tests.diary_service.test_access_table import answer_request_of, application_of, build_objects
 from tests.diary_service.test_api import KeysServer, make_diary, mint
 from tests.diary_service.test_api import keys_server as keys_server  # the fixture
+from tests.helpers import region_today
 from tests.portal.factories import make_standard, verified, wait_for
 from tests.portal.oidc_helpers import register
 from tests.portal.test_family import ORIGIN, PETR
@@ -428,9 +429,9 @@ class PageForms(html.parser.HTMLParser):
             values.append(FILE)
         elif tag == "input" and a.get("type") not in ("submit", "button"):
             typed = {
-                "date": date.today().isoformat(),
+                "date": region_today().isoformat(),
                 "time": "09:00",
-                "datetime-local": date.today().isoformat() + "T18:00",
+                "datetime-local": region_today().isoformat() + "T18:00",
                 "number": "1",
                 "email": "fuzz@example.ru",
                 "tel": "+79160000099",
@@ -456,9 +457,9 @@ def baseline_for_field(field_class: type | None) -> str:
     if "File" in name:
         return FILE
     if "Date" in name and "Time" in name:
-        return date.today().isoformat() + "T18:00"
+        return region_today().isoformat() + "T18:00"
     if "Date" in name:
-        return date.today().isoformat()
+        return region_today().isoformat()
     if "Time" in name:
         return "09:00"
     if "Integer" in name or "Decimal" in name:
