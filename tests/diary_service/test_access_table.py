@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -55,7 +55,15 @@ from diary_service.models.school import (
     TimetableChange,
 )
 from shared.sessions import utcnow
-from tests.diary_service.factories import World, add_moved_student, add_trusted_people, person
+from tests.conftest import wipe
+from tests.diary_service.factories import (
+    World,
+    add_moved_student,
+    add_trusted_people,
+    build_world,
+    person,
+    signed_in,
+)
 
 ROLES = (
     "anonymous",
@@ -846,28 +854,16 @@ def test_every_route_is_in_the_table(diary):
     assert missing == [], "routes without a row in the access table"
 
 
-@pytest.fixture
-def objects(world) -> SimpleNamespace:
-    return build_objects(world)
-
-
-@pytest.fixture
-def clients(world, login):
-    """A signed-in test client per role, with its session's CSRF token (read from the
-    sign-out form every page has): a refusal must come from the rules, not from CSRF."""
-    made = {}
-
-    def client_of(role: str):
-        if role not in made:
-            client = login(None if role == "anonymous" else world.people[role])
-            token = ""
-            if role != "anonymous":
-                html = client.get("/").get_data(as_text=True)
-                token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-            made[role] = (client, token)
-        return made[role]
-
-    return client_of
+def csrf_client(app, person) -> tuple:
+    """A test client signed in as ``person`` (None: signed out) with its session's CSRF
+    token, read from the sign-out form every page has (a 404 page is the cheapest): a
+    refusal must come from the rules, not from CSRF."""
+    client = signed_in(app, person)
+    token = ""
+    if person is not None:
+        html = client.get("/no-such-page").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return client, token
 
 
 def request(client_and_token, route: Route, objects):
@@ -878,8 +874,8 @@ def request(client_and_token, route: Route, objects):
     return client.post(url, data={"csrf_token": token, **route.data})
 
 
-@pytest.mark.parametrize("route", TABLE, ids=lambda route: route.id)
-def test_every_role_gets_what_the_table_says(route, objects, clients):
+def check_route(route: Route, objects: SimpleNamespace, clients: Callable[[str], tuple]) -> None:
+    """Every role asks ``route``: each gets what the table says."""
     if route.moved and objects.moved is None:
         pytest.skip("the academic year has only begun: no transfer lies in the past yet")
     outcomes = {}
@@ -937,12 +933,39 @@ CROSS_POST = [
 ]
 
 
-@pytest.mark.parametrize("path", CROSS + CROSS_POST)
-def test_an_administrator_cannot_reach_another_schools_objects(path, objects, clients):
-    client, token = clients("admin")
-    url = path.format(o=objects)
-    if path in CROSS_POST:
-        response = client.post(url, data={"csrf_token": token})
-    else:
-        response = client.get(url)
-    assert response.status_code in REFUSED
+# --- the GET rows: one world for them all -----------------------------------------------
+# A GET changes nothing (tests/diary_service/test_get_never_writes.py), so the GET rows
+# share one world and one signed-in client per role; the POST rows, which may change
+# what the next one finds, each get a fresh world (test_access_table_posts.py).
+
+
+@pytest.fixture(scope="module")
+def shared_world(diary_app) -> Iterator[SimpleNamespace]:
+    with diary_app.app_context():
+        world = build_world()
+        objects = build_objects(world)
+        db.session.commit()
+        made = {}
+
+        def client_of(role: str) -> tuple:
+            if role not in made:
+                who = None if role == "anonymous" else world.people[role]
+                made[role] = csrf_client(diary_app, who)
+            return made[role]
+
+        yield SimpleNamespace(objects=objects, clients=client_of)
+        db.session.remove()
+        wipe(db)
+
+
+@pytest.mark.parametrize(
+    "route", [route for route in TABLE if route.method == "GET"], ids=lambda route: route.id
+)
+def test_every_role_gets_what_the_table_says(route, shared_world):
+    check_route(route, shared_world.objects, shared_world.clients)
+
+
+@pytest.mark.parametrize("path", CROSS)
+def test_an_administrator_cannot_read_another_schools_objects(path, shared_world):
+    client, _token = shared_world.clients("admin")
+    assert client.get(path.format(o=shared_world.objects)).status_code in REFUSED
