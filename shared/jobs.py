@@ -20,6 +20,7 @@ import redis
 from celery import Celery, Task
 from celery.signals import setup_logging
 from flask import Flask, current_app
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from shared import tracing
 
@@ -102,6 +103,23 @@ def _keep_json_logging(loglevel=None, **_kwargs) -> None:
 def enqueue(name: str, *args: object) -> None:
     """Queue the task ``name`` of the current app (run at once in the embedded default)."""
     current_app.extensions["celery"].tasks[name].delay(*args)
+
+
+def nudge(name: str, *args: object) -> bool:
+    """Queue the job that works off an outbox row already committed, whose periodic
+    retry (Celery beat) would send it anyway: with the broker unreachable (Redis down)
+    that is logged and the row waits for the retry, instead of failing the request that
+    has already saved its work (issue 15's drill, redis-stop). False when not queued."""
+    try:
+        enqueue(name, *args)
+    except BrokerUnreachable as error:
+        current_app.logger.warning(
+            "job %s not queued (%s): its outbox row waits for the periodic retry",
+            name,
+            type(error).__name__,
+        )
+        return False
+    return True
 
 
 def queue_name(app: Flask) -> str:

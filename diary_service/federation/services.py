@@ -29,7 +29,7 @@ from diary_service.models.federation import PortalMessage
 from diary_service.models.school import School
 from shared import federation
 from shared.errors import DomainError
-from shared.jobs import enqueue
+from shared.jobs import nudge
 from shared.sessions import utcnow
 
 DELIVER = "diary.federation_deliver"
@@ -113,7 +113,7 @@ def send_to_portal(event: str, key: str, data: dict[str, Any]) -> PortalMessage:
     except IntegrityError:  # queued by another process at the same moment
         db.session.rollback()
         return _queued(event, key)
-    enqueue(DELIVER, message.id)
+    nudge(DELIVER, message.id)
     return message
 
 

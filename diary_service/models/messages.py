@@ -111,7 +111,7 @@ class NotificationSetting(db.Model):
 
 class Notification(db.Model):
     """An e-mail or SMS waiting to be sent or sent (the outbox): the job sends what is
-    due and not yet sent, retrying failures."""
+    due, not yet sent and not claimed by another sender, retrying failures."""
 
     __tablename__ = "notification"
     __table_args__ = (sa.Index("ix_notification_due", "sent_at", "send_after"),)
@@ -130,3 +130,8 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The sender sending it now (``messages.outbox``): set by the one statement that
+    # claims it, cleared when the attempt ends. A claim older than the lease is a sender
+    # that died mid-way, and the notification is tried again.
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))

@@ -34,7 +34,7 @@ from portal.regions import Region, regions
 from portal.signals import trusted_access_ended
 from shared import federation
 from shared.errors import DomainError, NotFound
-from shared.jobs import enqueue
+from shared.jobs import nudge
 from shared.sessions import utcnow
 
 DELIVER = "portal.federation_deliver"
@@ -134,7 +134,7 @@ def send_to_diary(event: str, client_id: str, key: str, data: dict[str, Any]) ->
         # Queued by another process at the same moment: that one is ours too.
         db.session.rollback()
         return _queued(event, client_id, key)
-    enqueue(DELIVER, message.id)
+    nudge(DELIVER, message.id)
     return message
 
 

@@ -40,7 +40,7 @@ from portal.oidc.clients import load_client
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
 from portal.oidc.tokens import issuer
-from shared.jobs import enqueue
+from shared.jobs import nudge
 from shared.sessions import utcnow
 from shared.tracing import outgoing_headers
 
@@ -79,7 +79,7 @@ def end_sessions(citizen_id: int, sids: list[str]) -> list[int]:
     queued = queue_logouts(citizen_id, sids)
     db.session.commit()
     for delivery_id in queued:
-        enqueue(DELIVER_LOGOUT, delivery_id)
+        nudge(DELIVER_LOGOUT, delivery_id)
     return queued
 
 

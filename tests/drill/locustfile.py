@@ -3,7 +3,9 @@
 Parents (slots that bring one parent after another at a set rate): open the diary, sign in through the portal with the password (a third of them
 with a TOTP code too), give consent the first time, see their child's week and marks;
 one in five then sends the class teacher a message or acknowledges the week. Each parent
-does this once. Teachers (a fixed number) sign in once, then keep opening a
+does this once. One parent in ten (those the seed gave a child verified at the portal)
+then applies at the portal for diary access for the child (the catalog's form over HTTP).
+Teachers (a fixed number) sign in once, then keep opening a
 recent lesson of one of their classes and entering a mark and an absence.
 
 Every write the apps acknowledged (the redirect that follows a saved form) goes to the
@@ -27,13 +29,14 @@ import threading
 import time
 import uuid
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pyotp
 from locust import HttpUser, between, constant_pacing, events, task
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+DIARY_ACCESS = "diary-access"  # the portal's service (portal/catalog/catalog.py)
 PEOPLE = json.loads(open(os.environ["DRILL_PEOPLE"]).read())  # noqa: SIM115
 PORTAL = os.environ["DRILL_PORTAL_URL"]
 DIARY = os.environ["DRILL_DIARY_URL"]
@@ -296,6 +299,8 @@ class Parent(Person):
                 self.acknowledge(sid, week.text)
             else:
                 self.message(sid)
+        if "child" in person:
+            self.apply(person["child"])
 
     def acknowledge(self, sid: int, html: str) -> None:
         form = form_posting_to(html, "/acknowledge")
@@ -321,6 +326,37 @@ class Parent(Person):
         page = self.post(urljoin(page.url, form.action or page.url), data, "diary: send message")
         if page.status_code == 200 and re.search(r"/messages/\d+", page.url):
             acknowledged("message", token=text, student_id=sid)
+
+    def apply(self, child: str) -> None:
+        """At the portal (signed in there by the sign-in): the service «access to the
+        electronic diary» for the child, as its form goes: the child and the region,
+        the schools the diary lists, the summary, «Send»."""
+        form_url = f"{PORTAL}/services/{DIARY_ACCESS}/apply"
+        page = self.get(form_url, "portal: application form")
+        regions = re.findall(r'<option value="([^"]+)"', page.text)
+        if page.status_code != 200 or not regions:
+            self.fail_event("portal: application form", f"no region to choose at {page.url}")
+            return
+        query = {"child": child, "region": regions[0]}
+        page = self.get(f"{form_url}?{urlencode(query)}", "portal: application schools")
+        form = form_posting_to(page.text, "/apply") if page.status_code == 200 else None
+        schools = [s for s in (form.options.get("school", []) if form else []) if s]
+        if form is None or not schools:
+            self.fail_event("portal: application schools", f"no school to choose at {page.url}")
+            return
+        data = {**form.fields, "school": random.choice(schools)}
+        action = urljoin(page.url, form.action)
+        page = self.post(action, data, "portal: application summary")
+        form = form_with(page.text, "confirmed") if page.status_code == 200 else None
+        if form is None:
+            self.fail_event("portal: application summary", f"no summary at {page.url}")
+            return
+        page = self.post(action, form.fields, "portal: send application")
+        sent = re.search(r"/cabinet/service-applications/([0-9a-f-]{36})$", page.url)
+        if page.status_code == 200 and sent:
+            acknowledged("application", public_id=sent.group(1))
+        elif page.status_code == 200:
+            self.fail_event("portal: send application", f"not sent: ended at {page.url}")
 
 
 class Teacher(Person):

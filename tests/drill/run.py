@@ -8,8 +8,9 @@ Redis, the portal and one regional diary under gunicorn, Celery workers and beat
 simulator), seeds a region and the citizens the load needs (``tests.drill.seed``), then
 runs each scenario as its own Locust run (``tests/drill/locustfile.py``, headless,
 bounded by ``--minutes`` and the number of parents) with its fault injected a third of
-the way in, and afterwards compares the load's ledger of acknowledged writes with the
-database and checks that every notification due was sent once. Prints a table and
+the way in, and afterwards (``tests.drill.ledger``) compares the load's ledger of
+acknowledged writes (marks, absences, messages, acknowledgements, service applications)
+with the databases and checks that every notification due was sent once. Prints a table and
 exits non-zero on a lost write, a doubled notification or errors over the scenario's
 goal. Everything it started is stopped by process id, also on Ctrl-C.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import math
 import os
 import signal
@@ -32,9 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import psycopg
 import requests
 
+from tests.drill.ledger import (
+    check_ledger,
+    check_notifications,
+    check_registry_checks,
+    settle_portal_outbox,
+)
 from tests.drill.stack import ROOT, Stack, cpu_seconds, http_ok, redis_ping, wait_for
 
 SCENARIOS = {
@@ -60,6 +65,10 @@ class Row:
     p95: float = 0.0
     p99: float = 0.0
     acknowledged: int = 0
+    applications: int = 0
+    applications_delivered: int = 0
+    emails_sent: int = 0
+    emails_received: int = 0
     found: int = 0
     lost: int = 0
     sign_ins: int = 0
@@ -334,6 +343,7 @@ def run_scenario(stack: Stack, people: Path, scenario: str, args: argparse.Names
     row.cpu_ms_per_sign_in = cpu * 1000 / max(row.sign_ins, 1)
     row.portal_cpu_ms_per_sign_in = portal_cpu * 1000 / max(row.sign_ins, 1)
     recover(stack, row)
+    settle_portal_outbox(stack, row, args.drain_seconds)
     check_ledger(stack, out, row)
     check_notifications(stack, row, args)
     if scenario == "registry-down":
@@ -399,111 +409,24 @@ def recover(stack: Stack, row: Row) -> None:
     wait_for(lambda: redis_ping(stack.redis_url), "redis", timeout=30)
 
 
-# --- nothing lost ---------------------------------------------------------------------------
-
-CHECKS = {
-    "mark": "SELECT count(*) FROM mark WHERE comment = %(token)s",
-    "absence": (
-        "SELECT count(*) FROM attendance WHERE lesson_id = %(lesson_id)s "
-        "AND student_id = %(student_id)s AND code = 'н' AND NOT deleted"
-    ),
-    "message": "SELECT count(*) FROM message WHERE body LIKE '%%' || %(token)s",
-    "acknowledgement": (
-        "SELECT count(*) FROM acknowledgement WHERE student_id = %(student_id)s "
-        "AND week_start = %(week)s"
-    ),
-}
-
-
-def check_ledger(stack: Stack, out: Path, row: Row) -> None:
-    entries = [
-        json.loads(line)
-        for path in sorted(out.glob("ledger-*.jsonl"))
-        for line in path.read_text().splitlines()
-        if line.strip()
-    ]
-    row.acknowledged = len(entries)
-    lost = []
-    with psycopg.connect(stack.database_url("diary")) as conn:
-        for entry in entries:
-            found = conn.execute(CHECKS[entry["kind"]], entry).fetchone()[0]
-            if found:
-                row.found += 1
-            else:
-                lost.append(entry)
-    row.lost = len(lost)
-    if lost:
-        (out / "lost.json").write_text(json.dumps(lost, ensure_ascii=False, indent=1))
-        row.notes.append(f"lost writes listed in {out / 'lost.json'}")
-
-
-def check_notifications(stack: Stack, row: Row, args: argparse.Namespace) -> None:
-    """Every notification due is sent, and sent once: the outbox empties within
-    ``--drain-seconds``, and the mail relay received as many of the diary's e-mails
-    as the outbox says it sent."""
-    due_sql = (
-        "SELECT count(*) FROM notification WHERE sent_at IS NULL AND send_after <= now() "
-        "AND attempts < 5"
-    )
-    deadline = time.monotonic() + args.drain_seconds
-    with psycopg.connect(stack.database_url("diary"), autocommit=True) as conn:
-        while True:
-            due = conn.execute(due_sql).fetchone()[0]
-            if due == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(2)
-        sent = conn.execute(
-            "SELECT count(*) FROM notification WHERE sent_at IS NOT NULL AND channel = 'email'"
-        ).fetchone()[0]
-    time.sleep(2)  # the relay stores what it was handed
-    with psycopg.connect(stack.database_url("simulator")) as conn:
-        received = conn.execute(
-            "SELECT count(*) FROM inbox_message WHERE channel = 'email' "
-            "AND sender LIKE '%%diary.localhost%%'"
-        ).fetchone()[0]
-    row.notes.append(f"notifications: {sent} sent, {received} received, {due} still due")
-    if due:
-        row.failed.append(f"{due} notifications due and not sent after {args.drain_seconds} s")
-    if received > sent:
-        row.failed.append(f"{received - sent} notifications sent twice")
-    if received < sent:
-        row.failed.append(f"{sent - received} notifications marked sent never arrived")
-
-
-def check_registry_checks(stack: Stack, row: Row, args: argparse.Namespace) -> None:
-    deadline = time.monotonic() + args.drain_seconds
-    with psycopg.connect(stack.database_url("portal"), autocommit=True) as conn:
-        while True:
-            open_ = conn.execute(
-                "SELECT count(*) FROM verification_check WHERE status IN ('queued', 'pending')"
-            ).fetchone()[0]
-            if open_ == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(3)
-        done = conn.execute(
-            "SELECT count(*) FROM verification_check c JOIN citizen z ON z.id = c.citizen_id "
-            "WHERE z.email LIKE 'checks%%' AND c.status IN ('approved', 'rejected')"
-        ).fetchone()[0]
-    row.notes.append(f"registry checks: {done} answered, {open_} still open")
-    if open_:
-        row.failed.append(f"{open_} registry checks never finished")
-
-
 # --- the table --------------------------------------------------------------------------------
 
 
 def table(rows: list[Row]) -> str:
     lines = [
         "| scenario | requests | errors | p50 ms | p95 ms | p99 ms | sign-ins (refused) "
-        "| sign-in p95 ms | week p95 ms | acknowledged writes | found | lost "
+        "| sign-in p95 ms | week p95 ms | acknowledged writes | of them applications "
+        "(at the diary) | found | lost | e-mails marked sent / received "
         "| server CPU ms per sign-in: all (portal) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.scenario} | {r.requests} | {r.errors} | {r.p50:.0f} | {r.p95:.0f} "
             f"| {r.p99:.0f} | {r.sign_ins} ({r.refused}) | {r.sign_in_p95:.0f} "
-            f"| {r.week_p95:.0f} | {r.acknowledged} | {r.found} | {r.lost} "
+            f"| {r.week_p95:.0f} | {r.acknowledged} "
+            f"| {r.applications} ({r.applications_delivered}) | {r.found} | {r.lost} "
+            f"| {r.emails_sent} / {r.emails_received} "
             f"| {r.cpu_ms_per_sign_in:.0f} ({r.portal_cpu_ms_per_sign_in:.0f}) |"
         )
     return "\n".join(lines)

@@ -9,7 +9,9 @@ anyone the school registered) and writes who they are to PEOPLE.json. ``portal``
 makes each of them a citizen at the standard level whose SNILS the Social Fund approved,
 so that signing in to the diary links the parent to their child and the teacher to
 their classes, exactly as for a real family. A third of the parents have a TOTP second
-factor. The password is hashed once and the hash reused: argon2 per citizen would take
+factor; one in ten (``applies``) also has their child verified at the portal (ЗАГС and the
+Social Fund approved, as after «Children»), so that the load can send the service
+application «access to the electronic diary» for it. The password is hashed once and the hash reused: argon2 per citizen would take
 longer than the drill.
 """
 
@@ -109,6 +111,7 @@ def seed_portal(path: Path, client_secret: str, diary_url: str) -> None:
     from portal import create_app
     from portal.demo import demo_diary_client
     from portal.extensions import db
+    from portal.family.models import Child, ParentLink
     from portal.identity.models import Citizen
     from portal.identity.passwords import hash_password
     from portal.oidc import services as oidc
@@ -166,6 +169,8 @@ def seed_portal(path: Path, client_secret: str, diary_url: str) -> None:
                     seal(citizen, totp_secret_encrypted=secret)
                     person["totp"] = secret
                 person["login"] = citizen.phone
+                if role == "parent" and applies(person["n"]):
+                    person["child"] = verified_child(db, Child, ParentLink, citizen, person, now)
                 for kind, registry in (("snils", "sfr"), ("passport", "mvd")):
                     db.session.add(
                         VerificationCheck(
@@ -180,6 +185,32 @@ def seed_portal(path: Path, client_secret: str, diary_url: str) -> None:
             db.session.commit()
     people["password"] = PASSWORD
     path.write_text(json.dumps(people, ensure_ascii=False))
+
+
+def applies(n: int) -> bool:
+    """The parents who apply for diary access for a child (one in ten)."""
+    return n % 10 == 1
+
+
+def verified_child(db, child_model, link_model, parent, person: dict, now: datetime) -> str:
+    """A child of ``parent`` that ЗАГС and the Social Fund confirmed: its public id."""
+    from shared.crypto import pii, seal
+
+    digits = snils_of(700_000 + person["n"])
+    child = child_model(
+        surname=person["family_name"],
+        given_name="Дрилл",
+        birth_date=date(2015, 9, 1),
+        gender="M",
+        snils_index=pii().blind_index(digits, field="snils"),
+        certificate_details={"issue_date": "2015-09-10"},
+        snils_verified_at=now,
+        confirmed_at=now,
+    )
+    db.session.add(child)
+    seal(child, snils_encrypted=digits, certificate_encrypted=f"IV-МЮ {500000 + person['n']}")
+    db.session.add(link_model(parent_id=parent.id, child_id=child.id, relation_verified_at=now))
+    return child.public_id
 
 
 def main(argv: list[str]) -> None:
