@@ -23,7 +23,7 @@ from portal.metrics import REGISTRY_ANSWERS
 from portal.proofing import registry
 from portal.proofing.models import FINAL, RegistryCallback, VerificationCheck
 from shared.errors import NotFound, ValidationError
-from shared.jobs import enqueue
+from shared.jobs import nudge
 from shared.sessions import utcnow
 from shared.signing import verify
 
@@ -81,8 +81,14 @@ def start_check(
         .where(_same_target(kind, citizen_id, child_id))
         .values(status="superseded")
     )
+    # Due at once: the job queued below normally sends it; if it cannot be queued (Redis
+    # down), the periodic resend does. The claim in send_check sends it once either way.
     check = VerificationCheck(
-        citizen_id=citizen_id, child_id=child_id, kind=kind, registry_code=KINDS[kind].registry
+        citizen_id=citizen_id,
+        child_id=child_id,
+        kind=kind,
+        registry_code=KINDS[kind].registry,
+        next_attempt_at=utcnow(),
     )
     db.session.add(check)
     if flush_only:
@@ -94,7 +100,7 @@ def start_check(
 
 
 def dispatch(check: VerificationCheck) -> None:
-    enqueue(SEND_CHECK, check.public_id)
+    nudge(SEND_CHECK, check.public_id)
 
 
 def backoff(attempts: int) -> timedelta:

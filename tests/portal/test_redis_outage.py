@@ -117,3 +117,59 @@ def test_a_message_to_the_diary_is_kept_for_the_retry_while_the_brokers_redis_is
         "due": ["application-1"],
     }
     assert "not queued (OperationalError)" in done.stdout + done.stderr
+
+
+CHECK_SCRIPT = """
+import json, sys
+from portal import create_app
+from portal.extensions import db
+from portal.identity import services as identity
+from portal.proofing import services  # registers the SNILS check
+from portal.proofing.checks import start_check
+from portal.proofing.models import VerificationCheck
+from shared.sessions import utcnow
+
+app = create_app(json.loads(sys.argv[1]))
+with app.app_context():
+    db.create_all()
+    citizen = identity.create_citizen(password="violet-harbour-lamp", surname="Иванова",
+                                      given_name="Мария", phone="+79160000001")
+    try:
+        start_check(citizen.id, "snils")
+        outcome = "saved"
+    except Exception as error:
+        outcome = f"raised {type(error).__name__}"
+    db.session.rollback()
+    due = [c.kind for c in db.session.query(VerificationCheck)
+           if c.status == "queued" and c.next_attempt_at <= utcnow()]
+print(json.dumps({"outcome": outcome, "due": due}))
+"""
+
+
+def test_a_registry_check_is_kept_for_the_resend_while_the_brokers_redis_is_down(tmp_path):
+    """A citizen's data sent for checking while Redis is down: the check is saved and due
+    for the periodic resend (which sends it once Redis is back), and the request that
+    asked goes on instead of a 500 after the check was saved."""
+    config = {
+        "ENV": "test",
+        **SECRETS,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SMTP_PORT": free_port(),
+        "SMS_GATEWAY_URL": f"http://127.0.0.1:{free_port()}/",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_SCRIPT, json.dumps(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "outcome": "saved",
+        "due": ["snils"],
+    }
+    assert "not queued (OperationalError)" in done.stdout + done.stderr
