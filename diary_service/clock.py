@@ -6,7 +6,8 @@ midnight."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -22,3 +23,14 @@ def today() -> date:
 def day_of(moment: datetime) -> date:
     """The region's day of a moment stored in naive UTC (a row's ``created_at``)."""
     return local_day(moment, current_app.config["TIMEZONE"])
+
+
+def now() -> datetime:
+    """The region's wall-clock time, naive (as the times people enter are kept: a
+    meeting's ``held_at``)."""
+    return (
+        utcnow()
+        .replace(tzinfo=UTC)
+        .astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        .replace(tzinfo=None)
+    )

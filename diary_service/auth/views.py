@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+import diary_service.clock as clock
 from diary_service.access import Viewer
 from diary_service.auth import oidc, services
 from diary_service.auth.current import (
@@ -41,7 +42,7 @@ def inject_current_person() -> dict:
         "current_level": current_level,
         "current_viewer": current_viewer,
         "start_page": lambda: start_page(current_viewer()),
-        "current_date": date.today,  # the pages mark today (the week's day, the grid's column)
+        "current_date": clock.today,  # the pages mark the region's today (week day, grid column)
     }
 
 

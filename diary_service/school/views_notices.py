@@ -4,7 +4,7 @@ absences. The pages join the school blueprint (school.views), whose helpers they
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import Response, abort, request
@@ -152,7 +152,7 @@ def meetings(school_id: int):
         pages.status(form),
         meetings=services.meetings_of(school.id),
         form=form,
-        now=datetime.now(),
+        now=clock.now(),
     )
 
 
