@@ -34,3 +34,10 @@ def now() -> datetime:
         .astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
         .replace(tzinfo=None)
     )
+
+
+def start_of(day: date) -> datetime:
+    """The region's midnight at the start of ``day``, in naive UTC (to compare with a
+    row's ``created_at``)."""
+    local = datetime.combine(day, datetime.min.time(), ZoneInfo(current_app.config["TIMEZONE"]))
+    return local.astimezone(UTC).replace(tzinfo=None)

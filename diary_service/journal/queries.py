@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
 
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.models.journal import (
     Attendance,
@@ -243,8 +244,7 @@ def remarks_between(
     """The remarks about a student on lessons from ``start`` to ``end`` inclusive, or
     written then when tied to no lesson: each with its lesson's date and class (None
     without a lesson) and its author's school, in the order written."""
-    since = datetime.combine(start, datetime.min.time())
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    since, until = clock.start_of(start), clock.start_of(end + timedelta(days=1))
     rows = db.session.execute(
         sa.select(Remark, Lesson.on_date, Lesson.class_id, StaffMember.school_id)
         .outerjoin(Lesson, Lesson.id == Remark.lesson_id)

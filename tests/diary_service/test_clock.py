@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 import diary_service.clock as clock
+from diary_service.diary.pages import monday_of
 from diary_service.extensions import db
 from diary_service.journal.entries import (
     EntryErrors,
@@ -15,7 +16,8 @@ from diary_service.journal.entries import (
     StudentEntry,
     record_lesson_entries,
 )
-from diary_service.models.journal import Lesson
+from diary_service.journal.queries import remarks_between
+from diary_service.models.journal import Lesson, Remark
 
 
 @pytest.mark.parametrize("zone", ["Asia/Yekaterinburg", "Pacific/Kiritimati", "Etc/GMT+12"])
@@ -74,3 +76,25 @@ def test_the_journal_takes_marks_for_lessons_held_by_the_regions_date(world, dia
                 record_lesson_entries(teacher, lesson.id, [entry])
     finally:
         diary.config["TIMEZONE"] = "Europe/Moscow"
+
+
+def test_a_remark_written_after_the_regions_midnight_belongs_to_the_regions_day(world, diary):
+    """A remark tied to no lesson, written at 01:30 on a Monday in Moscow (22:30 UTC on
+    the Sunday), is Monday's: the new week has it, the week before does not."""
+    petr = world.one.students["petr"]
+    monday = monday_of(world.today)
+    written = datetime.combine(monday - timedelta(days=1), time(22, 30))  # naive UTC
+    remark = Remark(
+        student_id=petr.id,
+        kind="preparation",
+        text="Забыл форму",
+        author_id=world.one.staff["teacher"].id,
+        created_at=written,
+    )
+    db.session.add(remark)
+    db.session.commit()
+    this_week = remarks_between(petr.id, monday, monday + timedelta(days=5))
+    last_week = remarks_between(petr.id, monday - timedelta(days=7), monday - timedelta(days=1))
+    assert [row[0].id for row in this_week] == [remark.id]
+    assert [row[0].id for row in last_week] == []
+    assert clock.day_of(written) == monday
