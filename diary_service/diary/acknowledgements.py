@@ -4,12 +4,13 @@ teacher's view of who has read the week."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+import diary_service.clock as clock
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
 from diary_service.extensions import db
 from diary_service.models.family import Acknowledgement, Guardian
@@ -102,7 +103,7 @@ def class_acknowledgements(school_class: SchoolClass, day: date) -> list[Student
             Guardian.kind == "parent",
             Guardian.revoked_at.is_(None),
             # The parents of that week, not those a later school linked.
-            Guardian.created_at < datetime.combine(saturday + timedelta(days=1), time.min),
+            Guardian.created_at < clock.start_of(saturday + timedelta(days=1)),
         )
         .order_by(Guardian.family_name, Guardian.id)
     ).scalars():

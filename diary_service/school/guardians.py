@@ -3,11 +3,12 @@ family's own links are diary_service.family's)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+import diary_service.clock as clock
 from diary_service.extensions import db
 from diary_service.models.family import Guardian
 from diary_service.models.school import Student
@@ -28,7 +29,7 @@ def guardians_of(
     """The student's guardian links: current ones, then revoked ones; with ``until``
     (the day a former school's time with the student ended), as they stood then."""
     query = sa.select(Guardian).where(Guardian.student_id == student_id)
-    end = datetime.combine(until, time.min) if until is not None else None
+    end = clock.start_of(until) if until is not None else None  # the region's midnight, in UTC
     if end is not None:
         query = query.where(Guardian.created_at < end)
     links = list(
