@@ -153,8 +153,6 @@ class ServerSessionInterface(SessionInterface):
         data = json.dumps(dict(session), separators=(",", ":"), default=str)
         row = session.row
         if row is None or session.rotate:
-            if row is not None:
-                self._delete(row.id_hash)
             sid = secrets.token_urlsafe(32)
             values = {
                 "id_hash": hash_sid(sid),
@@ -168,7 +166,18 @@ class ServerSessionInterface(SessionInterface):
                 "user_agent": user_agent(),
             }
             with self.engine_getter().begin() as conn:
-                conn.execute(sa.insert(self.table).values(**values))
+                # A new id for the same row (sign-in): the old id stops working in the
+                # same statement that gives the row its new one.
+                moved = row is not None and (
+                    conn.execute(
+                        sa.update(self.table)
+                        .where(self.table.c.id_hash == row.id_hash)
+                        .values(**values)
+                    ).rowcount
+                    == 1
+                )
+                if not moved:
+                    conn.execute(sa.insert(self.table).values(**values))
             response.set_cookie(
                 name,
                 sid,

@@ -66,15 +66,22 @@ def guess(
     wrong guess is logged as ``failure`` and counted. A right one clears the counter only
     if it ``completes`` an authentication: a right password before the second factor
     does not, so password and code guesses add up. Commits a wrong guess; the caller
-    commits a right one with its own work.
+    commits a right one with its own work. One read of the account's lockout state; a
+    right guess writes only when there is a counter or a lock to clear.
     """
-    until = locked_until(citizen.id)
-    if until is not None:
+    state = db.session.execute(
+        sa.select(Citizen.locked_until, Citizen.failed_logins, Citizen.lockout_count).where(
+            Citizen.id == citizen.id
+        )
+    ).one()
+    if state.locked_until is not None and state.locked_until > utcnow():
         record_event(citizen, "login_blocked", origin, during=failure)
         db.session.commit()
-        raise AccountLocked(minutes=_minutes_left(until))
+        raise AccountLocked(minutes=_minutes_left(state.locked_until))
     if check():
-        if completes:
+        # Nothing to clear when nothing had failed (the common sign-in): no write. A
+        # failure counted meanwhile by another request is left for the next success.
+        if completes and (state.failed_logins or state.lockout_count or state.locked_until):
             db.session.execute(
                 sa.update(Citizen)
                 .where(Citizen.id == citizen.id)

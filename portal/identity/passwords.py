@@ -40,11 +40,16 @@ def common_passwords() -> frozenset[str]:
 
 def hasher() -> PasswordHasher:
     cfg = current_app.config
+    return _hasher(
+        int(cfg["ARGON2_TIME_COST"]), int(cfg["ARGON2_MEMORY_COST"]), int(cfg["ARGON2_PARALLELISM"])
+    )
+
+
+@functools.cache
+def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    """One hasher per set of parameters (it holds only them): not rebuilt per call."""
     return PasswordHasher(
-        time_cost=int(cfg["ARGON2_TIME_COST"]),
-        memory_cost=int(cfg["ARGON2_MEMORY_COST"]),
-        parallelism=int(cfg["ARGON2_PARALLELISM"]),
-        type=Type.ID,
+        time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
     )
 
 

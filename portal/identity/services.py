@@ -287,7 +287,9 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
 
     The password is a guess under the account's lockout (``lockout.guess``): during a
     lockout it is not even checked. For an account with a second factor a right password
-    does not clear the failure counter; only the second factor does.
+    does not clear the failure counter; only the second factor does. A rehash is
+    committed here; the cleared counter (no second factor) with the sign-in's record
+    (``record_sign_in``), in one transaction: nothing is reloaded between them.
     """
     citizen = find_by_login(identifier)
     if citizen is None or not citizen.is_active:
@@ -311,7 +313,7 @@ def authenticate(identifier: str, password: str, origin: Origin) -> Citizen:
         raise InvalidCredentials()
     if needs_rehash(citizen.password_hash):
         citizen.password_hash = hash_password(password)
-    db.session.commit()
+        db.session.commit()
     return citizen
 
 

@@ -27,7 +27,6 @@ from portal.oidc.keys import public_key_set
 from portal.oidc.models import CLIENT_ID, ClientConsent, IssuedToken, OAuthClient, digest
 from portal.oidc.tokens import issuer, revoke_family
 from portal.proofing.services import LEVELS
-from shared.database import commit_keeping_state
 from shared.errors import NotFound, ValidationError
 from shared.sessions import utcnow
 
@@ -221,13 +220,12 @@ def record_client_sign_in(
     citizen: Citizen, client: OAuthClient, consent: ClientConsent, origin: Origin
 ) -> None:
     """The sign-in under ``consent`` goes to the security log, and the consent's last
-    use is brought up to date. Committed without expiring the citizen: the authorization
-    response is made from it next."""
+    use is brought up to date. Not committed here: the authorization code's commit
+    (``save_authorization_code``) writes them, in one transaction with the code."""
     now = utcnow()
     if consent.last_used_at is None or consent.last_used_at < now - CONSENT_USE_PRECISION:
         consent.last_used_at = now
     record_event(citizen, "client_sign_in", origin, client=client.name)
-    commit_keeping_state(db)
 
 
 def applications_of(citizen: Citizen) -> list[dict[str, Any]]:

@@ -389,7 +389,9 @@ def user_login(n: int) -> str:
     return f"+7999{n:07d}"
 
 
-def http_benchmarks(stack: Stack, users: int, seconds: float) -> list[Result]:
+def http_benchmarks(
+    stack: Stack, users: int, seconds: float, only: str | None = None
+) -> list[Result]:
     results = []
     counter = iter(range(10**9))
     counter_lock = threading.Lock()
@@ -414,7 +416,8 @@ def http_benchmarks(stack: Stack, users: int, seconds: float) -> list[Result]:
             rp.sign_in(browser)  # opens the portal session (not measured)
             return lambda: rp.sign_in(browser)
 
-        results.append(run_for("SSO sign-in", concurrency, seconds, stack.pid, sso_worker))
+        if only in (None, "sso"):
+            results.append(run_for("SSO sign-in", concurrency, seconds, stack.pid, sso_worker))
 
         def password_worker(i: int) -> Callable[[], None]:
             def operation() -> None:
@@ -424,9 +427,10 @@ def http_benchmarks(stack: Stack, users: int, seconds: float) -> list[Result]:
 
             return operation
 
-        results.append(
-            run_for("password sign-in", concurrency, seconds, stack.pid, password_worker)
-        )
+        if only in (None, "password"):
+            results.append(
+                run_for("password sign-in", concurrency, seconds, stack.pid, password_worker)
+            )
 
         def refresh_worker(i: int) -> Callable[[], None]:
             browser = Browser(stack.url)
@@ -439,7 +443,10 @@ def http_benchmarks(stack: Stack, users: int, seconds: float) -> list[Result]:
 
             return operation
 
-        results.append(run_for("refresh grant", concurrency, seconds, stack.pid, refresh_worker))
+        if only in (None, "refresh"):
+            results.append(
+                run_for("refresh grant", concurrency, seconds, stack.pid, refresh_worker)
+            )
     return results
 
 
@@ -543,6 +550,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--only", choices=["sso", "password", "refresh"], help="one operation")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-portal-"))
@@ -562,7 +570,7 @@ def main(argv: list[str] | None = None) -> None:
             "secret"
         ]
         with gunicorn(env, port, args.workers, args.worker_class) as pid:
-            results = http_benchmarks(Stack(url, secret, pid), args.users, args.seconds)
+            results = http_benchmarks(Stack(url, secret, pid), args.users, args.seconds, args.only)
         print()
         print(
             "| operation | concurrency | ops | errors | per second | p50 ms | p95 ms | p99 ms | server CPU ms/op |"

@@ -218,6 +218,24 @@ def test_the_reauthentication_page_shares_the_lockout(app, client, make_citizen)
     assert state(citizen).lockout_count == 1
 
 
+def test_a_sign_in_with_the_right_password_clears_the_failures(app, make_citizen):
+    """Without a second factor the right password ends the count: four more failures
+    after it do not lock the account (seven in a row would have)."""
+    citizen = make_citizen(phone="+79161234567")
+
+    def sign_in(password: str):
+        return submit(app.test_client(), "/login", {"login": "+79161234567", "password": password})
+
+    for _ in range(3):
+        assert sign_in("a-guess-at-it").status_code == 422
+    assert sign_in(PASSWORD).status_code == 302
+    for _ in range(4):
+        assert sign_in("a-guess-at-it").status_code == 422
+    signed_in = sign_in(PASSWORD)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/cabinet/")
+    assert state(citizen).failed_logins == 0 and "locked" not in kinds(citizen)
+
+
 # --- concurrency, against a live server ---------------------------------------------
 
 

@@ -88,3 +88,21 @@ def _csrf(client, url):
     return next(f for f in forms_of(page.get_data(as_text=True)) if f.method == "post").fields[
         "csrf_token"
     ]
+
+
+def test_a_sign_in_gets_a_new_session_id_and_the_old_one_opens_nothing(app, client, make_citizen):
+    """Session fixation: the id a visitor had before signing in (the sign-in form's CSRF
+    token lives in it) is not the signed-in session's, and opens nothing afterwards."""
+    make_citizen(phone="+79161234567")
+    name = app.config["SESSION_COOKIE_NAME"]
+    client.get("/login")
+    before = client.get_cookie(name).value
+    done = submit(client, "/login", {"login": "+79161234567", "password": PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/cabinet/")
+    after = client.get_cookie(name).value
+    assert after != before
+    assert client.get("/cabinet/").status_code == 200
+    stale = app.test_client()
+    stale.set_cookie(name, before)
+    page = stale.get("/cabinet/")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
