@@ -66,6 +66,14 @@ from shared.sessions import utcnow
 TOKEN_CITIZEN_COLUMNS = (Citizen.id, Citizen.public_id, Citizen.is_active)
 
 
+# Built once: building a statement (coercing every clause) costs about as much as
+# running it.
+CODE_READ = (
+    sa.select(AuthorizationCode)
+    .options(joinedload(AuthorizationCode.citizen).load_only(*TOKEN_CITIZEN_COLUMNS))
+    .where(AuthorizationCode.code_hash == sa.bindparam("code_hash"))
+)
+
 _TOKEN = IssuedToken.__table__
 _CITIZEN = Citizen.__table__
 # A refresh grant's read, in ``RefreshRecord``'s order: Core, not the ORM (no identity
@@ -87,7 +95,6 @@ REFRESH_COLUMNS = (
     _CITIZEN.c.public_id,
     _CITIZEN.c.is_active,
 )
-# Built once: building a statement (coercing every clause) costs as much as running it.
 REFRESH_READ = (
     sa.select(*REFRESH_COLUMNS)
     .join_from(_TOKEN, _CITIZEN, _TOKEN.c.citizen_id == _CITIZEN.c.id)
@@ -197,11 +204,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         # The citizen comes in the same statement (``authenticate_user`` reads it).
-        record = db.session.execute(
-            sa.select(AuthorizationCode)
-            .options(joinedload(AuthorizationCode.citizen).load_only(*TOKEN_CITIZEN_COLUMNS))
-            .where(AuthorizationCode.code_hash == digest(code))
-        ).scalar_one_or_none()
+        record = db.session.execute(CODE_READ, {"code_hash": digest(code)}).scalar_one_or_none()
         if record is None or record.client_id != client.client_id:
             return None
         if record.used_at is not None:
