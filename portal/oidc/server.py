@@ -16,7 +16,8 @@ What Authlib leaves to us, and where it is done here (see the reference notes):
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -63,6 +64,76 @@ from shared.sessions import utcnow
 # What a token response needs of the citizen: each column of a result costs the driver
 # work on every execution, and the citizen's row is wide.
 TOKEN_CITIZEN_COLUMNS = (Citizen.id, Citizen.public_id, Citizen.is_active)
+
+
+# Built once: building a statement (coercing every clause) costs about as much as
+# running it.
+CODE_READ = (
+    sa.select(AuthorizationCode)
+    .options(joinedload(AuthorizationCode.citizen).load_only(*TOKEN_CITIZEN_COLUMNS))
+    .where(AuthorizationCode.code_hash == sa.bindparam("code_hash"))
+)
+
+_TOKEN = IssuedToken.__table__
+_CITIZEN = Citizen.__table__
+# A refresh grant's read, in ``RefreshRecord``'s order: Core, not the ORM (no identity
+# map, no instance to build; the grant never writes through the row).
+REFRESH_COLUMNS = (
+    _TOKEN.c.id,
+    _TOKEN.c.family,
+    _TOKEN.c.client_id,
+    _TOKEN.c.citizen_id,
+    _TOKEN.c.scope,
+    _TOKEN.c.sid,
+    _TOKEN.c.auth_time,
+    _TOKEN.c.acr,
+    _TOKEN.c.amr,
+    _TOKEN.c.code_id,
+    _TOKEN.c.expires_at,
+    _TOKEN.c.used_at,
+    _TOKEN.c.revoked_at,
+    _CITIZEN.c.public_id,
+    _CITIZEN.c.is_active,
+)
+REFRESH_READ = (
+    sa.select(*REFRESH_COLUMNS)
+    .join_from(_TOKEN, _CITIZEN, _TOKEN.c.citizen_id == _CITIZEN.c.id)
+    .where(_TOKEN.c.kind == "refresh", _TOKEN.c.lookup == sa.bindparam("lookup"))
+)
+
+
+class TokenCitizen(NamedTuple):
+    """What a token response needs of the citizen (``Subject.citizen``)."""
+
+    id: int
+    public_id: str
+
+
+class RefreshRecord(NamedTuple):
+    """A refresh token's row and its citizen's, as the refresh grant reads them; Authlib's
+    ``TokenMixin`` where the grant calls it."""
+
+    id: int
+    family: str
+    client_id: str
+    citizen_id: int
+    scope: str
+    sid: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    code_id: int | None
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+    citizen_public_id: str
+    citizen_is_active: bool
+
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.scope
 
 
 class S256Only(CodeChallenge):
@@ -133,11 +204,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         # The citizen comes in the same statement (``authenticate_user`` reads it).
-        record = db.session.execute(
-            sa.select(AuthorizationCode)
-            .options(joinedload(AuthorizationCode.citizen).load_only(*TOKEN_CITIZEN_COLUMNS))
-            .where(AuthorizationCode.code_hash == digest(code))
-        ).scalar_one_or_none()
+        record = db.session.execute(CODE_READ, {"code_hash": digest(code)}).scalar_one_or_none()
         if record is None or record.client_id != client.client_id:
             return None
         if record.used_at is not None:
@@ -208,14 +275,11 @@ class RefreshGrant(grants.RefreshTokenGrant):
     ]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
 
-    def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
-        record = db.session.execute(
-            sa.select(IssuedToken)
-            .options(joinedload(IssuedToken.citizen).load_only(*TOKEN_CITIZEN_COLUMNS))
-            .where(IssuedToken.kind == "refresh", IssuedToken.lookup == digest(refresh_token))
-        ).scalar_one_or_none()
-        if record is None:
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
+        row = db.session.execute(REFRESH_READ, {"lookup": digest(refresh_token)}).first()
+        if row is None:
             return None
+        record = RefreshRecord(*row)
         if record.used_at is not None or record.revoked_at is not None:
             # Reuse of a rotated (or revoked) token: someone has a copy. Revoke the family.
             revoke_family(record.family)
@@ -228,10 +292,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
             return None
         return record
 
-    def authenticate_user(self, refresh_token: IssuedToken) -> Subject | None:
-        citizen = refresh_token.citizen
-        if citizen is None or not citizen.is_active:
+    def authenticate_user(self, refresh_token: RefreshRecord) -> Subject | None:
+        if not refresh_token.citizen_is_active:
             return None
+        citizen = TokenCitizen(refresh_token.citizen_id, refresh_token.citizen_public_id)
         return Subject(
             spend=lambda: spend_refresh_token(refresh_token),
             citizen=citizen,
@@ -244,7 +308,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
             family_expires_at=refresh_token.expires_at,
         )
 
-    def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
+    def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         """Nothing left to do: ``authenticate_user`` spent the token."""
 
 

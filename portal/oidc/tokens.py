@@ -71,6 +71,8 @@ class Subject:
 
 # --- tokens -------------------------------------------------------------------------
 
+INSERT_TOKENS = sa.insert(IssuedToken.__table__)  # built once, as the claims below
+
 
 def generate_token(
     grant_type,
@@ -122,7 +124,7 @@ def generate_token(
         # commit together.
         user.spend()
     # Core, not the unit of work: nothing reads these rows back in this request.
-    db.session.execute(sa.insert(IssuedToken.__table__), records)
+    db.session.execute(INSERT_TOKENS, records)
     if grant_type != "refresh_token":  # a refresh continues a grant the session knows
         insert_once(
             SessionClient,
@@ -152,21 +154,33 @@ def _record(kind, lookup, client, user: Subject, scope, expires: datetime) -> di
     }
 
 
-def claim(model, row_id: int, *conditions) -> bool:
-    """Mark the code or token ``row_id`` used, in one statement that matches only while
-    it is unused; False if it was used (or ``conditions`` no longer hold).
+def _claim_statement(table: sa.Table, *conditions) -> sa.Update:
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id"), table.c.used_at.is_(None), *conditions)
+        .values(used_at=sa.bindparam("now"))
+        .returning(table.c.id)
+    )
+
+
+# Built once (Core: nothing in the session to synchronise): building a statement costs
+# about as much as running it.
+_CODE_TABLE = AuthorizationCode.__table__
+_TOKEN_TABLE = IssuedToken.__table__
+CLAIM_CODE = _claim_statement(_CODE_TABLE)
+CLAIM_REFRESH = _claim_statement(_TOKEN_TABLE, _TOKEN_TABLE.c.revoked_at.is_(None))
+
+
+def claim(statement: sa.Update, row_id: int) -> bool:
+    """Mark the code or token ``row_id`` used by ``statement`` (``CLAIM_CODE``,
+    ``CLAIM_REFRESH``), which matches only while it is unused; False if it was used (or
+    the statement's other conditions no longer hold).
 
     Not committed: the tokens issued for it commit with it (``generate_token``), and
     until then the row stays locked, so a concurrent use waits, finds it used, and its
     revocation of what was issued sees the winner's tokens. Nothing may commit between
     this and the tokens."""
-    table = model.__table__  # Core: nothing in the session to synchronise
-    claimed = db.session.execute(
-        sa.update(table)
-        .where(table.c.id == row_id, table.c.used_at.is_(None), *conditions)
-        .values(used_at=utcnow())
-        .returning(table.c.id)
-    ).first()
+    claimed = db.session.execute(statement, {"row_id": row_id, "now": utcnow()}).first()
     return claimed is not None
 
 
@@ -174,16 +188,16 @@ def spend_code(code: AuthorizationCode) -> None:
     """Single use, once the request has passed every check (a wrong code_verifier does
     not spend the code): of concurrent redemptions one wins, the others are replays and
     revoke what it issued (RFC 6749 §4.1.2)."""
-    if not claim(AuthorizationCode, code.id):
+    if not claim(CLAIM_CODE, code.id):
         db.session.rollback()
         revoke_code_tokens(code.id)
         raise InvalidGrantError("The code has been used.")
 
 
-def spend_refresh_token(token: IssuedToken) -> None:
+def spend_refresh_token(token) -> None:
     """Rotation: of concurrent uses one wins; the others are reuse and revoke the family
     (RFC 9700 §4.14.2)."""
-    if not claim(IssuedToken, token.id, IssuedToken.revoked_at.is_(None)):
+    if not claim(CLAIM_REFRESH, token.id):
         db.session.rollback()
         revoke_family(token.family)
         raise InvalidGrantError("The refresh token has been used.")
