@@ -31,8 +31,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def make_session_table(metadata: sa.MetaData, name: str) -> sa.Table:
-    """The session table for one app's metadata (each app keeps its own)."""
+def make_session_table(metadata: sa.MetaData, name: str, *, with_sid: bool = False) -> sa.Table:
+    """The session table for one app's metadata (each app keeps its own).
+
+    ``with_sid``: a ``sid`` column copies the session's ``sid`` value (an OpenID
+    Provider's session id), so that the session is found by it in one indexed lookup
+    instead of by decoding every session of the person."""
+    extra = [sa.Column("sid", sa.String(64), nullable=True, index=True)] if with_sid else []
     return sa.Table(
         name,
         metadata,
@@ -45,6 +50,7 @@ def make_session_table(metadata: sa.MetaData, name: str) -> sa.Table:
         sa.Column("last_seen_at", sa.DateTime, nullable=False),
         sa.Column("ip", sa.String(64), nullable=False, default=""),
         sa.Column("user_agent", sa.String(300), nullable=False, default=""),
+        *extra,
     )
 
 
@@ -77,6 +83,7 @@ class ServerSession(CallbackDict, SessionMixin):
 class ServerSessionInterface(SessionInterface):
     def __init__(self, table: sa.Table, engine_getter, on_expired=None):
         self.table = table
+        self.has_sid = "sid" in table.c
         self.engine_getter = engine_getter
         # Called with the id hash of a signed-in session a request found expired; the
         # app ends it as it ends any session (the portal: back-channel logout). Without
@@ -90,6 +97,12 @@ class ServerSessionInterface(SessionInterface):
             timedelta(seconds=int(cfg["SESSION_ABSOLUTE_TIMEOUT"])),
             timedelta(seconds=int(cfg.get("SESSION_ANONYMOUS_TIMEOUT", 3600))),
         )
+
+    def live_cutoffs(self, app: Flask, now: datetime) -> dict[str, datetime]:
+        """A signed-in session is alive while ``last_seen_at >= idle_cutoff`` and its
+        sign-in (or creation) ``>= absolute_cutoff``: ``is_expired``'s bounds, for SQL."""
+        idle, absolute, _ = self._timeouts(app)
+        return {"idle_cutoff": now - idle, "absolute_cutoff": now - absolute}
 
     def is_expired(self, app: Flask, row: Any, now: datetime) -> bool:
         idle, absolute, anonymous = self._timeouts(app)
@@ -151,6 +164,7 @@ class ServerSessionInterface(SessionInterface):
         now = utcnow()
         user_id = session.get("user_id")
         data = json.dumps(dict(session), separators=(",", ":"), default=str)
+        copied = {"sid": session.get("sid")} if self.has_sid else {}
         row = session.row
         if row is None or session.rotate:
             sid = secrets.token_urlsafe(32)
@@ -164,6 +178,7 @@ class ServerSessionInterface(SessionInterface):
                 "last_seen_at": now,
                 "ip": client_address()[:64],
                 "user_agent": user_agent(),
+                **copied,
             }
             with self.engine_getter().begin() as conn:
                 # A new id for the same row (sign-in): the old id stops working in the
@@ -192,6 +207,7 @@ class ServerSessionInterface(SessionInterface):
         if session.modified:
             changes["data"] = data
             changes["user_id"] = user_id
+            changes.update(copied)
         if now - row.last_seen_at > TOUCH_INTERVAL:
             changes["last_seen_at"] = now
             changes["ip"] = client_address()[:64]

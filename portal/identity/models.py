@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from shared.sessions import make_session_table, utcnow
 
-web_session = make_session_table(db.metadata, "web_session")
+web_session = make_session_table(db.metadata, "web_session", with_sid=True)
 
 
 class Citizen(db.Model):

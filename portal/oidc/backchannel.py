@@ -39,7 +39,7 @@ from portal.metrics import LOGOUT_DELIVERIES
 from portal.oidc.clients import load_client
 from portal.oidc.keys import active_key
 from portal.oidc.models import IssuedToken, LogoutDelivery, OAuthClient, SessionClient, insert_once
-from portal.oidc.tokens import issuer
+from portal.oidc.tokens import client_alg, issuer
 from shared.jobs import nudge
 from shared.sessions import utcnow
 from shared.tracing import outgoing_headers
@@ -146,7 +146,7 @@ def logout_token(client: OAuthClient, sub: str, sid: str, now: int | None = None
     an ID or access token; ``aud`` is the one client; no ``nonce`` (§2.4 prohibits it).
     """
     now = int(time.time()) if now is None else now
-    alg = client.id_token_signed_response_alg or "RS256"
+    alg = client_alg(client)
     key = active_key(alg)
     claims = {
         "iss": issuer(),

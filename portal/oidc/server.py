@@ -29,12 +29,13 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
+from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, web_session
 from portal.identity.sessions import is_session_alive
 from portal.oidc import client_auth
 from portal.oidc.clients import query_client
@@ -47,6 +48,7 @@ from portal.oidc.models import (
 )
 from portal.oidc.tokens import (
     Subject,
+    client_alg,
     generate_token,
     issuer,
     lifetime,
@@ -55,7 +57,6 @@ from portal.oidc.tokens import (
     save_token,
     signing_key,
     spend_code,
-    spend_refresh_token,
 )
 from shared.sessions import utcnow
 
@@ -99,6 +100,41 @@ REFRESH_READ = (
     sa.select(*REFRESH_COLUMNS)
     .join_from(_TOKEN, _CITIZEN, _TOKEN.c.citizen_id == _CITIZEN.c.id)
     .where(_TOKEN.c.kind == "refresh", _TOKEN.c.lookup == sa.bindparam("lookup"))
+)
+
+
+def _citizen_column(column: sa.Column) -> sa.ScalarSelect:
+    # A subquery, not UPDATE … FROM: SQLite's RETURNING names only the updated table.
+    return sa.select(column).where(_CITIZEN.c.id == _TOKEN.c.citizen_id).scalar_subquery()
+
+
+# The refresh grant's one statement on its way to success: it spends the token (one
+# atomic UPDATE: of concurrent uses one matches, the others wait for its commit and
+# match nothing) only while the token is unused, unrevoked and unexpired and the portal
+# session it was issued in is alive, and returns what the grant needs, in
+# ``RefreshRecord``'s order. When it matches nothing, ``REFRESH_READ`` tells why.
+REFRESH_CLAIM = (
+    sa.update(_TOKEN)
+    .where(
+        _TOKEN.c.kind == "refresh",
+        _TOKEN.c.lookup == sa.bindparam("token_lookup"),
+        _TOKEN.c.used_at.is_(None),
+        _TOKEN.c.revoked_at.is_(None),
+        _TOKEN.c.expires_at >= sa.bindparam("now"),
+        sa.exists().where(
+            web_session.c.sid == _TOKEN.c.sid,
+            web_session.c.user_id == _TOKEN.c.citizen_id,
+            web_session.c.last_seen_at >= sa.bindparam("idle_cutoff"),
+            sa.func.coalesce(web_session.c.authenticated_at, web_session.c.created_at)
+            >= sa.bindparam("absolute_cutoff"),
+        ),
+    )
+    .values(used_at=sa.bindparam("now"))
+    .returning(
+        *REFRESH_COLUMNS[:-2],
+        _citizen_column(_CITIZEN.c.public_id),
+        _citizen_column(_CITIZEN.c.is_active),
+    )
 )
 
 
@@ -241,10 +277,10 @@ class OpenIDConnect(OpenIDCode):
         return False
 
     def resolve_client_private_key(self, client: OAuthClient):
-        return signing_key(client.id_token_signed_response_alg or "RS256")
+        return signing_key(client_alg(client))
 
     def get_client_algorithm(self, client: OAuthClient) -> str:
-        return client.id_token_signed_response_alg or "RS256"
+        return client_alg(client)
 
     def get_encode_header(self, client: OAuthClient) -> dict:
         alg = self.get_client_algorithm(client)
@@ -276,29 +312,43 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
-        row = db.session.execute(REFRESH_READ, {"lookup": digest(refresh_token)}).first()
+        """Spend the token, or say why not (None). Spent here, before the scope and the
+        citizen are checked: a refusal after this point rolls the request back, and the
+        token with it. Nothing commits between this and the new tokens."""
+        # A signing key made on first use commits on its own: before the claim.
+        signing_key(client_alg(self.request.client))
+        now = utcnow()
+        params = {
+            "token_lookup": digest(refresh_token),
+            "now": now,
+            **current_app.session_interface.live_cutoffs(current_app, now),
+        }
+        row = db.session.execute(REFRESH_CLAIM, params).first()
+        if row is not None:
+            return RefreshRecord(*row)
+        self.refuse(params["token_lookup"], now)
+        return None
+
+    @staticmethod
+    def refuse(lookup: str, now: datetime) -> None:
+        """Why ``REFRESH_CLAIM`` matched nothing, and what follows from it."""
+        row = db.session.execute(REFRESH_READ, {"lookup": lookup}).first()
         if row is None:
-            return None
+            return
         record = RefreshRecord(*row)
         if record.used_at is not None or record.revoked_at is not None:
             # Reuse of a rotated (or revoked) token: someone has a copy. Revoke the family.
             revoke_family(record.family)
-            return None
-        if record.expires_at < utcnow():
-            return None
-        if not is_session_alive(record.citizen_id, record.sid):
+        elif record.expires_at >= now and not is_session_alive(record.citizen_id, record.sid):
             # The portal session ended (timed out, or its end was missed): so does its grant.
             revoke_family(record.family)
-            return None
-        return record
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> Subject | None:
         if not refresh_token.citizen_is_active:
             return None
         citizen = TokenCitizen(refresh_token.citizen_id, refresh_token.citizen_public_id)
         return Subject(
-            spend=lambda: spend_refresh_token(refresh_token),
-            citizen=citizen,
+            citizen=citizen,  # the token is spent already (``authenticate_refresh_token``)
             sid=refresh_token.sid,
             auth_time=refresh_token.auth_time,
             acr=refresh_token.acr,

@@ -4,10 +4,8 @@ new key in every table that holds it, and a database of the column-bound form up
 from __future__ import annotations
 
 import base64
-import logging
 import os
 import re
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +14,6 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask_migrate import downgrade, upgrade
 
-from portal import create_app as create_portal
 from portal.extensions import db
 from portal.family import services as family
 from portal.family.models import Child, ParentLink
@@ -31,8 +28,9 @@ from portal.proofing import services as proofing
 from portal.proofing.models import Document, LetterCode
 from shared.crypto import PiiCipher, PiiIntegrityError, pii, seal, unseal
 from shared.sessions import utcnow
-from tests.conftest import ROOT, portal_config
+from tests.conftest import ROOT
 from tests.helpers import submit, text_of
+from tests.portal.conftest import MIGRATIONS
 
 ORIGIN = identity.Origin()
 PASSWORD = "violet-harbour-lamp"
@@ -211,7 +209,6 @@ def test_portal_code_encrypts_only_through_seal_and_unseal():
 # --- upgrading a database of the column-bound form --------------------------------------
 
 BEFORE_ROW_BINDING = "c5d7e9f1a3b6"
-MIGRATIONS = str(ROOT / "portal" / "migrations")
 
 
 def column_bound(keys: dict[str, bytes], kid: str, plaintext: str, field: str) -> str:
@@ -225,45 +222,6 @@ def open_column_bound(keys: dict[str, bytes], stored: str, field: str) -> str:
     kid, _, body = stored.partition(":")
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     return AESGCM(keys[kid]).decrypt(raw[:12], raw[12:], field.encode()).decode()
-
-
-@pytest.fixture
-def scratch_portal(tmp_path, simulator):
-    """A portal with a database of its own (a schema of its own on PostgreSQL), which the
-    test may migrate up and down without touching the suite's database."""
-    _sim, box = simulator
-    # Alembic's logging setup (fileConfig) disables every logger that exists: give the
-    # rest of the suite back the ones this test's migrations turn off.
-    enabled = [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger) and not logger.disabled
-    ]
-    base = os.environ.get("TEST_PORTAL_DATABASE_URL")
-    schema = None
-    if base:
-        schema = f"pii_upgrade_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = (
-            sa.engine.make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    else:
-        url = f"sqlite:///{tmp_path / 'scratch.db'}"
-    app = create_portal(portal_config(tmp_path, box, DATABASE_URL=url))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if schema:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-    for logger in enabled:
-        logger.disabled = False
 
 
 def test_an_existing_database_upgrades_to_row_bound_values_without_losing_data(scratch_portal):

@@ -20,6 +20,7 @@ from portal.oidc import services as oidc
 from portal.oidc.models import IssuedToken, OAuthClient, digest
 from portal.oidc.tokens import issuer
 from shared.sessions import utcnow
+from shared.tokens import verify_access_token
 from tests.helpers import forms_of, text_of
 from tests.portal.factories import make_standard
 from tests.portal.oidc_helpers import (
@@ -295,6 +296,40 @@ def test_refresh_token_dies_with_the_portal_session(browser, rp):
     assert userinfo_status(browser, second["access_token"]) == 401
 
 
+def test_refresh_token_dies_with_a_deleted_portal_session(browser, rp):
+    """A session row gone without its end being announced (a sweep, an operator): the
+    refresh is refused and the family revoked all the same."""
+    body = tokens(browser, rp)
+    db.session.execute(sa.delete(web_session))
+    db.session.commit()
+    refused = rp.refresh(browser.http, body["refresh_token"])
+    assert refused.status_code == 400 and error_of(refused) == "invalid_grant"
+    assert userinfo_status(browser, body["access_token"]) == 401
+    db.session.commit()
+    assert [r.revoked_at is not None for r in refresh_records()] == [True]
+
+
+def test_a_refused_refresh_does_not_spend_the_token(browser, rp):
+    """The token is spent by the statement that reads it, before the scope is checked: a
+    refusal after that (a wider scope asked for) rolls the spending back, and the client
+    keeps a working refresh token."""
+    body = tokens(browser, rp, scope="openid profile")
+    wider = rp.post(
+        browser.http,
+        "/oauth/token",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "scope": "openid profile snils",
+        },
+    )
+    assert wider.status_code == 400 and error_of(wider) == "invalid_scope"
+    db.session.commit()
+    assert [(r.used_at, r.revoked_at) for r in refresh_records()] == [(None, None)]
+    again = rp.refresh(browser.http, body["refresh_token"])
+    assert again.status_code == 200 and again.get_json()["scope"] == "openid profile"
+
+
 def test_other_sign_ins_survive_a_family_revocation(browser, rp):
     one = tokens(browser, rp)
     two = tokens(browser, rp)
@@ -453,6 +488,27 @@ def test_es256_client_gets_es256_id_tokens(browser):
     key = next(k for k in published["keys"] if k["kid"] == header["kid"])
     assert key["kty"] == "EC" and key["crv"] == "P-256"
     assert claims["aud"] == [rp.client_id] and claims["nonce"] == "n1"
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+def test_access_tokens_are_signed_with_the_clients_algorithm(browser, alg):
+    """A client's access tokens are signed as its ID tokens are (RS256 by default); a
+    resource server verifies them with the published keys and the diary's own check."""
+    rp = register(id_token_alg=alg)
+    body = tokens(browser, rp)
+    refreshed = rp.refresh(browser.http, body["refresh_token"]).get_json()
+    for token in (body["access_token"], refreshed["access_token"]):
+        header, claims = verify(token, fetch_jwks(browser.http), algorithms=[alg])
+        assert header["alg"] == alg and header["typ"] == "at+jwt"
+        checked = verify_access_token(
+            token,
+            fetch_jwks(browser.http),
+            issuer=issuer(),
+            audience=rp.client_id,
+            leeway=0,
+        )
+        assert checked.subject == claims["sub"] and checked.client_id == rp.client_id
+        assert userinfo_status(browser, token) == 200
 
 
 # --- account levels (acr) --------------------------------------------------------------
