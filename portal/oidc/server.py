@@ -75,6 +75,8 @@ CODE_READ = (
     .where(AuthorizationCode.code_hash == sa.bindparam("code_hash"))
 )
 
+INSERT_CODE = sa.insert(AuthorizationCode.__table__)
+
 _TOKEN = IssuedToken.__table__
 _CITIZEN = Citizen.__table__
 # A refresh grant's read, in ``RefreshRecord``'s order: Core, not the ORM (no identity
@@ -214,29 +216,33 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             )
         return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
 
-    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+    def save_authorization_code(self, code: str, request) -> None:
         context = request.user  # a Subject, set by the authorization view
         data = request.payload.data
-        record = AuthorizationCode(
-            code_hash=digest(code),
-            client_id=request.client.client_id,
-            citizen_id=context.citizen.id,
-            # As sent, or "" when left out: the token request then need not repeat it
-            # (RFC 6749 §4.1.3: required there only if it was in this request).
-            redirect_uri=request.payload.redirect_uri or "",
-            scope=context.scope if context.scope is not None else (request.payload.scope or ""),
-            nonce=data.get("nonce"),
-            code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"],
-            auth_time=context.auth_time,
-            acr=context.acr,
-            amr=context.amr,
-            sid=context.sid,
-            expires_at=utcnow() + timedelta(seconds=lifetime("AUTHORIZATION_CODE_LIFETIME")),
+        # Core, not the unit of work: nothing reads the row back in this request.
+        db.session.execute(
+            INSERT_CODE,
+            {
+                "code_hash": digest(code),
+                "client_id": request.client.client_id,
+                "citizen_id": context.citizen.id,
+                # As sent, or "" when left out: the token request then need not repeat
+                # it (RFC 6749 §4.1.3: required there only if it was in this request).
+                "redirect_uri": request.payload.redirect_uri or "",
+                "scope": context.scope
+                if context.scope is not None
+                else (request.payload.scope or ""),
+                "nonce": data.get("nonce"),
+                "code_challenge": data["code_challenge"],
+                "code_challenge_method": data["code_challenge_method"],
+                "auth_time": context.auth_time,
+                "acr": context.acr,
+                "amr": context.amr,
+                "sid": context.sid,
+                "expires_at": utcnow() + timedelta(seconds=lifetime("AUTHORIZATION_CODE_LIFETIME")),
+            },
         )
-        db.session.add(record)
         db.session.commit()
-        return record
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         # The citizen comes in the same statement (``authenticate_user`` reads it).
