@@ -234,9 +234,12 @@ DEMO_OPERATOR = {
 
 def demo_diary_client(client_id: str, region: str, url: str) -> dict:
     """A regional diary's registration: its sign-in callback, home page (after sign-out)
-    and back-channel logout endpoint, and the scopes it asks for."""
+    and back-channel logout endpoint, and the scopes it asks for. Our own diaries take
+    their tokens signed ES256: a sign-in signs two tokens, and an RSA-2048 signature
+    costs about 0.9 ms of CPU where an ES256 one costs 0.04 ms."""
     return {
         "client_id": client_id,
+        "id_token_alg": "ES256",
         "name": f"Электронный дневник: {region}",
         "redirect_uris": [f"{url}/auth/callback"],
         "post_logout_redirect_uris": [f"{url}/"],
