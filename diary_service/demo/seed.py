@@ -113,6 +113,10 @@ def seed_region(
             progress=progress,
         ).run()
         # The seed writes around the session: fill the reports' figures in its transaction.
+        # Planner statistics first, taken inside the transaction (it sees its own rows):
+        # without them the tables just loaded look empty, and at a region's size the
+        # figures' joins run as nested loops over millions of marks for hours.
+        db.session.execute(sa.text("ANALYZE"))
         refresh_all(region_clock.today())
         db.session.commit()
     except BaseException:
@@ -124,7 +128,8 @@ def seed_region(
 
 
 def analyze() -> None:
-    """Fresh planner statistics after a bulk load (SQLite and PostgreSQL alike)."""
+    """Fresh planner statistics after a bulk load (SQLite and PostgreSQL alike), now that
+    the rows are committed and every session sees them."""
     with db.engine.connect() as conn:
         conn.execute(sa.text("ANALYZE"))
         conn.commit()
