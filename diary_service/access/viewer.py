@@ -256,6 +256,31 @@ def class_of(student: Student, on: date | None = None) -> SchoolClass | None:
     ).scalar_one_or_none()
 
 
+def classes_on(student: Student, days: list[date]) -> dict[date, SchoolClass | None]:
+    """``class_of`` for each of ``days``, in one statement: the student's enrolments
+    that meet the days, latest start first, the first open on each day."""
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    rows = db.session.execute(
+        sa.select(SchoolClass, Enrolment.starts_on, Enrolment.ends_on)
+        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
+        .where(
+            Enrolment.student_id == student.id,
+            Enrolment.starts_on <= last,
+            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > first),
+        )
+        .order_by(Enrolment.starts_on.desc())
+    ).all()
+    return {
+        day: next(
+            (c for c, starts, ends in rows if starts <= day and (ends is None or ends > day)),
+            None,
+        )
+        for day in days
+    }
+
+
 def enrolment_open_on(on: date) -> sa.ColumnElement[bool]:
     """An enrolment open on a day, as SQL."""
     return sa.and_(
