@@ -32,7 +32,7 @@ from tests.helpers import region_today
 TODAY = Calendar.of(region_today()).starts + timedelta(days=83)
 
 # The most statements each page may issue (session, viewer and access log included).
-LIMITS = {"week": 31, "marks": 24, "grid": 26, "lesson": 28}
+LIMITS = {"week": 29, "marks": 22, "grid": 25, "lesson": 27}
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import HiddenInput, Select, TextInput, html_params
 
 from shared.widgets import FastHiddenInput, FastSelect, FastTextInput
@@ -40,6 +40,7 @@ def form_class(text_widget, hidden_widget, select_widget):
     class TheForm(Form):
         value = StringField(validators=[Length(max=12)], widget=text_widget)
         comment = StringField(default='«ok» & "fine"', widget=text_widget)
+        needed = StringField(validators=[DataRequired()], widget=text_widget)
         seen = HiddenField(default="1,2,3", widget=hidden_widget)
         attendance = SelectField(choices=CHOICES, default="Н", widget=select_widget)
         kind = SelectField(choices=CHOICES, default="", widget=select_widget)
@@ -59,10 +60,11 @@ def form_class(text_widget, hidden_widget, select_widget):
 def test_fields_render_the_same(formdata):
     ours = form_class(FastTextInput(), FastHiddenInput(), FastSelect())(formdata)
     theirs = form_class(TextInput(), HiddenInput(), Select())(formdata)
-    for name in ("value", "comment", "seen", "attendance", "kind", "number"):
+    for name in ("value", "comment", "needed", "seen", "attendance", "kind", "number"):
         kwargs = {"aria_label": f"«{name}» & co", "class_": "x"}
         assert str(ours[name](**kwargs)) == str(theirs[name](**kwargs))
         assert str(ours[name]()) == str(theirs[name]())
+    assert "required" in str(ours["needed"]()) and 'maxlength="12"' in str(ours["value"]())
     # Selected options follow the data, rendered or cached.
     chosen = 'value="a&#34;b"' if formdata else 'value="Н"'
     assert f"selected {chosen}" in str(ours["attendance"]())
