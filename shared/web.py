@@ -6,10 +6,12 @@ and compressed pages (``shared/assets.py``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
+from babel import numbers
 from flask import Blueprint, Flask, request
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.routing import ValidationError as NoMatch
@@ -107,7 +109,19 @@ def format_number(value: float | int | None, digits: int = 2) -> str:
     space between thousands), ``4.5`` in English; at most ``digits`` decimals."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+    locale = get_locale()
+    if locale is None:
+        return format_decimal(value, format=pattern)
+    # What ``format_decimal`` does, with the pattern parsed once (half its time).
+    return _number_pattern(pattern).apply(
+        value, locale, decimal_quantization=True, group_separator=True, numbering_system="latn"
+    )
+
+
+@lru_cache(maxsize=16)
+def _number_pattern(pattern: str) -> numbers.NumberPattern:
+    return numbers.parse_pattern(pattern)
 
 
 def init_web(app: Flask) -> None:

@@ -240,11 +240,17 @@ def can_view_student(viewer: Viewer, student: Student, section: str) -> bool:
     return section in reach_of(viewer, student).sections
 
 
-def class_shown(student: Student, reach: Reach, on: date) -> SchoolClass | None:
+_UNREAD = object()
+
+
+def class_shown(
+    student: Student, reach: Reach, on: date, enrolled: object = _UNREAD
+) -> SchoolClass | None:
     """The class a student page names for the viewer on a day: the student's class
     then if the viewer sees it, else the class of the viewer's latest span (the old
-    school's staff are not told the new school's class)."""
-    school_class = class_of(student, on)
+    school's staff are not told the new school's class). ``enrolled``: the student's
+    class that day (``class_of``) when the caller has read it already."""
+    school_class = class_of(student, on) if enrolled is _UNREAD else enrolled
     if not reach.spans or reach.whole:
         return school_class
     if school_class is not None and any(

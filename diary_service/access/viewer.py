@@ -194,8 +194,7 @@ def viewer_for(
                 )
             ).all()
         }
-    viewer.guardian_of = children_of_parent(person.id)
-    _load_trusted(viewer, person, now or utcnow(), today or clock.today())
+    _load_guardians(viewer, person, now or utcnow(), today or clock.today())
     viewer.own_student_ids = set(
         db.session.execute(sa.select(Student.id).where(Student.person_id == person.id)).scalars()
     )
@@ -215,16 +214,31 @@ def children_of_parent(person_id: int) -> set[int]:
     )
 
 
-def _load_trusted(viewer: Viewer, person: DiaryPerson, now: datetime, today: date) -> None:
-    """The person's open trusted grants: two grants for one child (from each parent)
-    add up; a grant with no known section opens nothing; a parent is not also trusted."""
+def _load_guardians(viewer: Viewer, person: DiaryPerson, now: datetime, today: date) -> None:
+    """The person's live parent links (``children_of_parent``) and open trusted grants
+    (``trusted_link_open``), read in one statement and judged here as those conditions
+    say: two grants for one child (from each parent) add up; a grant with no known
+    section opens nothing; a parent is not also trusted."""
     rows = db.session.execute(
-        sa.select(Guardian.student_id, Guardian.sections, Guardian.valid_until).where(
-            Guardian.person_id == person.id, trusted_link_open(now, today)
+        sa.select(
+            Guardian.student_id,
+            Guardian.kind,
+            Guardian.sections,
+            Guardian.opens_at,
+            Guardian.valid_until,
+        ).where(
+            Guardian.person_id == person.id,
+            Guardian.kind.in_(("parent", "trusted")),
+            Guardian.revoked_at.is_(None),
         )
     ).all()
+    viewer.guardian_of = {row.student_id for row in rows if row.kind == "parent"}
     ends: dict[int, list[date | None]] = {}
-    for student_id, sections, until in rows:
+    for student_id, kind, sections, opens_at, until in rows:
+        if kind != "trusted" or opens_at is None or opens_at > now:
+            continue
+        if until is not None and until < today:
+            continue
         granted = granted_sections(sections)
         if student_id in viewer.guardian_of or not granted:
             continue
@@ -254,6 +268,31 @@ def class_of(student: Student, on: date | None = None) -> SchoolClass | None:
         .order_by(Enrolment.starts_on.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def classes_on(student: Student, days: list[date]) -> dict[date, SchoolClass | None]:
+    """``class_of`` for each of ``days``, in one statement: the student's enrolments
+    that meet the days, latest start first, the first open on each day."""
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    rows = db.session.execute(
+        sa.select(SchoolClass, Enrolment.starts_on, Enrolment.ends_on)
+        .join(Enrolment, Enrolment.class_id == SchoolClass.id)
+        .where(
+            Enrolment.student_id == student.id,
+            Enrolment.starts_on <= last,
+            sa.or_(Enrolment.ends_on.is_(None), Enrolment.ends_on > first),
+        )
+        .order_by(Enrolment.starts_on.desc())
+    ).all()
+    return {
+        day: next(
+            (c for c, starts, ends in rows if starts <= day and (ends is None or ends > day)),
+            None,
+        )
+        for day in days
+    }
 
 
 def enrolment_open_on(on: date) -> sa.ColumnElement[bool]:

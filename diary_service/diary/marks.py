@@ -94,7 +94,10 @@ def marks_page(student: Student, period: Period, today: date, reach: Reach) -> M
     subjects = []
     running: list[list[Decimal | None]] = []
     within = reach.where("marks", Lesson.class_id, Lesson.on_date)
-    summaries = student_summaries(student, period, within, reach.sees_final)
+    finals = current_final_marks([student.id], year.id)
+    summaries = student_summaries(
+        student, period, within, reach.sees_final, rule=rule, year_finals=finals
+    )
     for summary in summaries:
         values = running_averages(summary.marks, weeks, rule, today)
         running.append(values)
@@ -117,7 +120,7 @@ def marks_page(student: Student, period: Period, today: date, reach: Reach) -> M
         subjects=subjects,
         overall=chart_of(weeks, overall_values, rule),
         overall_average=next((v for v in reversed(overall_values) if v is not None), None),
-        finals=_final_rows(student, year, reach),
+        finals=_final_rows(finals, reach),
     )
 
 
@@ -129,9 +132,9 @@ def _mean(values: list[Decimal | None]) -> Decimal | None:
     return (sum(present, Decimal(0)) / len(present)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _final_rows(student: Student, year: AcademicYear, reach: Reach) -> list[FinalRow]:
+def _final_rows(finals: list[FinalMark], reach: Reach) -> list[FinalRow]:
     rows: dict[int, FinalRow] = {}
-    for final in current_final_marks([student.id], year.id):
+    for final in finals:
         if not reach.sees_final(final):
             continue
         row = rows.setdefault(

@@ -18,7 +18,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from diary_service.access import Reach, Viewer, class_of, reach_of
+import diary_service.clock as clock
+from diary_service.access import Reach, Viewer, class_of, enrolment_open_on, reach_of
 from diary_service.extensions import db
 from diary_service.models.school import (
     AcademicYear,
@@ -98,15 +99,19 @@ def children_of(viewer: Viewer, today: date | None = None) -> list[Child]:
     ids = viewer.family_ids
     if not ids:
         return []
-    students = db.session.execute(
-        sa.select(Student)
-        .where(Student.id.in_(ids))
-        .order_by(Student.family_name, Student.given_name, Student.id)
-    ).scalars()
+    students = list(
+        db.session.execute(
+            sa.select(Student)
+            .where(Student.id.in_(ids))
+            .order_by(Student.family_name, Student.given_name, Student.id)
+        ).scalars()
+    )
+    today = today or clock.today()
+    enrolled = classes_today([student.id for student in students], today)
     return [
         Child(
             student=student,
-            school_class=class_of(student, today),
+            school_class=enrolled.get(student.id),
             is_self=student.id in viewer.own_student_ids,
             sections=sections_for(viewer, student),
             is_trusted=viewer.is_trusted_of(student.id),
@@ -114,6 +119,21 @@ def children_of(viewer: Viewer, today: date | None = None) -> list[Child]:
         )
         for student in students
     ]
+
+
+def classes_today(student_ids: list[int], today: date) -> dict[int, SchoolClass]:
+    """``class_of`` of several students on one day, in one statement."""
+    if not student_ids:
+        return {}
+    found: dict[int, SchoolClass] = {}
+    for student_id, school_class in db.session.execute(
+        sa.select(Enrolment.student_id, SchoolClass)
+        .join(SchoolClass, SchoolClass.id == Enrolment.class_id)
+        .where(Enrolment.student_id.in_(student_ids), enrolment_open_on(today))
+        .order_by(Enrolment.starts_on.desc())
+    ).all():
+        found.setdefault(student_id, school_class)
+    return found
 
 
 def get_student(student_id: int) -> Student:

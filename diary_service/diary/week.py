@@ -10,7 +10,7 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 
 import diary_service.clock as clock
-from diary_service.access import Reach, class_of
+from diary_service.access import Reach, classes_on
 from diary_service.diary.acknowledgements import acknowledgements_of
 from diary_service.diary.pages import WEEK_LENGTH, monday_of
 from diary_service.extensions import db
@@ -159,8 +159,9 @@ def week_of(student: Student, day: date, reach: Reach) -> Week:
     saturday = monday + timedelta(days=WEEK_LENGTH - 1)
     week_days = days(monday, saturday)
     class_on: dict[date, SchoolClass | None] = {}
+    enrolled = classes_on(student, week_days)
     for d in week_days:
-        school_class = class_of(student, d)
+        school_class = enrolled[d]
         shown = school_class is not None and reach.sees("schedule", school_class.id, d)
         class_on[d] = school_class if shown else None
     classes = {c.id: c for c in class_on.values() if c is not None}

@@ -65,12 +65,17 @@ def _page(template: str, student: Student, reach: Reach, **context):
     """Render a student page with what every one of them shows: the child switcher, the
     student's class (as far as the viewer sees it) and the tabs the viewer may open."""
     viewer = current_viewer()
+    today = clock.today()
+    children = services.children_of(viewer, today)
+    mine = next((child for child in children if child.student.id == student.id), None)
+    # The child's class today is on the switcher already: not read a second time.
+    known = {"enrolled": mine.school_class} if mine is not None else {}
     return render_template(
         template,
         student=student,
         sections=reach.sections,
-        school_class=class_shown(student, reach, clock.today()),
-        children=services.children_of(viewer),
+        school_class=class_shown(student, reach, today, **known),
+        children=children,
         labels=_labels(),
         **context,
     )

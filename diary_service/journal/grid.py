@@ -30,7 +30,8 @@ from diary_service.models.school import (
     Student,
     Subject,
 )
-from diary_service.school.timetable import slots
+from diary_service.school.policy import Rule
+from diary_service.school.timetable import subject_slots
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Grid:
     period: Period
     columns: list[Column]
     rows: list[GridRow]
+    rule: Rule  # the school's mark policy in force
 
 
 def journal_grid(school_class: SchoolClass, subject: Subject, period: Period, today: date) -> Grid:
@@ -80,11 +82,9 @@ def journal_grid(school_class: SchoolClass, subject: Subject, period: Period, to
     # The timetable's slots nobody has opened yet (a GET creates no lesson): the teacher
     # opens one from its column.
     columns += [
-        Column(slot.on_date, slot.lesson_number)
-        for slot in slots(school_class, start, end)
-        if slot.subject.id == subject.id
-        and not slot.cancelled
-        and (slot.on_date, slot.lesson_number) not in taken
+        Column(on, number)
+        for on, number, cancelled in subject_slots(school_class, subject.id, start, end)
+        if not cancelled and (on, number) not in taken
     ]
     columns.sort(key=lambda c: (c.on_date, c.lesson_number))
 
@@ -124,7 +124,7 @@ def journal_grid(school_class: SchoolClass, subject: Subject, period: Period, to
         )
         for member in members
     ]
-    return Grid(school_class, subject, period, columns, rows)
+    return Grid(school_class, subject, period, columns, rows, rule)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from diary_service.extensions import db
 from diary_service.journal.base import NEXT_LESSON_HORIZON
 from diary_service.models.journal import Lesson
 from diary_service.models.school import SchoolClass
-from diary_service.school.timetable import Slot, slots
+from diary_service.school.timetable import Slot, slots, subject_slots
 from diary_service.signals import timetable_changed
 from shared.errors import NotFound
 
@@ -95,10 +95,14 @@ def next_lesson_date(school_class: SchoolClass, subject_id: int, after: date) ->
     end = min(after + NEXT_LESSON_HORIZON, school_class.year.ends_on)
     if end < start:
         return None
-    for slot in slots(school_class, start, end):
-        if slot.subject.id == subject_id and not slot.cancelled:
-            return slot.on_date
-    return None
+    return next(
+        (
+            on
+            for on, _number, cancelled in subject_slots(school_class, subject_id, start, end)
+            if not cancelled
+        ),
+        None,
+    )
 
 
 def neighbour_lessons(lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:

@@ -135,19 +135,26 @@ def student_summaries(
     period: Period,
     within: sa.ColumnElement[bool] | None = None,
     shows_final: Callable[[FinalMark], bool] | None = None,
+    *,
+    rule: Rule | None = None,
+    year_finals: list[FinalMark] | None = None,
 ) -> list[SubjectSummary]:
     """Per subject with marks in the period: the summary, and the period mark if set;
     only the marks ``within`` the condition and the final marks ``shows_final`` lets
-    through (a viewer's reach)."""
-    policy = current_policy(period.year.school_id)
-    rule = rule_of(policy)
+    through (a viewer's reach). ``rule`` (the school's policy in force) and
+    ``year_finals`` (the student's current final marks of the period's year) when the
+    caller has read them already."""
+    if rule is None:
+        rule = rule_of(current_policy(period.year.school_id))
+    if year_finals is None:
+        year_finals = current_final_marks([student.id], period.year_id)
     marks = current_marks([student.id], period.starts_on, period.ends_on, within=within)
     by_subject: dict[int, list[Mark]] = {}
     for mark in marks:
         by_subject.setdefault(mark.lesson.subject_id, []).append(mark)
     finals = {
         final.subject_id: final
-        for final in current_final_marks([student.id], period.year_id)
+        for final in year_finals
         if final.period_id == period.id and (shows_final is None or shows_final(final))
     }
     subject_ids = set(by_subject) | set(finals)
@@ -226,7 +233,8 @@ def homework_due(
         db.session.execute(
             sa.select(Homework)
             .join(Lesson, Lesson.id == Homework.lesson_id)
-            .options(selectinload(Homework.attachments))
+            # The page names each one's lesson (subject, date): loaded by the join.
+            .options(contains_eager(Homework.lesson), selectinload(Homework.attachments))
             .where(
                 Lesson.class_id.in_(list(class_ids)),
                 Homework.due_on >= start,

@@ -11,6 +11,8 @@ files are open to the student's family as well (``access.can_view_lesson_record`
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -52,13 +54,19 @@ bp = Blueprint("journal", __name__)
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 
 
+def _once_per_page(label: Callable[[str], str]) -> Callable[[str], str]:
+    """``label`` remembered for the page being rendered: a grid asks the same few words
+    (a mark's kind, an absence's code) for every cell, each a catalog look-up."""
+    return functools.cache(label)
+
+
 @bp.context_processor
 def journal_words() -> dict[str, Any]:
     return {
-        "kind_label": services.kind_label,
-        "mark_label": services.mark_label,
-        "attendance_label": services.attendance_label,
-        "remark_label": services.remark_label,
+        "kind_label": _once_per_page(services.kind_label),
+        "mark_label": _once_per_page(services.mark_label),
+        "attendance_label": _once_per_page(services.attendance_label),
+        "remark_label": _once_per_page(services.remark_label),
         "period_label": services.period_label,
         "attendance_codes": ATTENDANCE_CODES,
     }
@@ -100,7 +108,7 @@ def grid(class_id: int, subject_id: int):
         viewer, school_class, subject.id, entry.on_date, entry.lesson_number
     ):
         entry = None
-    rule = rule_of(current_policy(school_class.school_id))
+    rule = found.rule
     page = render_template(
         "journal/grid.html",
         grid=found,

@@ -152,6 +152,41 @@ def slots(school_class: SchoolClass, start: date, end: date) -> list[Slot]:
     return result
 
 
+def subject_slots(
+    school_class: SchoolClass, subject_id: int, start: date, end: date
+) -> list[tuple[date, int, bool]]:
+    """``slots`` of one subject as (date, lesson number, cancelled), in the same order:
+    for the pages that need only where the subject's lessons fall (the journal's
+    unopened columns, the next lesson's date), without the subjects, teachers and bells
+    a slot carries."""
+    year = school_class.year
+    numbers: dict[int, list[int]] = {}
+    for weekday, number in db.session.execute(
+        sa.select(TimetableEntry.weekday, TimetableEntry.lesson_number).where(
+            TimetableEntry.class_id == school_class.id, TimetableEntry.subject_id == subject_id
+        )
+    ).all():
+        numbers.setdefault(weekday, []).append(number)
+    if not numbers:
+        return []
+    cancelled = set(
+        db.session.execute(
+            sa.select(TimetableChange.on_date, TimetableChange.lesson_number).where(
+                TimetableChange.class_id == school_class.id,
+                TimetableChange.on_date >= start,
+                TimetableChange.on_date <= end,
+                TimetableChange.kind == "cancellation",
+            )
+        ).all()
+    )
+    return [
+        (day, number, (day, number) in cancelled)
+        for day in days(start, end)
+        if day.isoweekday() in numbers and is_study_day(year, day)
+        for number in sorted(numbers[day.isoweekday()])
+    ]
+
+
 def holidays_between(year: AcademicYear, start: date, end: date) -> list[Holiday]:
     return [h for h in year.holidays if h.starts_on <= end and h.ends_on >= start]
 
