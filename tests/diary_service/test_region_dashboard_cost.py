@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale, format_decimal
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from diary_service.extensions import db
 from diary_service.models.school import AcademicYear, Municipality, Period, School
-from diary_service.reports import maintained
+from diary_service.reports import exports, maintained
 from diary_service.school.timetable import period_on
 from tests.helpers import region_today, text_of
 
@@ -136,3 +139,33 @@ def test_many_schools_show_with_their_period_on_the_page_and_in_the_file(world, 
     line = next(row for row in csv.text.splitlines() if f"Школа № {100 + EXTRA_SCHOOLS - 1}" in row)
     assert "Яковлевский район" in line
     assert world.one.year.name in line  # the period's name: «… четверть 2026/2027»
+
+
+def pattern(value: Decimal) -> str:
+    """Babel's pattern for the value's places: 0, 0.0, 0.00..."""
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "0." + "0" * places if places else "0"
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_pages_numbers_read_as_babel_writes_them(diary, language):
+    values = [
+        Decimal("0"),
+        Decimal("0.0"),
+        Decimal("3.33"),
+        Decimal("-1.5"),
+        Decimal("100.0"),
+        Decimal("12345.67"),
+        Decimal("1E+1"),
+        7,
+    ]
+    with diary.test_request_context("/"), force_locale(language):
+        fast = exports.number_formatter()
+        for value in values:
+            expected = (
+                format_decimal(value, format=pattern(value))
+                if isinstance(value, Decimal)
+                else str(value)
+            )
+            assert fast(value) == exports.number(value) == expected
