@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import quote
 
+from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
 from flask import Response
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -74,12 +77,43 @@ def _number_format(value: Decimal) -> str:
     return "0." + "0" * places if places else "0"
 
 
+@lru_cache(maxsize=32)
+def _symbols(locale: str) -> tuple[str, str]:
+    return get_decimal_symbol(locale), get_minus_sign_symbol(locale)
+
+
+def number_formatter() -> Callable[[Decimal | int], str]:
+    """``number`` for the current language, its signs looked up once (a page of 2 400
+    numbers looks them up once, not per number)."""
+    locale = get_locale()
+    if locale is None:
+        return lambda value: (
+            format_decimal(value, format=_number_format(value))
+            if isinstance(value, Decimal)
+            else str(value)
+        )
+    decimal, minus = _symbols(str(locale))
+
+    def formatted(value: Decimal | int) -> str:
+        if not isinstance(value, Decimal):
+            return str(value)
+        if not value.is_finite():
+            return format_decimal(value, format=_number_format(value))
+        return format(value, "f").replace("-", minus).replace(".", decimal)
+
+    return formatted
+
+
 def number(value: Decimal | int) -> str:
     """A number in the reader's language, with the places it was rounded to: the
-    decimal comma in Russian (so Excel in Russia reads a CSV cell as a number)."""
-    if isinstance(value, Decimal):
-        return format_decimal(value, format=_number_format(value))
-    return str(value)
+    decimal comma in Russian (so Excel in Russia reads a CSV cell as a number).
+
+    What ``format_decimal`` with the pattern ``0.00`` (as many places as the value has)
+    writes, without its cost: the pattern has no grouping, so the text is the value's
+    digits with the language's decimal and minus signs. Babel parses the pattern and
+    the locale on every call (about 40 µs): the dashboard shows 2 400 numbers, 100 ms
+    of its time (tests hold the two equal)."""
+    return number_formatter()(value)
 
 
 def _csv_value(value: Value) -> str:

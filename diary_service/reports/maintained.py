@@ -17,27 +17,33 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from diary_service.extensions import db
 from diary_service.models.reports import ClassSubjectTally, ClassTally, SchoolDayTally
 from diary_service.models.school import (
-    Municipality,
     Period,
     School,
     SchoolClass,
     StaffMember,
     Subject,
 )
-from diary_service.reports import region
+from diary_service.reports import regionwide
 from diary_service.reports.base import Figures, as_int
 from diary_service.reports.figures import attendance_counts, completeness_of, span_for
-from diary_service.reports.region import MunicipalityBlock, RegionReport, SchoolLine
+from diary_service.reports.regionwide import RegionReport
 from diary_service.reports.school_report import SchoolReport
 from diary_service.reports.tallies import CODE_COLUMNS, JUDGED
 from shared.errors import NotFound
 
 _int = as_int
+DAY_COLUMNS = (
+    "lessons",
+    "with_topic",
+    "with_homework",
+    "without_marks",
+    "student_lessons",
+    *CODE_COLUMNS.values(),
+)
 
 
 def _judged(row: Any) -> Figures:
@@ -149,19 +155,15 @@ def school_report(school: School, period: Period, today: date) -> SchoolReport:
 def region_report(period_number: int | None, today: date) -> RegionReport:
     """``services.region_report`` from the maintained figures: per school, the sum of its
     classes' rows for the period of that number in its current year, and of its days
-    of that period up to today."""
-    years = region._current_years(today)
-    numbers = sorted({period.number for year in years.values() for period in year.periods})
+    of that period up to today. Every read is a Core select into tuples (no ORM
+    instance per school, year or period): five statements whatever the region's size."""
+    years = regionwide.current_years(today)
+    numbers = regionwide.period_numbers(years.values())
     if period_number is None:
-        period_number = region._default_period_number(years.values(), today)
+        period_number = regionwide.default_period_number(years.values(), today)
     elif period_number not in numbers:
         raise NotFound(_("There is no such period."))
-    periods = {
-        school_id: period
-        for school_id, year in years.items()
-        for period in year.periods
-        if period.number == period_number
-    }
+    periods = regionwide.periods_numbered(years, period_number)
     by_school: dict[int, Figures] = defaultdict(Figures)
     if periods:
         for row in db.session.execute(
@@ -189,38 +191,13 @@ def region_report(period_number: int | None, today: date) -> RegionReport:
                 for (start, until), ids in spans.items()
             ]
         )
-        names = (
-            "lessons",
-            "with_topic",
-            "with_homework",
-            "without_marks",
-            "student_lessons",
-            *CODE_COLUMNS.values(),
-        )
         for row in db.session.execute(
-            sa.select(SchoolDayTally.school_id, *_sums(SchoolDayTally, names))
+            sa.select(SchoolDayTally.school_id, *_sums(SchoolDayTally, DAY_COLUMNS))
             .where(within)
             .group_by(SchoolDayTally.school_id)
         ).all():
             by_school[row.school_id].add(_days(row))
-    municipalities = list(
-        db.session.execute(
-            sa.select(Municipality)
-            .options(selectinload(Municipality.schools))
-            .order_by(Municipality.name)
-        ).scalars()
-    )
-    blocks = []
-    whole = Figures()
-    for municipality in municipalities:
-        lines = []
-        subtotal = Figures()
-        for school in municipality.schools:
-            figures = by_school.get(school.id, Figures())
-            lines.append(SchoolLine(school=school, period=periods.get(school.id), figures=figures))
-            subtotal.add(figures)
-        blocks.append(MunicipalityBlock(municipality=municipality, schools=lines, total=subtotal))
-        whole.add(subtotal)
+    blocks, whole = regionwide.blocks_of(periods, lambda school_id: by_school[school_id])
     return RegionReport(
         period_number=period_number, numbers=numbers, municipalities=blocks, total=whole
     )

@@ -99,7 +99,7 @@ def class_rows(
             sa.select(SchoolClass.id, SchoolClass.school_id).where(SchoolClass.id.in_(class_ids))
         ).all()
     )
-    rules = region._rules(set(classes.values()))
+    rules = region.rules(set(classes.values()))
     as_of = min(max(on, period.starts_on), period.ends_on)
     roster = set(
         db.session.execute(

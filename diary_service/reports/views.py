@@ -35,7 +35,7 @@ def report_helpers() -> dict:
         "period_name": services.period_name,
         "code_labels": exports.CODE_LABELS,
         "mark_label": exports.mark_label,
-        "report_number": exports.number,
+        "report_number": exports.number_formatter(),
     }
 
 
