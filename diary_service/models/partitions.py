@@ -80,6 +80,9 @@ def open_year(conn: sa.Connection, year: int) -> dict[str, int]:
             continue
         # The names are this module's constants and an int, never input.
         bounds = f"FOR VALUES FROM ({year}) TO ({year + 1})"
+        # No insert may reach the default partition between the count and the new
+        # partition (journals wait for the lock; pages do not).
+        conn.execute(sa.text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
         stray = conn.execute(
             sa.text(f'SELECT count(*) FROM "{default_name(table)}" WHERE school_year = :y'),  # noqa: S608
             {"y": year},
@@ -90,7 +93,6 @@ def open_year(conn: sa.Connection, year: int) -> dict[str, int]:
             # PostgreSQL refuses a partition while the default holds rows of its range:
             # take them out into the new table, then attach it (which builds its indexes
             # and checks its keys).
-            conn.execute(sa.text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
             conn.execute(sa.text(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS)'))
             conn.execute(
                 sa.text(
