@@ -30,13 +30,14 @@ from diary_service.messages.cli import notifications_cli
 from diary_service.messages.notify import init_notifications
 from diary_service.messages.views import bp as messages_bp
 from diary_service.metrics import queue_depths
-from diary_service.models import diary_session
+from diary_service.models import diary_session, partitions
 from diary_service.reports.aggregates import init_aggregates
 from diary_service.reports.cli import reports_cli
 from diary_service.reports.views import bp as reports_bp
 from diary_service.school import views_classes, views_notices  # noqa: F401  (their pages join school_bp)
 from diary_service.school.cli import roster_cli
 from diary_service.school.views import bp as school_bp
+from diary_service.school.years_cli import years_cli
 from diary_service.views import bp as home_bp
 from shared.config import load_config
 from shared.database import init_database
@@ -60,7 +61,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_database(app, db)
     migrate.init_app(
-        app, db, directory=str(HERE / "migrations"), render_as_batch=True, compare_type=True
+        app,
+        db,
+        directory=str(HERE / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        include_name=partitions.include_name,
+        include_object=partitions.include_object,
     )
     csrf.init_app(app)
     limiter.init_app(app)
@@ -93,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(federation_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(years_cli)
     app.cli.add_command(reports_cli)
     app.cli.add_command(prune_command)
     app.cli.add_command(seed_command)

@@ -35,6 +35,7 @@ from diary_service.demo.texts import (
 )
 from diary_service.demo.topics import topics_for
 from diary_service.demo.writer import Writer
+from diary_service.models.partitions import school_year_of
 
 ORDINARY_POOL = tuple(kind for kind, n in ORDINARY_KINDS.items() for _ in range(n))
 
@@ -221,6 +222,7 @@ class ClassJournal:
                     "",
                     teacher.id,
                     noted,
+                    school_year_of(day),
                 ),
             )
 
@@ -249,6 +251,7 @@ class ClassJournal:
             chosen = rng.sample(present, min(len(present), max(0, count)))
         pool = PRACTICAL_POOL if subject in PRACTICAL else ORDINARY_POOL
         weights = plan.rule.weights
+        year = school_year_of(written.date())
         for pupil in chosen:
             mark_kind = kind or pool[int(rng.random() * len(pool))]
             value = self.mark_value(pupil, subject, mark_kind)
@@ -277,6 +280,7 @@ class ClassJournal:
                         "",
                         teacher.id,
                         written,
+                        year,
                     ),
                 )
             w.add(
@@ -295,6 +299,7 @@ class ClassJournal:
                     rng.choice(CORRECTION_REASONS) if previous else "",
                     teacher.id,
                     written + timedelta(hours=20) if previous else written,
+                    year,
                 ),
             )
             if closed:

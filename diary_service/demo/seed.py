@@ -46,6 +46,7 @@ from diary_service.demo.plans import SeedReport
 from diary_service.demo.region import RegionSeed
 from diary_service.demo.writer import Writer
 from diary_service.extensions import db
+from diary_service.models.partitions import open_year
 from diary_service.reports.aggregates import refresh_all
 
 SCALES = ("small", "region")
@@ -100,6 +101,9 @@ def seed_region(
         today = Calendar.of(today).ends
     started = time.perf_counter()
     try:
+        # The year's partitions first (PostgreSQL): the seed is how a demo region's year
+        # opens, and its rows belong in them rather than in the default partition.
+        open_year(db.session.connection(), Calendar.of(today).starts.year)
         writer = Writer(db.session.connection())
         writer.prepare()
         RegionSeed(

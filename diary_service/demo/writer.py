@@ -60,10 +60,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "homework": columns("id lesson_id text due_on updated_by_id updated_at"),
     "mark": columns(
         "id lesson_id student_id value kind weight comment deleted is_current "
-        "previous_id reason author_id created_at"
+        "previous_id reason author_id created_at school_year"
     ),
     "attendance": columns(
-        "id lesson_id student_id code deleted is_current previous_id reason author_id created_at"
+        "id lesson_id student_id code deleted is_current previous_id reason author_id "
+        "created_at school_year"
     ),
     "final_mark": columns(
         "id student_id subject_id year_id period_id kind value average "
@@ -199,7 +200,9 @@ class Writer:
             keys = self.conn.execute(
                 sa.text(
                     "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' ORDER BY conname"
+                    "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' "
+                    # A key to a partitioned table has a clone per partition: the parent's.
+                    "AND conparentid = 0 ORDER BY conname"
                 ),
                 {"t": name},
             ).all()
@@ -217,7 +220,9 @@ class Writer:
                 self.deferred.append(f'ALTER TABLE "{name}" ADD CONSTRAINT "{key}" {definition}')
             for index, definition in indexes:
                 self.conn.execute(sa.text(f'DROP INDEX "{index}"'))
-                self.deferred.insert(0, definition)
+                # A partitioned table's index reads "ON ONLY": made again, it must be
+                # made on every partition as well.
+                self.deferred.insert(0, definition.replace(" ON ONLY ", " ON ", 1))
 
     def finish(self) -> None:
         """Write what is left; on PostgreSQL make the indexes and foreign keys again and

@@ -34,6 +34,7 @@ from diary_service.models.journal import (
     Lesson,
     Mark,
 )
+from diary_service.models.partitions import school_year_of
 from diary_service.models.school import StaffMember
 from diary_service.school.policy import Rule
 from diary_service.signals import absence_recorded, mark_recorded
@@ -98,12 +99,16 @@ class Recorded:
     attendance: list[Attendance] = field(default_factory=list)  # new versions
 
 
-def retire(model: Any, row_id: int) -> None:
+def retire(model: Any, row_id: int, school_year: int | None = None) -> None:
     """Mark a version as replaced, only if it still is the current one: a concurrent
-    correction of the same row makes this refuse instead of forking the history."""
+    correction of the same row makes this refuse instead of forking the history.
+    ``school_year`` (marks, attendance) lets PostgreSQL touch one partition only."""
+    where = [model.id == row_id, model.is_current.is_(True)]
+    if school_year is not None:
+        where.append(model.school_year == school_year)
     result = db.session.execute(
         sa.update(model)
-        .where(model.id == row_id, model.is_current.is_(True))
+        .where(*where)
         .values(is_current=False)
         .execution_options(synchronize_session="fetch")
     )
@@ -167,7 +172,7 @@ def record_lesson_entries(
     if changes.problems:
         db.session.rollback()
         raise EntryErrors(changes.problems)
-    recorded = _write(changes)
+    recorded = _write(changes, school_year_of(lesson.on_date))
     _announce(recorded)
     return recorded
 
@@ -225,6 +230,7 @@ def _mark_change(
                 Mark(
                     lesson_id=lesson.id,
                     student_id=row.student.id,
+                    school_year=school_year_of(lesson.on_date),
                     value=value,
                     kind=item.kind,
                     weight=rule.weight_of(item.kind),
@@ -248,6 +254,7 @@ def _mark_change(
         Mark(
             lesson_id=lesson.id,
             student_id=row.student.id,
+            school_year=school_year_of(lesson.on_date),
             value=value or old.value,
             kind=item.kind if value else old.kind,
             weight=(
@@ -285,6 +292,7 @@ def _attendance_change(
         Attendance(
             lesson_id=lesson.id,
             student_id=row.student.id,
+            school_year=school_year_of(lesson.on_date),
             code=entry.attendance or row.code,
             deleted=not entry.attendance,
             previous_id=previous.id if previous is not None else None,
@@ -328,12 +336,12 @@ def _lesson_problems(changes: _Changes, lesson: Lesson, today: date) -> None:
         )
 
 
-def _write(changes: _Changes) -> Recorded:
+def _write(changes: _Changes, school_year: int) -> Recorded:
     """Retire the replaced versions, add the new ones, commit once."""
     for mark_id in changes.retired_marks:
-        retire(Mark, mark_id)
+        retire(Mark, mark_id, school_year)
     for attendance_id in changes.retired_attendance:
-        retire(Attendance, attendance_id)
+        retire(Attendance, attendance_id, school_year)
     db.session.add_all(changes.new_marks + changes.new_attendance)
     db.session.commit()
     return Recorded(

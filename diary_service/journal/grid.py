@@ -24,6 +24,7 @@ from diary_service.models.journal import (
     Mark,
     Remark,
 )
+from diary_service.models.partitions import school_year_of
 from diary_service.models.school import (
     Period,
     SchoolClass,
@@ -154,11 +155,13 @@ class LessonSheet:
 def lesson_sheet(lesson: Lesson) -> LessonSheet:
     """A lesson's class list with each student's current marks and attendance: the
     students enrolled that day, and anyone else who already has a record there."""
+    year = school_year_of(lesson.on_date)
     marks = list(
         db.session.execute(
             sa.select(Mark)
             .where(
                 Mark.lesson_id == lesson.id,
+                Mark.school_year == year,  # one partition, not every year's
                 Mark.is_current.is_(True),
                 Mark.deleted.is_(False),
             )
@@ -169,7 +172,9 @@ def lesson_sheet(lesson: Lesson) -> LessonSheet:
         row.student_id: row
         for row in db.session.execute(
             sa.select(Attendance).where(
-                Attendance.lesson_id == lesson.id, Attendance.is_current.is_(True)
+                Attendance.lesson_id == lesson.id,
+                Attendance.school_year == year,
+                Attendance.is_current.is_(True),
             )
         ).scalars()
     }

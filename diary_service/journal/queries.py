@@ -26,6 +26,7 @@ from diary_service.models.journal import (
     MarkPolicy,
     Remark,
 )
+from diary_service.models.partitions import in_years
 from diary_service.models.school import Period, StaffMember, Student, Subject
 from diary_service.school.policy import DEFAULT_RULE, Forecast, Rule, average, forecast, suggest
 
@@ -70,6 +71,7 @@ def current_marks(
             Mark.student_id.in_(ids),
             Mark.is_current.is_(True),
             Mark.deleted.is_(False),
+            in_years(Mark.school_year, start, end),
             Lesson.on_date >= start,
             Lesson.on_date <= end,
         )
@@ -287,6 +289,7 @@ def attendance_between(
                 Attendance.student_id == student_id,
                 Attendance.is_current.is_(True),
                 Attendance.deleted.is_(False),
+                in_years(Attendance.school_year, start, end),
                 Lesson.on_date >= start,
                 Lesson.on_date <= end,
                 within,

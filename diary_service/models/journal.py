@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from diary_service.extensions import db
+from diary_service.models.partitions import school_year_of
 from diary_service.models.school import (
     AcademicYear,
     Period,
@@ -163,6 +164,9 @@ class Mark(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(300), default="")  # of a correction
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The partition key on PostgreSQL (models/partitions.py): the school year of the
+    # lesson's date. Every write sets it; ``_set_school_year`` fills it when one forgot.
+    school_year: Mapped[int] = mapped_column(sa.SmallInteger)
 
     lesson: Mapped[Lesson] = relationship()
     student: Mapped[Student] = relationship()
@@ -197,6 +201,9 @@ class Attendance(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The partition key on PostgreSQL (models/partitions.py): the school year of the
+    # lesson's date. Every write sets it; ``_set_school_year`` fills it when one forgot.
+    school_year: Mapped[int] = mapped_column(sa.SmallInteger)
 
     lesson: Mapped[Lesson] = relationship()
     student: Mapped[Student] = relationship()
@@ -204,6 +211,23 @@ class Attendance(db.Model):
 
     def __repr__(self) -> str:
         return f"<Attendance {self.id}>"
+
+
+@sa.event.listens_for(Mark, "before_insert")
+@sa.event.listens_for(Attendance, "before_insert")
+def _set_school_year(_mapper: Any, connection: sa.Connection, target: Mark | Attendance) -> None:
+    """A version written without its school year gets the year of its lesson's date (one
+    query; the journal's saves set it from the lesson they hold and need none)."""
+    if target.school_year is None:
+        lesson = target.__dict__.get("lesson")
+        on_date = (
+            lesson.on_date
+            if lesson is not None
+            else connection.execute(
+                sa.select(Lesson.on_date).where(Lesson.id == target.lesson_id)
+            ).scalar_one()
+        )
+        target.school_year = school_year_of(on_date)
 
 
 class FinalMark(db.Model):

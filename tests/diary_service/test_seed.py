@@ -26,7 +26,15 @@ from diary_service.demo.calendar import Calendar
 from diary_service.demo.seed import seed_command
 from diary_service.extensions import db
 from diary_service.models.family import Guardian
-from diary_service.models.journal import FinalMark, Lesson, Mark, MarkPolicy, Remark
+from diary_service.models.journal import (
+    Attendance,
+    FinalMark,
+    Lesson,
+    Mark,
+    MarkPolicy,
+    Remark,
+)
+from diary_service.models.partitions import school_year_of
 from diary_service.models.school import (
     AcademicYear,
     Bell,
@@ -409,6 +417,26 @@ def test_the_small_region_has_what_a_school_year_needs(seeded):
         5,
     }
     assert all((4 if grade <= 4 else 5) <= n <= 7 for grade, n in per_day)
+
+
+def test_seeded_marks_and_absences_are_in_their_years_partition(seeded):
+    """The seed opens its year: each row carries its lesson's school year and, on
+    PostgreSQL, is in that year's partition; the default partition stays empty."""
+    for model in (Mark, Attendance):
+        pairs = db.session.execute(
+            sa.select(Lesson.on_date, model.school_year)
+            .join(model, model.lesson_id == Lesson.id)
+            .distinct()
+        ).all()
+        assert pairs and all(year == school_year_of(day) for day, year in pairs)
+        if db.engine.dialect.name == "postgresql":
+            table = model.__tablename__
+            where = db.session.execute(
+                sa.text(f"SELECT DISTINCT tableoid::regclass::text FROM {table}")  # noqa: S608
+            ).scalars()
+            assert set(where) == {f"{table}_y{year}" for _day, year in pairs}
+            default = sa.text(f"SELECT count(*) FROM {table}_default")  # noqa: S608
+            assert db.session.execute(default).scalar_one() == 0
 
 
 def test_lessons_follow_the_calendar_and_marks_the_policy(seeded):
