@@ -230,8 +230,9 @@ def _children(pid: int) -> list[int]:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its descendants (live ones; gunicorn's workers
-    live for the whole run)."""
+    """utime + stime of a process and its descendants: the live ones, and those that
+    ended and were waited for (a worker gunicorn recycled after ``max_requests``: its
+    time moves to the master's cutime + cstime when the master reaps it)."""
     total = 0.0
     for one in [pid, *_children(pid)]:
         try:
@@ -239,6 +240,8 @@ def tree_cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        if one == pid:
+            total += (int(fields[13]) + int(fields[14])) / CLK_TCK
     return total
 
 
